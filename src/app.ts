@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import type { Config } from './config.js';
+import { connectDatabase } from './db/connect.js';
+import type { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { type GitCredentials, staticCredentials } from './git/credentials.js';
+import { RepositoryProbe } from './git/repository-probe.js';
+import { buildHttpServer } from './http/server.js';
+import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
+import { startQueue } from './jobs/queue.js';
+import { startWorkers } from './jobs/workers.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { createLogger, type Logger } from './lib/logger.js';
+
+export interface KodahOptions {
+  config: Config;
+  /** Serve the HTTP API. */
+  http: boolean;
+  /** Run workers in this process. */
+  workers: boolean;
+  log?: Logger;
+  clock?: Clock;
+  engine?: FixEngine;
+  credentials?: GitCredentials;
+}
+
+export interface Kodah {
+  config: Config;
+  db: Database;
+  boss: PgBoss;
+  log: Logger;
+  http: FastifyInstance | null;
+  /** The API's base URL once listening, e.g. http://127.0.0.1:3000. */
+  url: string | null;
+  /** Stops taking requests and jobs, lets running jobs finish within the grace period, closes. */
+  stop(): Promise<void>;
+}
+
+/** Wires one Kodah process: database, migrations, queue, workers and HTTP API, as asked. */
+export async function startKodah(options: KodahOptions): Promise<Kodah> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const db = await connectDatabase(config);
+  let boss: PgBoss | undefined;
+  let http: FastifyInstance | null = null;
+  try {
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'database migrated');
+    boss = await startQueue(db, config, log);
+    const probe = new RepositoryProbe({
+      policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+      credentials: options.credentials ?? staticCredentials(config.git.tokens),
+      timeoutMs: config.git.checkTimeoutMs,
+      ttlMs: config.git.cacheTtlS * 1000,
+    });
+    if (options.workers) {
+      await startWorkers(boss, { db, probe, engine: options.engine ?? unconfiguredEngine, log }, config);
+    }
+    let url: string | null = null;
+    if (options.http) {
+      http = await buildHttpServer({
+        db,
+        boss,
+        probe,
+        clock,
+        rules: config.billing,
+        limits: config.limits,
+        config,
+        log,
+      });
+      const address = await http.listen({ port: config.port, host: config.host });
+      url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+    }
+    log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
+    const started = boss;
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      db,
+      boss: started,
+      log,
+      http,
+      url,
+      stop: () =>
+        (stopping ??= (async () => {
+          await http?.close();
+          await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
+          await db.close();
+          log.info('kodah stopped');
+        })()),
+    };
+  } catch (err) {
+    await http?.close().catch(() => {});
+    await boss?.stop({ graceful: false }).catch(() => {});
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

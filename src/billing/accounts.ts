@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Queryable } from '../db/database.js';
+import { KodahError } from '../lib/errors.js';
+
+export interface Account {
+  id: string;
+  email: string;
+  githubLogin: string | null;
+  githubId: number | null;
+  paidBalanceCents: number;
+  maxRunningJobs: number | null;
+  createdAt: Date;
+}
+
+interface AccountRow {
+  id: string;
+  email: string;
+  github_login: string | null;
+  github_id: string | number | null;
+  paid_balance_cents: number;
+  max_running_jobs: number | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, email, github_login, github_id, paid_balance_cents, max_running_jobs, created_at';
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    email: row.email,
+    githubLogin: row.github_login,
+    githubId: row.github_id === null ? null : Number(row.github_id),
+    paidBalanceCents: row.paid_balance_cents,
+    maxRunningJobs: row.max_running_jobs,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+export const newAccountSchema = z.object({
+  email: z.email(),
+  githubLogin: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login').optional(),
+  githubId: z.number().int().positive().optional(),
+});
+export type NewAccount = z.infer<typeof newAccountSchema>;
+
+export async function createAccount(db: Queryable, input: NewAccount): Promise<Account> {
+  const a = newAccountSchema.parse(input);
+  const { rows } = await db.query<AccountRow>(
+    `INSERT INTO accounts (id, email, github_login, github_id) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+    [randomUUID(), a.email, a.githubLogin ?? null, a.githubId ?? null],
+  );
+  if (!rows[0]) throw new KodahError('conflict', `An account with email ${a.email} or that GitHub id already exists`);
+  return toAccount(rows[0]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An account by id or by email (case-insensitive); `forUpdate` locks its row for the transaction. */
+export async function findAccount(db: Queryable, idOrEmail: string, forUpdate = false): Promise<Account | null> {
+  const byId = UUID.test(idOrEmail);
+  const { rows } = await db.query<AccountRow>(
+    `SELECT ${COLUMNS} FROM accounts WHERE ${byId ? 'id = $1' : 'lower(email) = lower($1)'}${forUpdate ? ' FOR UPDATE' : ''}`,
+    [idOrEmail],
+  );
+  return rows[0] ? toAccount(rows[0]) : null;
+}
+
+export async function getAccount(db: Queryable, idOrEmail: string, forUpdate = false): Promise<Account> {
+  const account = await findAccount(db, idOrEmail, forUpdate);
+  if (!account) throw new KodahError('not_found', `No account ${idOrEmail}`);
+  return account;
+}

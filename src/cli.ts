@@ -1,0 +1,205 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { type Kodah, startKodah } from './app.js';
+import { rotateApiKey, createApiKey } from './billing/api-keys.js';
+import { createAccount, getAccount } from './billing/accounts.js';
+import { addCredits, getBalance } from './billing/credits.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { connectDatabase } from './db/connect.js';
+import type { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import { startQueue } from './jobs/queue.js';
+import { systemClock } from './lib/clock.js';
+import { KodahError } from './lib/errors.js';
+import { createLogger } from './lib/logger.js';
+import { formatUsd, parseUsd } from './lib/money.js';
+
+/** Runs a long-lived process until SIGTERM/SIGINT, then drains it. */
+async function runUntilSignal(start: () => Promise<Kodah>): Promise<void> {
+  const kodah = await start();
+  return new Promise((resolve, reject) => {
+    const shutdown = (signal: string) => {
+      kodah.log.info({ signal }, 'shutting down: no new jobs, running ones get the grace period');
+      kodah.stop().then(resolve, (err: unknown) => {
+        kodah.log.error({ err }, 'shutdown failed');
+        reject(err);
+      });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
+
+/** Opens the database for a one-off operator command, migrated, and always closes it. */
+async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await connectDatabase(config);
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function usd(value: string): number {
+  try {
+    return parseUsd(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function print(json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+}
+
+export function buildCli(env: Record<string, string | undefined> = process.env): Command {
+  let config: Config | undefined;
+  const cfg = () => (config ??= loadConfig(env));
+  const program = new Command('kodah')
+    .description('Kodah: a bug report in, a reviewable diff out.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('HTTP API and workers in one process (embedded PGlite unless DATABASE_URL is set)')
+    .action(async () => runUntilSignal(() => startKodah({ config: cfg(), http: true, workers: true })));
+
+  program
+    .command('serve')
+    .description('the HTTP API, with workers unless --no-workers')
+    .option('--no-workers', 'API only; run `kodah worker` processes against the same DATABASE_URL')
+    .action(async (opts: { workers: boolean }) => {
+      if (!opts.workers && !cfg().databaseUrl) {
+        throw new ConfigError('--no-workers needs DATABASE_URL: the embedded database serves one process, so no worker could reach it');
+      }
+      return runUntilSignal(() => startKodah({ config: cfg(), http: true, workers: opts.workers }));
+    });
+
+  program
+    .command('worker')
+    .description('workers only, sharing the queue of DATABASE_URL with any number of other processes')
+    .action(async () => {
+      if (!cfg().databaseUrl) throw new ConfigError('kodah worker needs DATABASE_URL; with the embedded database use `kodah start`');
+      return runUntilSignal(() => startKodah({ config: cfg(), http: false, workers: true }));
+    });
+
+  program
+    .command('migrate')
+    .description("apply the database migrations (Kodah's and the queue's) and exit")
+    .action(async () => {
+      const log = createLogger(cfg().logLevel, process.stderr);
+      await withDatabase(cfg(), async (db) => {
+        const boss = await startQueue(db, cfg(), log);
+        await boss.stop({ graceful: false, close: true });
+      });
+      process.stderr.write('database is up to date\n');
+    });
+
+  const accounts = program.command('accounts').description('operator commands for accounts');
+  accounts
+    .command('create')
+    .requiredOption('--email <email>')
+    .option('--github-login <login>')
+    .option('--json', 'print JSON')
+    .action(async (opts: { email: string; githubLogin?: string; json?: boolean }) => {
+      const account = await withDatabase(cfg(), (db) => createAccount(db, { email: opts.email, githubLogin: opts.githubLogin }));
+      print(!!opts.json, account, `created account ${account.id} <${account.email}>`);
+    });
+  accounts
+    .command('show')
+    .argument('[account]', 'account id or email')
+    .option('--account <account>', 'account id or email')
+    .option('--json', 'print JSON')
+    .action(async (positional: string | undefined, opts: { account?: string; json?: boolean }) => {
+      const which = opts.account ?? positional;
+      if (!which) throw new InvalidArgumentError('name the account: kodah accounts show <id|email>');
+      await withDatabase(cfg(), async (db) => {
+        const account = await getAccount(db, which);
+        const balance = await getBalance(db, account.id, systemClock, cfg().billing);
+        const { rows: keys } = await db.query<{ key_prefix: string; created_at: Date; revoked_at: Date | null }>(
+          'SELECT key_prefix, created_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at',
+          [account.id],
+        );
+        const { rows: ledger } = await db.query<{ kind: string; pool: string; amount: number; job_id: string | null; created_at: Date }>(
+          'SELECT kind, pool, amount, job_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id DESC LIMIT 20',
+          [account.id],
+        );
+        const text = [
+          `account       ${account.id}`,
+          `email         ${account.email}`,
+          `github        ${account.githubLogin ?? '-'}`,
+          `free credits  ${balance.freeCredits} this month (${balance.period})`,
+          `paid balance  ${formatUsd(balance.paidBalanceCents)}`,
+          `keys          ${keys.map((k) => `${k.key_prefix}… ${k.revoked_at ? 'revoked' : 'active'}`).join(', ') || 'none'}`,
+          'recent ledger:',
+          ...ledger.map(
+            (l) =>
+              `  ${new Date(l.created_at).toISOString()}  ${l.kind.padEnd(13)} ${l.pool.padEnd(4)} ` +
+              `${(l.pool === 'paid' ? formatUsd(l.amount) : `${l.amount} fix`).padStart(9)}  ${l.job_id ?? ''}`,
+          ),
+        ].join('\n');
+        print(!!opts.json, { account, balance, keys, ledger }, text);
+      });
+    });
+
+  const keys = program.command('keys').description('operator commands for API keys');
+  keys
+    .command('create')
+    .description('issue another key for the account; prints the key alone, once')
+    .requiredOption('--account <account>', 'account id or email')
+    .action(async (opts: { account: string }) => {
+      const key = await withDatabase(cfg(), async (db) => createApiKey(db, (await getAccount(db, opts.account)).id));
+      process.stdout.write(`${key}\n`);
+    });
+  keys
+    .command('rotate')
+    .description("revoke every key of the account at once and issue one new key (printed alone)")
+    .requiredOption('--account <account>', 'account id or email')
+    .action(async (opts: { account: string }) => {
+      const key = await withDatabase(cfg(), (db) =>
+        db.transaction(async (tx) => rotateApiKey(tx, (await getAccount(tx, opts.account, true)).id)),
+      );
+      process.stdout.write(`${key}\n`);
+    });
+
+  const credits = program.command('credits').description('operator commands for paid credits');
+  credits
+    .command('add')
+    .requiredOption('--account <account>', 'account id or email')
+    .requiredOption('--usd <amount>', 'US dollars, e.g. 10.00', usd)
+    .option('--note <text>', 'why, for the ledger')
+    .action(async (opts: { account: string; usd: number; note?: string }) => {
+      const balance = await withDatabase(cfg(), (db) =>
+        db.transaction(async (tx) => {
+          const account = await getAccount(tx, opts.account, true);
+          await addCredits(tx, account.id, opts.usd, 'purchase', opts.note);
+          return getBalance(tx, account.id, systemClock, cfg().billing);
+        }),
+      );
+      process.stdout.write(`added ${formatUsd(opts.usd)}; paid balance ${formatUsd(balance.paidBalanceCents)}\n`);
+    });
+
+  return program;
+}
+
+/** The CLI entry; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 1;
+    if (err instanceof ConfigError || err instanceof KodahError || err instanceof InvalidArgumentError) {
+      process.stderr.write(`kodah: ${(err as Error).message}\n`);
+      return 1;
+    }
+    if (err instanceof Error && err.name === 'ZodError') {
+      process.stderr.write(`kodah: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

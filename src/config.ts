@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseUsd } from './lib/money.js';
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const hostList = z
+  .string()
+  .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as github.com')).min(1));
+
+/** `host=token,host2=token2`: credentials for private repositories on hosts other than GitHub. */
+const tokenMap = z
+  .string()
+  .transform((v, ctx) => {
+    const out: Record<string, string> = {};
+    for (const pair of v.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0 || eq === pair.length - 1) {
+        ctx.addIssue({ code: 'custom', message: 'expected host=token pairs separated by commas' });
+        return z.NEVER;
+      }
+      out[pair.slice(0, eq).toLowerCase()] = pair.slice(eq + 1);
+    }
+    return out;
+  });
+
+const usdCents = z.string().transform((v, ctx) => {
+  try {
+    const cents = parseUsd(v);
+    if (cents > 0) return cents;
+  } catch {
+    // fall through to the issue below
+  }
+  ctx.addIssue({ code: 'custom', message: 'a positive amount in US dollars such as 0.50' });
+  return z.NEVER;
+});
+
+/** Every environment variable Kodah reads, with its default. Nothing else reads process.env. */
+const schema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  KODAH_DATA_DIR: z.string().min(1).default('./.kodah'),
+  KODAH_FIX_PRICE_USD: usdCents.default(50),
+  KODAH_FREE_FIXES_PER_MONTH: int(0, 10_000).default(10),
+  KODAH_GIT_HOSTS: hostList.default(['github.com']),
+  KODAH_ALLOW_LOCAL_GIT: flag.default(false),
+  KODAH_GIT_TOKENS: tokenMap.default({}),
+  KODAH_REPO_CHECK_TIMEOUT_MS: int(500, 120_000).default(10_000),
+  KODAH_REPO_CACHE_TTL_S: int(0, 3600).default(60),
+  KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: int(1, 10_000).default(1),
+  KODAH_MAX_QUEUED_JOBS: int(1, 1_000_000).default(100),
+  KODAH_RETRY_AFTER_S: int(1, 3600).default(30),
+  KODAH_WORKER_CONCURRENCY: int(1, 256).default(2),
+  KODAH_JOB_TIMEOUT_S: int(10, 86_400).default(1800),
+  KODAH_JOB_RETRIES: int(0, 20).default(2),
+  KODAH_JOB_HEARTBEAT_S: int(10, 3600).default(30),
+  KODAH_SUPERVISE_INTERVAL_S: int(1, 600).default(15),
+  KODAH_SHUTDOWN_GRACE_S: int(0, 3600).default(30),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  /** PostgreSQL when set; otherwise the embedded PGlite database under dataDir. */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  dataDir: string;
+  billing: { fixPriceCents: number; freeFixesPerMonth: number };
+  git: {
+    allowedHosts: readonly string[];
+    allowLocal: boolean;
+    tokens: Readonly<Record<string, string>>;
+    checkTimeoutMs: number;
+    cacheTtlS: number;
+  };
+  limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
+  worker: {
+    concurrency: number;
+    jobTimeoutS: number;
+    retries: number;
+    heartbeatS: number;
+    superviseIntervalS: number;
+    shutdownGraceS: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; a bad value names its variable and what it wants. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    dataDir: path.resolve(e.KODAH_DATA_DIR),
+    billing: { fixPriceCents: e.KODAH_FIX_PRICE_USD, freeFixesPerMonth: e.KODAH_FREE_FIXES_PER_MONTH },
+    git: {
+      allowedHosts: e.KODAH_GIT_HOSTS,
+      allowLocal: e.KODAH_ALLOW_LOCAL_GIT,
+      tokens: e.KODAH_GIT_TOKENS,
+      checkTimeoutMs: e.KODAH_REPO_CHECK_TIMEOUT_MS,
+      cacheTtlS: e.KODAH_REPO_CACHE_TTL_S,
+    },
+    limits: {
+      maxRunningJobsPerAccount: e.KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT,
+      maxQueuedJobs: e.KODAH_MAX_QUEUED_JOBS,
+      retryAfterS: e.KODAH_RETRY_AFTER_S,
+    },
+    worker: {
+      concurrency: e.KODAH_WORKER_CONCURRENCY,
+      jobTimeoutS: e.KODAH_JOB_TIMEOUT_S,
+      retries: e.KODAH_JOB_RETRIES,
+      heartbeatS: e.KODAH_JOB_HEARTBEAT_S,
+      superviseIntervalS: e.KODAH_SUPERVISE_INTERVAL_S,
+      shutdownGraceS: e.KODAH_SHUTDOWN_GRACE_S,
+    },
+  });
+}

@@ -1,0 +1,40 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the embedded database's folder for this process (a pid file created exclusively).
+ * A lock left by a process that no longer exists is taken over. Resolves to the release function.
+ */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, 'kodah.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return async () => {
+        await unlink(file).catch(() => {});
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (pid && pid !== process.pid && alive(pid)) {
+        throw new Error(
+          `The embedded database in ${dataDir} is in use by process ${pid}. PGlite serves one process: ` +
+            'stop that process first, or set DATABASE_URL to share a PostgreSQL database between processes.',
+        );
+      }
+      await unlink(file).catch(() => {});
+    }
+  }
+  throw new Error(`Could not lock ${dataDir}`);
+}

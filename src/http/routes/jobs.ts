@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { KodahError } from '../../lib/errors.js';
+import { cancelQueuedJob, getJob, listJobs } from '../../jobs/job-lifecycle.js';
+import { FIX_QUEUE } from '../../jobs/queue.js';
+import { submitJob, type SubmitJobDeps } from '../../jobs/submit-job.js';
+import { requireApiKey } from '../auth.js';
+import { errorSchema } from '../error-schema.js';
+import { jobResultSchema, jobResultView, jobStatusSchema, jobStatusView } from '../job-views.js';
+
+export const MAX_DESCRIPTION_BYTES = 64 * 1024;
+
+// The characters git allows in a ref, minus anything that could read as an option or a range.
+const REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<![./])$/;
+
+const submitBody = z.object({
+  repo_url: z.string({ error: 'required, a full https URL of the repository' }).min(1, 'must not be empty').max(2048, 'too long'),
+  task: z.literal('fix', { error: 'must be "fix" (the only supported task)' }),
+  description: z
+    .string({ error: 'required, a description of the bug' })
+    .refine((d) => d.trim().length > 0, 'must not be empty')
+    .refine((d) => Buffer.byteLength(d) <= MAX_DESCRIPTION_BYTES, `must be at most ${MAX_DESCRIPTION_BYTES} bytes`),
+  ref: z.string().regex(REF, 'must be a branch, tag or commit sha').default('main'),
+});
+
+const jobParams = z.object({ id: z.string() });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function cursorOf(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function parseCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
+    const createdAt = new Date(t);
+    if (!Number.isNaN(createdAt.getTime()) && UUID.test(id)) return { createdAt, id };
+  } catch {
+    // reported below
+  }
+  throw new KodahError('invalid_input', 'cursor: not a cursor returned by this endpoint', { kind: 'input' });
+}
+
+export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps> = async (app, deps) => {
+  const { db } = deps;
+  app.addHook('preHandler', requireApiKey(db));
+
+  async function ownJob(accountId: string, id: string) {
+    const job = UUID.test(id) ? await getJob(db, id, accountId) : null;
+    if (!job) throw new KodahError('not_found', 'Job not found', { kind: 'input' });
+    return job;
+  }
+
+  app.post(
+    '/jobs',
+    {
+      schema: {
+        summary: 'Submit a fix job',
+        body: submitBody,
+        response: { 202: z.object({ job_id: z.uuid() }), default: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { repo_url, task, description, ref } = request.body;
+      const { jobId } = await submitJob(deps, request.accountId, { repoUrl: repo_url, task, description, ref });
+      request.log.info({ jobId, repo: repo_url, ref }, 'job accepted');
+      return reply.status(202).send({ job_id: jobId });
+    },
+  );
+
+  app.get(
+    '/jobs',
+    {
+      schema: {
+        summary: "This account's jobs, newest first",
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(100).default(20),
+          cursor: z.string().optional(),
+        }),
+        response: { 200: z.object({ jobs: z.array(jobStatusSchema), next_cursor: z.string().nullable() }), default: errorSchema },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const jobs = await listJobs(db, request.accountId, { limit: limit + 1, before: cursor ? parseCursor(cursor) : undefined });
+      const page = jobs.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        jobs: page.map((j) => jobStatusView(j)),
+        next_cursor: jobs.length > limit && last ? cursorOf(last.createdAt, last.id) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/jobs/:id/status',
+    { schema: { summary: 'Poll a job (never costs credits)', params: jobParams, response: { 200: jobStatusSchema, default: errorSchema } } },
+    async (request) => jobStatusView(await ownJob(request.accountId, request.params.id)),
+  );
+
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: 'The diff of a completed job (425 while running, 422 when failed)',
+        params: jobParams,
+        response: { 200: jobResultSchema, default: errorSchema },
+      },
+    },
+    async (request) => {
+      const job = await ownJob(request.accountId, request.params.id);
+      if (job.state === 'completed' && job.result) return jobResultView(job);
+      if (job.state === 'failed' || job.state === 'cancelled') {
+        throw new KodahError('job_failed', `Job failed: ${job.error ?? 'unknown error'}`, { kind: 'input' });
+      }
+      throw new KodahError('too_early', 'Job still running', { kind: 'input' });
+    },
+  );
+
+  app.post(
+    '/jobs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a job that has not started (its credit comes back)',
+        params: jobParams,
+        response: { 200: jobStatusSchema, default: errorSchema },
+      },
+    },
+    async (request) => {
+      const job = await ownJob(request.accountId, request.params.id);
+      await cancelQueuedJob(db, job.id, request.accountId);
+      await deps.boss.cancel(FIX_QUEUE, job.id).catch((err: unknown) => request.log.warn({ err }, 'queue cancel failed'));
+      return jobStatusView(await ownJob(request.accountId, job.id));
+    },
+  );
+};

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config.js';
+import type { SubmitJobDeps } from '../jobs/submit-job.js';
+import type { Logger } from '../lib/logger.js';
+import { installErrorHandler } from './error-handler.js';
+import { accountRoutes } from './routes/account.js';
+import { healthRoutes } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+
+export interface HttpDeps extends SubmitJobDeps {
+  config: Config;
+  log: Logger;
+}
+
+/** The HTTP API: jobs, account, health, and the OpenAPI document with its UI at /docs. */
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    // A 64 KiB description plus JSON escaping and the other fields.
+    bodyLimit: 512 * 1024,
+    trustProxy: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Kodah API', version: '1', description: 'Submit a repository and a bug description; get a diff back.' },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { db: deps.db });
+  await app.register(accountRoutes, {
+    db: deps.db,
+    clock: deps.clock,
+    rules: deps.rules,
+    defaultMaxRunningJobs: deps.config.limits.maxRunningJobsPerAccount,
+  });
+  await app.register(jobRoutes, deps);
+  return app;
+}

@@ -1,0 +1,130 @@
+import { refund } from '../billing/credits.js';
+import type { Database, Queryable } from '../db/database.js';
+import { KodahError } from '../lib/errors.js';
+import type { FixResult } from './fix-engine.js';
+import { JOB_COLUMNS, type JobRecord, type JobRow, toJobRecord } from './job-record.js';
+
+/**
+ * Every state change of a job after it was accepted. Writers from a queue attempt are fenced by
+ * the attempt number, so a worker that lost its claim (expired, or a duplicate delivery) cannot
+ * overwrite the attempt that holds the job, and a terminal state is never left.
+ */
+
+/** Takes the job for this attempt; null when it is already finished or cancelled (nothing to do). */
+export async function claimJob(db: Queryable, jobId: string, attempt: number): Promise<JobRecord | null> {
+  const { rows } = await db.query<JobRow>(
+    `WITH claimed AS (
+       UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0,
+                       started_at = COALESCE(started_at, now())
+        WHERE id = $1 AND state IN ('queued', 'running') AND attempt < $2
+        RETURNING *)
+     SELECT ${JOB_COLUMNS} FROM claimed j`,
+    [jobId, attempt],
+  );
+  return rows[0] ? toJobRecord(rows[0]) : null;
+}
+
+/** Records progress; false when this attempt no longer holds the job. */
+export async function reportStage(db: Queryable, jobId: string, attempt: number, stage: string, progress: number): Promise<boolean> {
+  const { rows } = await db.query(
+    `UPDATE jobs SET stage = $3, progress = $4 WHERE id = $1 AND attempt = $2 AND state = 'running' RETURNING id`,
+    [jobId, attempt, stage, Math.max(0, Math.min(100, Math.round(progress)))],
+  );
+  return rows.length > 0;
+}
+
+export async function recordCommit(db: Queryable, jobId: string, attempt: number, sha: string | null): Promise<void> {
+  await db.query(`UPDATE jobs SET commit_sha = $3 WHERE id = $1 AND attempt = $2 AND state = 'running'`, [jobId, attempt, sha]);
+}
+
+/** Stores the result once; a second completion (a duplicate run) changes nothing. */
+export async function completeJob(db: Queryable, jobId: string, attempt: number, result: FixResult): Promise<boolean> {
+  const { rows } = await db.query(
+    `UPDATE jobs SET state = 'completed', stage = 'done', progress = 100, result = $3, completed_at = now(),
+                     error = NULL, error_code = NULL, error_kind = NULL
+      WHERE id = $1 AND attempt = $2 AND state = 'running' RETURNING id`,
+    [jobId, attempt, JSON.stringify(result)],
+  );
+  return rows.length > 0;
+}
+
+/** Notes a failed attempt that the queue will retry; the job stays running from the user's view. */
+export async function noteAttemptFailure(db: Queryable, jobId: string, attempt: number, error: KodahError, stage: string): Promise<void> {
+  await db.query(
+    `UPDATE jobs SET state = 'queued', stage = $4, last_error = $3 WHERE id = $1 AND attempt = $2 AND state = 'running'`,
+    [jobId, attempt, error.message, stage],
+  );
+}
+
+/**
+ * Fails the job for good and, for a system failure, gives the credit back in the same transaction.
+ * `attempt` null settles whatever attempt holds it (the dead-letter path for a worker that died).
+ * Resolves to whether this call was the one that settled it.
+ */
+export async function failJob(db: Database, jobId: string, attempt: number | null, error: KodahError): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query(
+      `UPDATE jobs SET state = 'failed', stage = 'failed', error = $3, error_code = $4, error_kind = $5, completed_at = now()
+        WHERE id = $1 AND ($2::int IS NULL OR attempt = $2) AND state IN ('queued', 'running') RETURNING id`,
+      [jobId, attempt, error.message, error.code, error.kind],
+    );
+    if (rows.length === 0) return false;
+    if (error.kind === 'system') await refund(tx, jobId, `${error.code}: ${error.message}`.slice(0, 500));
+    return true;
+  });
+}
+
+/** Cancels a job that no worker has started; its credit comes back. */
+export async function cancelQueuedJob(db: Database, jobId: string, accountId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ state: string }>(
+      'SELECT state FROM jobs WHERE id = $1 AND account_id = $2 FOR UPDATE',
+      [jobId, accountId],
+    );
+    const state = rows[0]?.state;
+    if (!state) throw new KodahError('not_found', 'Job not found', { kind: 'input' });
+    if (state !== 'queued') {
+      throw new KodahError('conflict', state === 'running' ? 'Job already started; it can no longer be cancelled' : `Job already ${state}`, {
+        kind: 'input',
+      });
+    }
+    await tx.query(
+      `UPDATE jobs SET state = 'cancelled', stage = 'cancelled', error = 'Job cancelled', error_code = 'cancelled',
+                       completed_at = now() WHERE id = $1`,
+      [jobId],
+    );
+    await refund(tx, jobId, 'cancelled before work started');
+  });
+}
+
+export async function getJob(db: Queryable, jobId: string, accountId: string): Promise<JobRecord | null> {
+  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1 AND j.account_id = $2`, [
+    jobId,
+    accountId,
+  ]);
+  return rows[0] ? toJobRecord(rows[0]) : null;
+}
+
+export async function getJobById(db: Queryable, jobId: string): Promise<JobRecord | null> {
+  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1`, [jobId]);
+  return rows[0] ? toJobRecord(rows[0]) : null;
+}
+
+/** The account's jobs, newest first; `before` is the cursor of the last job of the previous page. */
+export async function listJobs(
+  db: Queryable,
+  accountId: string,
+  options: { limit: number; before?: { createdAt: Date; id: string } },
+): Promise<JobRecord[]> {
+  const params: unknown[] = [accountId, options.limit];
+  let where = 'j.account_id = $1';
+  if (options.before) {
+    params.push(options.before.createdAt.toISOString(), options.before.id);
+    where += ' AND (j.created_at, j.id) < ($3::timestamptz, $4::uuid)';
+  }
+  const { rows } = await db.query<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`,
+    params,
+  );
+  return rows.map(toJobRecord);
+}

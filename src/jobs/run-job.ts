@@ -1,0 +1,98 @@
+import type { JobWithMetadata } from 'pg-boss';
+import type { Database } from '../db/database.js';
+import { KodahError, toKodahError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
+import type { FixEngine } from './fix-engine.js';
+import { claimJob, completeJob, failJob, noteAttemptFailure, recordCommit, reportStage } from './job-lifecycle.js';
+import type { FixJobData } from './queue.js';
+
+export interface RunJobDeps {
+  db: Database;
+  probe: RepositoryProbe;
+  engine: FixEngine;
+  log: Logger;
+}
+
+/**
+ * Runs one delivery of a fix job. Idempotent: a delivery for a job that is finished, cancelled or
+ * held by a later attempt does nothing. Outcomes:
+ * - success → result stored;
+ * - input failure → failed, no refund;
+ * - system failure that is retryable, with retries left → rethrown so the queue retries it;
+ * - any other system failure → failed and refunded;
+ * - aborted (timeout, lost claim, shutdown) → handed back; the queue has already failed this
+ *   attempt and retries it, or dead-letters it and the dead-letter handler settles it.
+ */
+export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobData>): Promise<void> {
+  const { db, probe, engine } = deps;
+  const { jobId } = job.data;
+  const attempt = job.retryCount;
+  const log = deps.log.child({ jobId, attempt });
+  const record = await claimJob(db, jobId, attempt);
+  if (!record) {
+    log.info('job already settled or claimed by a later attempt; skipping');
+    return;
+  }
+  let stage = 'starting';
+  const report = async (name: string, progress: number) => {
+    stage = name;
+    if (!(await reportStage(db, jobId, attempt, name, progress))) {
+      throw new KodahError('shutdown', 'This attempt no longer holds the job', { retryable: true });
+    }
+  };
+  log.info({ repo: record.repoUrl, ref: record.ref }, 'job started');
+  const started = Date.now();
+  try {
+    await report('resolving ref', 5);
+    const repo = await probe.probe(record.repoUrl, { fresh: true, signal: job.signal });
+    const resolved = resolveRef(repo.refs, record.ref);
+    if (!resolved) throw new KodahError('ref_not_found', `Ref not found: ${record.ref}`, { kind: 'input' });
+    await recordCommit(db, jobId, attempt, resolved.sha);
+    const result = await engine.fix(
+      {
+        jobId,
+        repoUrl: record.repoUrl,
+        ref: record.ref,
+        commitSha: resolved.sha,
+        description: record.description,
+        visibility: repo.visibility,
+      },
+      { signal: job.signal, log, report },
+    );
+    job.signal.throwIfAborted();
+    await completeJob(db, jobId, attempt, result);
+    log.info({ ms: Date.now() - started }, 'job completed');
+  } catch (thrown) {
+    const error = toKodahError(thrown);
+    if (job.signal.aborted) {
+      log.warn({ err: thrown }, 'attempt interrupted; handed back to the queue');
+      const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);
+      await noteAttemptFailure(db, jobId, attempt, reason, 'waiting for a worker (retry)');
+      throw thrown;
+    }
+    if (error.kind === 'system' && error.retryable && attempt < job.retryLimit) {
+      log.warn({ err: thrown }, 'attempt failed; the queue will retry');
+      await noteAttemptFailure(db, jobId, attempt, error, `waiting for a worker (retry after: ${stage})`);
+      throw thrown;
+    }
+    const settled = await failJob(db, jobId, attempt, error);
+    log[error.kind === 'system' ? 'error' : 'info'](
+      { err: thrown, code: error.code, kind: error.kind, settled, ms: Date.now() - started },
+      'job failed',
+    );
+  }
+}
+
+/** Settles a job whose retries ran out without a handler settling it: its worker died or hung. */
+export async function settleDeadLetter(deps: Pick<RunJobDeps, 'db' | 'log'>, job: JobWithMetadata<FixJobData>): Promise<void> {
+  const { jobId } = job.data;
+  const { rows } = await deps.db.query<{ last_error: string | null }>('SELECT last_error FROM jobs WHERE id = $1', [jobId]);
+  const last = rows[0]?.last_error;
+  const error = new KodahError(
+    'worker_lost',
+    `The job could not be finished: its worker stopped or timed out and the retries are exhausted${last ? ` (last error: ${last})` : ''}`,
+  );
+  const settled = await failJob(deps.db, jobId, null, error);
+  deps.log.warn({ jobId, settled }, 'dead-lettered job failed and refunded');
+}

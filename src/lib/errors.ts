@@ -1,0 +1,60 @@
+/**
+ * The one error model of Kodah. Every failure that crosses a boundary is a KodahError with a code;
+ * each edge maps codes once: to an HTTP status (http/error-handler.ts), to retry-or-settle in the
+ * queue (jobs/run-job.ts), and later to a sentence in a GitHub comment.
+ */
+export type ErrorCode =
+  | 'unauthorized'
+  | 'invalid_input'
+  | 'not_found'
+  | 'payment_required'
+  | 'job_in_progress'
+  | 'at_capacity'
+  | 'too_early'
+  | 'job_failed'
+  | 'conflict'
+  | 'ref_not_found'
+  | 'repository_unavailable'
+  | 'engine_not_configured'
+  | 'timeout'
+  | 'shutdown'
+  | 'worker_lost'
+  | 'internal';
+
+/**
+ * Whose fault a failed job is. `system` failures (ours) refund the credit; `input` failures
+ * (the caller's: a missing ref, no valid fix for the report) do not.
+ */
+export type FailureKind = 'system' | 'input';
+
+export interface KodahErrorOptions {
+  cause?: unknown;
+  /** Worth another attempt by the queue (a flaky network, a provider answering 5xx). */
+  retryable?: boolean;
+  kind?: FailureKind;
+  /** For 429s: seconds the client should wait. */
+  retryAfterS?: number;
+}
+
+export class KodahError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly kind: FailureKind;
+  readonly retryAfterS: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: KodahErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'KodahError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.kind = options.kind ?? 'system';
+    this.retryAfterS = options.retryAfterS;
+  }
+}
+
+/** Any thrown value as a KodahError; unknown errors are internal, ours, and worth a retry. */
+export function toKodahError(err: unknown): KodahError {
+  if (err instanceof KodahError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new KodahError('internal', `Internal error: ${message}`, { cause: err, retryable: true });
+}
