@@ -40,8 +40,6 @@ export function hardenedGitEnv(options: GitEnvOptions = {}): Record<string, stri
     HOME: '/nonexistent',
     LANG: 'C',
     GIT_TERMINAL_PROMPT: '0',
-    GIT_ASKPASS: '/bin/false',
-    SSH_ASKPASS: '/bin/false',
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_LFS_SKIP_SMUDGE: '1',

@@ -30,6 +30,19 @@ export type LsRemoteOutcome = { ok: true; refs: RemoteRefs } | { ok: false; reas
 
 const NOT_FOUND = /not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|403|404)|HTTP (401|403|404)|does not appear to be a git repository/i;
 
+/**
+ * simple-git refuses these settings by default to stop untrusted input from configuring git; here
+ * they carry our own constant hardening (hooks off, no credential helper, protocol allow-list),
+ * and no caller-supplied text reaches a config key.
+ */
+const HARDENING_IS_OURS = {
+  allowUnsafeConfigPaths: true,
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeHooksPath: true,
+  allowUnsafeCredentialHelper: true,
+  allowUnsafeProtocolOverride: true,
+} as const;
+
 /** `git ls-remote --symref` with the hardened environment and a time limit. */
 export async function lsRemote(
   target: CheckedRepoUrl,
@@ -37,7 +50,7 @@ export async function lsRemote(
 ): Promise<LsRemoteOutcome> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const git = simpleGit({ abort: signal, timeout: { block: options.timeoutMs } }).env(
+  const git = simpleGit({ abort: signal, timeout: { block: options.timeoutMs }, unsafe: HARDENING_IS_OURS }).env(
     hardenedGitEnv({
       pin: target,
       token: options.token ?? null,

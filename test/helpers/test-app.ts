@@ -1,0 +1,94 @@
+import { type Kodah, startKodah } from '../../src/app.js';
+import { createApiKey } from '../../src/billing/api-keys.js';
+import { createAccount } from '../../src/billing/accounts.js';
+import { addCredits } from '../../src/billing/credits.js';
+import { loadConfig } from '../../src/config.js';
+import type { FixEngine } from '../../src/jobs/fix-engine.js';
+import type { Clock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './test-database.js';
+
+export interface TestApp {
+  kodah: Kodah;
+  url: string;
+  /** A new account with a key; `paidUsd` in cents of paid credit. */
+  account(options?: { email?: string; paidCents?: number; maxRunningJobs?: number }): Promise<{ id: string; key: string }>;
+  /** fetch against the API with the key and JSON body handled. */
+  api(key: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+let accounts = 0;
+
+/** The real server on a free port against a fresh database of the given kind. */
+export async function startTestApp(
+  kind: DatabaseKind,
+  options: { env?: Record<string, string>; workers?: boolean; engine?: FixEngine; clock?: Clock; database?: TestDatabase } = {},
+): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase(kind));
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    KODAH_ALLOW_LOCAL_GIT: '1',
+    KODAH_SUPERVISE_INTERVAL_S: '2',
+    KODAH_SHUTDOWN_GRACE_S: '2',
+    ...database.env,
+    ...options.env,
+  });
+  const kodah = await startKodah({
+    config,
+    http: true,
+    workers: options.workers ?? true,
+    engine: options.engine,
+    clock: options.clock,
+    log: createLogger(config.logLevel),
+  });
+  const url = kodah.url!;
+  return {
+    kodah,
+    url,
+    async account(opts = {}) {
+      const email = opts.email ?? `user${++accounts}-${Date.now()}@example.com`;
+      const account = await createAccount(kodah.db, { email });
+      if (opts.paidCents) await kodah.db.transaction((tx) => addCredits(tx, account.id, opts.paidCents!, 'purchase'));
+      if (opts.maxRunningJobs) {
+        await kodah.db.query('UPDATE accounts SET max_running_jobs = $2 WHERE id = $1', [account.id, opts.maxRunningJobs]);
+      }
+      return { id: account.id, key: await createApiKey(kodah.db, account.id) };
+    },
+    async api(key, method, path, body) {
+      const headers: Record<string, string> = {};
+      if (key) headers['x-api-key'] = key;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async stop() {
+      await kodah.stop();
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+/** Polls until the job leaves the running status, or fails the test after `timeoutMs`. */
+export async function waitForJob(app: TestApp, key: string, jobId: string, timeoutMs = 20_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await app.api(key, 'GET', `/jobs/${jobId}/status`);
+    if (body.status !== 'running') return body;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still running: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

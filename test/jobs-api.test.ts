@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerMismatches } from '../src/billing/credits.js';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
+import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
+import { createTestDatabase, databaseKinds } from './helpers/test-database.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe.each(databaseKinds)('jobs API on %s', (kind) => {
+  let git: GitHttpServer;
+  let app: TestApp;
+  let repo: string;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    git.createRepo('shop', { 'src/processor.py': 'def calculate_total(items):\n    return sum(i["price"] for i in items)\n' });
+    git.createRepo('secret', { 'app.py': 'print(1)\n' }, { private: true });
+    git.git('shop', 'tag', 'v1.0', 'main');
+    repo = git.url('shop');
+    app = await startTestApp(kind, { env: { KODAH_GIT_TOKENS: `127.0.0.1=${git.token}` } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await git?.close();
+  });
+
+  const fix = (over: Record<string, unknown> = {}) => ({ repo_url: repo, task: 'fix', description: 'TypeError in calculate_total', ...over });
+
+  describe('authentication', () => {
+    it('401 without a key, with a malformed key and with an unknown key', async () => {
+      for (const key of [null, 'nope', `kdh_${'a'.repeat(43)}`]) {
+        const res = await app.api(key, 'POST', '/jobs', fix());
+        expect(res.status).toBe(401);
+        expect(typeof res.body.detail).toBe('string');
+      }
+      expect((await app.api(`kdh_${'b'.repeat(43)}`, 'GET', '/account')).body).toEqual({ detail: 'Invalid API key' });
+    });
+  });
+
+  describe('GET /account', () => {
+    it('shows the contract fields, money exact', async () => {
+      const { key } = await app.account({ paidCents: 1005 });
+      const res = await app.api(key, 'GET', '/account');
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ free_credits: 10, paid_balance: 10.05, fix_price_usd: 0.5, paid_balance_cents: 1005 });
+      expect(res.body.email).toMatch(/@example.com$/);
+    });
+  });
+
+  describe('POST /jobs validation (422 naming the field)', () => {
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['missing repo_url', { task: 'fix', description: 'x' }, /^repo_url/],
+      ['wrong task', { repo_url: 'https://github.com/a/b', task: 'refactor', description: 'x' }, /^task: must be "fix"/],
+      ['empty description', { repo_url: 'https://github.com/a/b', task: 'fix', description: '   ' }, /^description: must not be empty/],
+      ['huge description', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x'.repeat(65 * 1024) }, /^description: must be at most/],
+      ['option-like ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: '--upload-pack=sh' }, /^ref:/],
+      ['range ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: 'a..b' }, /^ref:/],
+      ['not a URL', { repo_url: 'github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must be a full URL/],
+      ['ftp URL', { repo_url: 'ftp://github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must use https/],
+      ['credentials in URL', { repo_url: 'https://u:p@github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must not contain credentials/],
+      ['host not allowed', { repo_url: 'https://93.184.216.34/a/b', task: 'fix', description: 'x' }, /^repo_url: host 93.184.216.34 is not allowed/],
+      ['no repository path', { repo_url: 'https://github.com/', task: 'fix', description: 'x' }, /^repo_url: must name a repository/],
+    ];
+    it.each(cases)('%s', async (_name, body, detail) => {
+      const { key } = await app.account();
+      const res = await app.api(key, 'POST', '/jobs', body);
+      expect(res.status).toBe(422);
+      expect(res.body.detail).toMatch(detail);
+    });
+
+    it('malformed JSON is a 422 too, and nothing is charged', async () => {
+      const { key } = await app.account();
+      const res = await app.api(key, 'POST', '/jobs', '{"repo_url": ');
+      expect(res.status).toBe(422);
+      expect((await app.api(key, 'GET', '/account')).body.free_credits).toBe(10);
+    });
+  });
+
+  describe('repository checks', () => {
+    it('404 Repository not found for a missing repository', async () => {
+      const { key } = await app.account();
+      const res = await app.api(key, 'POST', '/jobs', fix({ repo_url: git.url('nothing-here') }));
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ detail: 'Repository not found' });
+    });
+
+    it('404 for a ref that does not exist; a tag and a full sha are accepted', async () => {
+      const { key } = await app.account({ maxRunningJobs: 5 });
+      const missing = await app.api(key, 'POST', '/jobs', fix({ ref: 'no-such-branch' }));
+      expect(missing.status).toBe(404);
+      expect(missing.body.detail).toBe('Ref not found: no-such-branch');
+      expect((await app.api(key, 'POST', '/jobs', fix({ ref: 'v1.0' }))).status).toBe(202);
+      const sha = git.git('shop', 'rev-parse', 'main');
+      expect((await app.api(key, 'POST', '/jobs', fix({ ref: sha }))).status).toBe(202);
+    });
+
+    it('402 for a private repository without paid credits, 202 with them (paid credit used)', async () => {
+      const poor = await app.account();
+      const res = await app.api(poor.key, 'POST', '/jobs', fix({ repo_url: git.url('secret') }));
+      expect(res.status).toBe(402);
+      expect(res.body).toEqual({ detail: 'Private repos require paid credits' });
+
+      const rich = await app.account({ paidCents: 100 });
+      const ok = await app.api(rich.key, 'POST', '/jobs', fix({ repo_url: git.url('secret') }));
+      expect(ok.status).toBe(202);
+      const account = (await app.api(rich.key, 'GET', '/account')).body;
+      expect(account.free_credits).toBe(10);
+      // Debited 0.50; the engine then fails as our error and refunds it.
+      const status = await waitForJob(app, rich.key, ok.body.job_id);
+      expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
+      expect((await app.api(rich.key, 'GET', '/account')).body.paid_balance_cents).toBe(100);
+    });
+  });
+
+  describe('job lifecycle with the unconfigured engine', () => {
+    it('202 → running → failed as a system error, refunded exactly once; 422 on the result', async () => {
+      const { key } = await app.account();
+      const res = await app.api(key, 'POST', '/jobs', fix());
+      expect(res.status).toBe(202);
+      expect(Object.keys(res.body)).toEqual(['job_id']);
+      expect(res.body.job_id).toMatch(UUID);
+      expect((await app.api(key, 'GET', '/account')).body.free_credits).toBeLessThanOrEqual(10);
+
+      const status = await waitForJob(app, key, res.body.job_id);
+      expect(status).toMatchObject({
+        job_id: res.body.job_id,
+        status: 'failed',
+        state: 'failed',
+        error: 'fix engine not configured',
+        error_kind: 'system',
+        refunded: true,
+      });
+      expect(status.completed_at).not.toBeNull();
+      expect(status.elapsed_s).toBeGreaterThanOrEqual(0);
+      expect(status.commit_sha).toBe(git.git('shop', 'rev-parse', 'main'));
+
+      const result = await app.api(key, 'GET', `/jobs/${res.body.job_id}`);
+      expect(result.status).toBe(422);
+      expect(result.body).toEqual({ detail: 'Job failed: fix engine not configured' });
+      expect((await app.api(key, 'GET', '/account')).body.free_credits).toBe(10);
+
+      const { rows } = await app.kodah.db.query<{ kind: string; amount: number }>(
+        'SELECT kind, amount FROM ledger WHERE job_id = $1 ORDER BY id',
+        [res.body.job_id],
+      );
+      expect(rows).toEqual([
+        { kind: 'debit', amount: -1 },
+        { kind: 'refund', amount: 1 },
+      ]);
+    });
+
+    it('an input failure (the ref vanished before a worker ran) fails without a refund', async () => {
+      git.git('shop', 'branch', 'short-lived', 'main');
+      const database = await createTestDatabase(kind);
+      const api = await startTestApp(kind, { database, workers: false });
+      const { key } = await api.account();
+      const res = await api.api(key, 'POST', '/jobs', fix({ ref: 'short-lived' }));
+      expect(res.status).toBe(202);
+      expect((await api.api(key, 'GET', `/jobs/${res.body.job_id}`))).toMatchObject({ status: 425, body: { detail: 'Job still running' } });
+      git.git('shop', 'branch', '-D', 'short-lived');
+      await api.stop();
+
+      const worker = await startTestApp(kind, { database });
+      try {
+        const status = await waitForJob(worker, key, res.body.job_id);
+        expect(status).toMatchObject({ status: 'failed', error: 'Ref not found: short-lived', error_kind: 'input', refunded: false });
+        expect((await worker.api(key, 'GET', '/account')).body.free_credits).toBe(9);
+      } finally {
+        await worker.stop();
+        await database.drop();
+      }
+    });
+
+    it('status never costs credits; 404 for unknown, malformed and foreign job ids', async () => {
+      const owner = await app.account();
+      const other = await app.account();
+      const { body } = await app.api(owner.key, 'POST', '/jobs', fix());
+      for (let i = 0; i < 5; i++) await app.api(owner.key, 'GET', `/jobs/${body.job_id}/status`);
+      await waitForJob(app, owner.key, body.job_id);
+      expect((await app.api(owner.key, 'GET', '/account')).body.free_credits).toBe(10);
+      for (const [key, id] of [
+        [other.key, body.job_id],
+        [owner.key, '00000000-0000-4000-8000-000000000000'],
+        [owner.key, 'not-a-uuid'],
+      ]) {
+        for (const path of [`/jobs/${id}`, `/jobs/${id}/status`]) {
+          const res = await app.api(key, 'GET', path);
+          expect(res.status).toBe(404);
+          expect(res.body).toEqual({ detail: 'Job not found' });
+        }
+      }
+    });
+
+    it('GET /jobs lists newest first with a cursor', async () => {
+      const { key } = await app.account({ maxRunningJobs: 10 });
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await app.api(key, 'POST', '/jobs', fix({ description: `bug ${i}` }))).body.job_id);
+      const first = await app.api(key, 'GET', '/jobs?limit=2');
+      expect(first.status).toBe(200);
+      expect(first.body.jobs.map((j: any) => j.job_id)).toEqual([ids[2], ids[1]]);
+      const second = await app.api(key, 'GET', `/jobs?limit=2&cursor=${first.body.next_cursor}`);
+      expect(second.body.jobs.map((j: any) => j.job_id)).toEqual([ids[0]]);
+      expect(second.body.next_cursor).toBeNull();
+      expect((await app.api(key, 'GET', '/jobs?cursor=garbage')).status).toBe(422);
+    });
+  });
+
+  describe('other endpoints', () => {
+    it('GET /healthz checks the database; /docs serves OpenAPI', async () => {
+      expect((await app.api(null, 'GET', '/healthz')).body).toEqual({ status: 'ok', database: kind });
+      const doc = await app.api(null, 'GET', '/docs/json');
+      expect(doc.status).toBe(200);
+      expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/jobs', '/jobs/{id}', '/jobs/{id}/status', '/account']));
+      expect((await app.api(null, 'GET', '/docs')).status).toBeLessThan(400);
+    });
+
+    it('unknown routes answer {detail}', async () => {
+      expect(await app.api(null, 'GET', '/nope')).toMatchObject({ status: 404, body: { detail: 'Not found: GET /nope' } });
+    });
+  });
+
+  it('the ledger agrees with every cached balance', async () => {
+    expect(await ledgerMismatches(app.kodah.db)).toEqual([]);
+  });
+});
