@@ -55,9 +55,9 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       timeoutMs: config.git.checkTimeoutMs,
       ttlMs: config.git.cacheTtlS * 1000,
     });
-    if (options.workers) {
-      await startWorkers(boss, { db, probe, engine: options.engine ?? unconfiguredEngine, log }, config);
-    }
+    const workers = options.workers
+      ? await startWorkers(boss, { db, probe, engine: options.engine ?? unconfiguredEngine, log }, config)
+      : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({
@@ -87,6 +87,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         (stopping ??= (async () => {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
+          await workers?.drain(10_000);
           await db.close();
           log.info('kodah stopped');
         })()),

@@ -19,7 +19,13 @@ async function runUntilSignal(start: () => Promise<Kodah>): Promise<void> {
   return new Promise((resolve, reject) => {
     const shutdown = (signal: string) => {
       kodah.log.info({ signal }, 'shutting down: no new jobs, running ones get the grace period');
-      kodah.stop().then(resolve, (err: unknown) => {
+      // Should a library leave a handle open, the process still ends: stop() has drained the work.
+      const exit = (code: number) => setTimeout(() => process.exit(code), 5000).unref();
+      kodah.stop().then(() => {
+        exit(0);
+        resolve();
+      }, (err: unknown) => {
+        exit(1);
         kodah.log.error({ err }, 'shutdown failed');
         reject(err);
       });

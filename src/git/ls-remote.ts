@@ -1,6 +1,6 @@
-import { simpleGit } from 'simple-git';
 import { KodahError } from '../lib/errors.js';
 import { hardenedGitEnv } from './git-env.js';
+import { runGit } from './run-git.js';
 import type { CheckedRepoUrl } from './url-policy.js';
 
 /** The refs a remote advertises: full ref name → commit sha (tags peeled), and HEAD's target. */
@@ -30,43 +30,28 @@ export type LsRemoteOutcome = { ok: true; refs: RemoteRefs } | { ok: false; reas
 
 const NOT_FOUND = /not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|403|404)|HTTP (401|403|404)|does not appear to be a git repository/i;
 
-/**
- * simple-git refuses these settings by default to stop untrusted input from configuring git; here
- * they carry our own constant hardening (hooks off, no credential helper, protocol allow-list),
- * and no caller-supplied text reaches a config key.
- */
-const HARDENING_IS_OURS = {
-  allowUnsafeConfigPaths: true,
-  allowUnsafeConfigEnvCount: true,
-  allowUnsafeHooksPath: true,
-  allowUnsafeCredentialHelper: true,
-  allowUnsafeProtocolOverride: true,
-} as const;
-
 /** `git ls-remote --symref` with the hardened environment and a time limit. */
 export async function lsRemote(
   target: CheckedRepoUrl,
   options: { token?: string | null; timeoutMs: number; allowHttp: boolean; signal?: AbortSignal },
 ): Promise<LsRemoteOutcome> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const git = simpleGit({ abort: signal, timeout: { block: options.timeoutMs }, unsafe: HARDENING_IS_OURS }).env(
-    hardenedGitEnv({
-      pin: target,
-      token: options.token ?? null,
-      allowHttp: options.allowHttp,
-      lowSpeedTimeS: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
-    }),
-  );
-  try {
-    const output = await git.listRemote(['--symref', target.url]);
-    return { ok: true, refs: parseLsRemote(output) };
-  } catch (err) {
-    if (options.signal?.aborted) throw new KodahError('shutdown', 'Aborted', { cause: err, retryable: true });
-    const message = err instanceof Error ? err.message : String(err);
-    if (timeout.aborted) return { ok: false, reason: 'unreachable', message: `no answer within ${options.timeoutMs} ms` };
-    return NOT_FOUND.test(message)
-      ? { ok: false, reason: 'not_found', message }
-      : { ok: false, reason: 'unreachable', message: message.trim().split('\n').slice(-1)[0] ?? message };
-  }
+  const env = hardenedGitEnv({
+    pin: target,
+    token: options.token ?? null,
+    allowHttp: options.allowHttp,
+    lowSpeedTimeS: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
+  });
+  // "--" ends the options: the URL can never be read as one.
+  const run = await runGit(['ls-remote', '--symref', '--', target.url], {
+    env,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    maxOutputBytes: 32 * 1024 * 1024,
+  });
+  if (run.killed === 'aborted') throw new KodahError('shutdown', 'Aborted', { retryable: true });
+  if (run.killed === 'timeout') return { ok: false, reason: 'unreachable', message: `no answer within ${options.timeoutMs} ms` };
+  if (run.killed === 'output-limit') return { ok: false, reason: 'unreachable', message: 'the remote advertised too many refs' };
+  if (run.code === 0) return { ok: true, refs: parseLsRemote(run.stdout) };
+  const message = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? `git exited with ${run.code}`;
+  return NOT_FOUND.test(run.stderr) ? { ok: false, reason: 'not_found', message } : { ok: false, reason: 'unreachable', message };
 }

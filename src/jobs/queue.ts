@@ -15,7 +15,9 @@ export interface FixJobData {
 export async function startQueue(db: Database, config: Config, log: Logger): Promise<PgBoss> {
   const common = {
     useListenNotify: true,
+    // The monitor pass is what fails jobs whose worker stopped heartbeating (a killed process).
     superviseIntervalSeconds: config.worker.superviseIntervalS,
+    monitorIntervalSeconds: config.worker.superviseIntervalS,
     // Instance bookkeeping is for dashboards; it is noise on the embedded database.
     registerInstance: db.kind === 'postgres',
     openTelemetry: { enabled: false },

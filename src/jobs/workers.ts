@@ -3,21 +3,44 @@ import type { Config } from '../config.js';
 import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './queue.js';
 import { type RunJobDeps, runFixJob, settleDeadLetter } from './run-job.js';
 
+export interface Workers {
+  /**
+   * Resolves when every handler of this process has returned. pg-boss's stop() returns once it has
+   * handed unfinished jobs back, without waiting for their handlers; those still have a database
+   * write to make before the connection may close.
+   */
+  drain(timeoutMs: number): Promise<void>;
+}
+
 /** Subscribes this process to the fix queue (and its dead letters). pg-boss stops them on stop(). */
-export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Config): Promise<void> {
+export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Config): Promise<Workers> {
+  const inflight = new Set<Promise<void>>();
+  const track = (run: Promise<void>) => {
+    const settled = run.catch(() => {}).finally(() => inflight.delete(settled));
+    inflight.add(settled);
+    return run;
+  };
   const fixOptions = {
-      localConcurrency: config.worker.concurrency,
-      batchSize: 1,
-      includeMetadata: true,
-      // LISTEN/NOTIFY wakes workers at once; polling is the backstop when a notification is lost.
-      pollingIntervalSeconds: 2,
-      notifyPollingIntervalSeconds: 10,
+    localConcurrency: config.worker.concurrency,
+    batchSize: 1,
+    includeMetadata: true,
+    // LISTEN/NOTIFY wakes workers at once; polling is the backstop when a notification is lost.
+    pollingIntervalSeconds: 2,
+    notifyPollingIntervalSeconds: 10,
   } as const;
   await boss.work<FixJobData, void, typeof fixOptions>(FIX_QUEUE, fixOptions, async ([job]) => {
-    if (job) await runFixJob(deps, job);
+    if (job) await track(runFixJob(deps, job));
   });
   const deadOptions = { includeMetadata: true, pollingIntervalSeconds: 5 } as const;
   await boss.work<FixJobData, void, typeof deadOptions>(FIX_DEAD_LETTER_QUEUE, deadOptions, async ([job]) => {
-    if (job) await settleDeadLetter(deps, job);
+    if (job) await track(settleDeadLetter(deps, job));
   });
+  return {
+    async drain(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.all(inflight), timeout]);
+      clearTimeout(timer);
+    },
+  };
 }

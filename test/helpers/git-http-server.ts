@@ -14,6 +14,8 @@ export interface GitHttpServer {
   git(name: string, ...args: string[]): string;
   /** While on, every request is accepted and never answered (a hung server). */
   setHang(hang: boolean): void;
+  /** Answers the next `n` ref advertisements (one per ls-remote, clone or fetch), then hangs. */
+  hangAfterRefs(n: number): void;
   /** The token that private repositories accept (as the password of Basic auth). */
   readonly token: string;
   requests: number;
@@ -29,9 +31,11 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
   const token = 'test-token-0123456789';
   const hung = new Set<ServerResponse>();
   let hang = false;
+  let refsBeforeHang = Number.POSITIVE_INFINITY;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     state.requests++;
+    if (req.url?.includes('/info/refs') && --refsBeforeHang < 0) hang = true;
     if (hang) {
       hung.add(res);
       return;
@@ -120,8 +124,12 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       return git(bare, 'rev-parse', branch);
     },
     git: (name, ...args) => git(path.join(root, name, 'repo.git'), ...args),
+    hangAfterRefs(n) {
+      refsBeforeHang = n;
+    },
     setHang(value) {
       hang = value;
+      if (!value) refsBeforeHang = Number.POSITIVE_INFINITY;
       if (!value) {
         for (const res of hung) res.destroy();
         hung.clear();

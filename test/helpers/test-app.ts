@@ -3,6 +3,8 @@ import { createApiKey } from '../../src/billing/api-keys.js';
 import { createAccount } from '../../src/billing/accounts.js';
 import { addCredits } from '../../src/billing/credits.js';
 import { loadConfig } from '../../src/config.js';
+import { connectDatabase } from '../../src/db/connect.js';
+import { migrate } from '../../src/db/migrate.js';
 import type { FixEngine } from '../../src/jobs/fix-engine.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -14,7 +16,7 @@ export interface TestApp {
   /** A new account with a key; `paidUsd` in cents of paid credit. */
   account(options?: { email?: string; paidCents?: number; maxRunningJobs?: number }): Promise<{ id: string; key: string }>;
   /** fetch against the API with the key and JSON body handled. */
-  api(key: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  api(key: string | null, method: string, path: string, body?: unknown): Promise<ApiResponse>;
   stop(): Promise<void>;
 }
 
@@ -57,24 +59,7 @@ export async function startTestApp(
       }
       return { id: account.id, key: await createApiKey(kodah.db, account.id) };
     },
-    async api(key, method, path, body) {
-      const headers: Record<string, string> = {};
-      if (key) headers['x-api-key'] = key;
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, body: parsed, headers: res.headers };
-    },
+    api: (key, method, path, body) => callApi(url, key, method, path, body),
     async stop() {
       await kodah.stop();
       if (!options.database) await database.drop();
@@ -82,13 +67,52 @@ export async function startTestApp(
   };
 }
 
+export interface ApiResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** One request to a Kodah API with the key and JSON handled; a string body is sent as is. */
+export async function callApi(base: string, key: string | null, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+  const headers: Record<string, string> = {};
+  if (key) headers['x-api-key'] = key;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
 /** Polls until the job leaves the running status, or fails the test after `timeoutMs`. */
-export async function waitForJob(app: TestApp, key: string, jobId: string, timeoutMs = 20_000): Promise<any> {
+export async function waitForJob(app: Pick<TestApp, 'api'>, key: string, jobId: string, timeoutMs = 20_000): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await app.api(key, 'GET', `/jobs/${jobId}/status`);
     if (body.status !== 'running') return body;
     if (Date.now() > deadline) throw new Error(`job ${jobId} still running: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** An account and key written straight into the database of `env`, which must not be open elsewhere (PGlite). */
+export async function seedAccount(env: Record<string, string>, paidCents = 0): Promise<{ id: string; key: string }> {
+  const db = await connectDatabase(loadConfig(env));
+  try {
+    await migrate(db);
+    const account = await createAccount(db, { email: `seed-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com` });
+    if (paidCents) await db.transaction((tx) => addCredits(tx, account.id, paidCents, 'purchase'));
+    return { id: account.id, key: await createApiKey(db, account.id) };
+  } finally {
+    await db.close();
   }
 }
