@@ -1,0 +1,75 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
+import { callApi } from './helpers/test-app.js';
+
+async function kodah(args: string[], env: Record<string, string>) {
+  const proc = spawnKodah(args, { LOG_LEVEL: 'silent', ...env });
+  let stdout = '';
+  proc.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await proc.exited;
+  return { code, stdout, output: proc.output() };
+}
+
+describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
+  const env = { KODAH_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'kodah-cli-')) };
+
+  it('creates an account, a key printed alone, credits, shows it, rotates the key', async () => {
+    const created = await kodah(['accounts', 'create', '--email', 'ops@example.com', '--github-login', 'octocat'], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created account [0-9a-f-]{36} <ops@example.com>\n$/);
+
+    const key = await kodah(['keys', 'create', '--account', 'OPS@example.com'], env);
+    expect(key.code).toBe(0);
+    expect(key.stdout).toMatch(/^kdh_[A-Za-z0-9_-]{43}\n$/);
+
+    expect((await kodah(['credits', 'add', '--account', 'ops@example.com', '--usd', '10.00'], env)).stdout).toBe(
+      'added $10.00; paid balance $10.00\n',
+    );
+    const bad = await kodah(['credits', 'add', '--account', 'ops@example.com', '--usd', '-5'], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.output).toMatch(/not an amount in US dollars/);
+
+    const shown = JSON.parse((await kodah(['accounts', 'show', 'ops@example.com', '--json'], env)).stdout);
+    expect(shown.account).toMatchObject({ email: 'ops@example.com', githubLogin: 'octocat', paidBalanceCents: 1000 });
+    expect(shown.balance.freeCredits).toBe(10);
+    expect(shown.keys).toHaveLength(1);
+
+    const rotated = await kodah(['keys', 'rotate', '--account', 'ops@example.com'], env);
+    expect(rotated.stdout).toMatch(/^kdh_[A-Za-z0-9_-]{43}\n$/);
+    const keys = JSON.parse((await kodah(['accounts', 'show', '--account', 'ops@example.com', '--json'], env)).stdout).keys;
+    expect(keys.map((k: { revoked_at: string | null }) => k.revoked_at !== null)).toEqual([true, false]);
+
+    // The rotated-out key is refused by the server at once; the new one works.
+    const port = await freePort();
+    const server = spawnKodah(['start'], { ...env, PORT: String(port), HOST: '127.0.0.1' });
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}`, server);
+      const base = `http://127.0.0.1:${port}`;
+      expect((await callApi(base, key.stdout.trim(), 'GET', '/account')).status).toBe(401);
+      expect((await callApi(base, rotated.stdout.trim(), 'GET', '/account')).body).toMatchObject({ email: 'ops@example.com', paid_balance: 10 });
+
+      // The embedded database belongs to the running server: a second process is told so.
+      const locked = await kodah(['accounts', 'show', 'ops@example.com'], env);
+      expect(locked.code).toBe(1);
+      expect(locked.output).toMatch(/in use by process \d+/);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('refuses a bad configuration naming the variable, and worker processes without PostgreSQL', async () => {
+    const bad = await kodah(['start'], { ...env, PORT: 'http' });
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/PORT/);
+    const worker = await kodah(['worker'], env);
+    expect(worker.code).toBe(1);
+    expect(worker.output).toMatch(/kodah worker needs DATABASE_URL/);
+    const unknown = await kodah(['accounts', 'show', 'nobody@example.com'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/No account nobody@example.com/);
+  });
+});
