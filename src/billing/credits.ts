@@ -9,9 +9,6 @@ export interface CreditRules {
 
 export type Visibility = 'public' | 'private';
 
-/** What one accepted job costs: a free fix of this month, or paid cents. */
-export type Charge = { pool: 'free'; amount: 1; period: string } | { pool: 'paid'; amount: number };
-
 export interface Balance {
   /** Free fixes left this calendar month (UTC). */
   freeCredits: number;
@@ -20,7 +17,8 @@ export interface Balance {
 }
 
 /**
- * The account's balance. This month's free grant is written to the ledger with the month's first
+ * The account's balance. Debits happen in kodah_accept_job (migration 002), which applies the same
+ * rule: this month's free grant is written to the ledger with the month's first
  * debit, so until then it counts as the full monthly amount without any write on a read.
  */
 export async function getBalance(db: Queryable, accountId: string, clock: Clock, rules: CreditRules): Promise<Balance> {
@@ -42,43 +40,6 @@ export async function getBalance(db: Queryable, accountId: string, clock: Clock,
     paidBalanceCents: row.paid,
     period,
   };
-}
-
-/**
- * Chooses how a job is paid for: free fixes first for a public repository, paid credits otherwise.
- * Throws the contract's 402s when neither covers it.
- */
-export function chooseCharge(balance: Balance, visibility: Visibility, rules: CreditRules): Charge {
-  if (visibility === 'public' && balance.freeCredits > 0) return { pool: 'free', amount: 1, period: balance.period };
-  if (balance.paidBalanceCents >= rules.fixPriceCents) return { pool: 'paid', amount: rules.fixPriceCents };
-  if (visibility === 'private') {
-    throw new KodahError('payment_required', 'Private repos require paid credits', { kind: 'input' });
-  }
-  throw new KodahError('payment_required', 'No credits remaining', { kind: 'input' });
-}
-
-/** Records the debit of an accepted job. The caller holds the account row lock (FOR UPDATE). */
-export async function debit(tx: Queryable, accountId: string, jobId: string, charge: Charge, rules: CreditRules): Promise<void> {
-  if (charge.pool === 'free') {
-    await tx.query(
-      `INSERT INTO ledger (account_id, kind, pool, amount, period, note)
-       VALUES ($1, 'monthly_grant', 'free', $2, $3, 'free fixes of the month')
-       ON CONFLICT DO NOTHING`,
-      [accountId, rules.freeFixesPerMonth, charge.period],
-    );
-    await tx.query(
-      `INSERT INTO ledger (account_id, job_id, kind, pool, amount, period) VALUES ($1, $2, 'debit', 'free', -1, $3)`,
-      [accountId, jobId, charge.period],
-    );
-    return;
-  }
-  await tx.query(`INSERT INTO ledger (account_id, job_id, kind, pool, amount) VALUES ($1, $2, 'debit', 'paid', $3)`, [
-    accountId,
-    jobId,
-    -charge.amount,
-  ]);
-  // The CHECK (paid_balance_cents >= 0) is the last guard against a negative balance.
-  await tx.query('UPDATE accounts SET paid_balance_cents = paid_balance_cents - $2 WHERE id = $1', [accountId, charge.amount]);
 }
 
 /**

@@ -15,7 +15,7 @@ export async function claimJob(db: Queryable, jobId: string, attempt: number): P
   const { rows } = await db.query<JobRow>(
     `WITH claimed AS (
        UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0,
-                       started_at = COALESCE(started_at, now())
+                       started_at = COALESCE(started_at, clock_timestamp())
         WHERE id = $1 AND state IN ('queued', 'running') AND attempt < $2
         RETURNING *)
      SELECT ${JOB_COLUMNS} FROM claimed j`,

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
-import { getAccount } from '../billing/accounts.js';
-import { chooseCharge, type CreditRules, debit, getBalance } from '../billing/credits.js';
+import type { CreditRules } from '../billing/credits.js';
 import type { Database } from '../db/database.js';
-import type { Clock } from '../lib/clock.js';
+import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
 import { enqueueFix } from './queue.js';
@@ -25,10 +24,28 @@ export interface SubmitJobDeps {
   limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
 }
 
+type Refusal = 'no_account' | 'private_needs_paid' | 'no_credits' | 'job_in_progress' | 'at_capacity';
+
+function refusal(outcome: Refusal, retryAfterS: number): KodahError {
+  switch (outcome) {
+    case 'no_account':
+      return new KodahError('unauthorized', 'Invalid API key', { kind: 'input' });
+    case 'private_needs_paid':
+      return new KodahError('payment_required', 'Private repos require paid credits', { kind: 'input' });
+    case 'no_credits':
+      return new KodahError('payment_required', 'No credits remaining', { kind: 'input' });
+    case 'job_in_progress':
+      return new KodahError('job_in_progress', 'Job already in progress', { kind: 'input', retryAfterS });
+    case 'at_capacity':
+      return new KodahError('at_capacity', 'Server at capacity', { kind: 'input', retryAfterS });
+  }
+}
+
 /**
- * Accepts a job: checks the repository and ref, then in one transaction (holding the account's
- * row lock, so concurrent submissions of one account queue up here) takes the credit, records the
- * job and enqueues it. The checks answer in this order, first failure wins:
+ * Accepts a job: checks the repository and ref, then in one transaction takes the credit, records
+ * the job and enqueues it (kodah_accept_job holds the account's row lock, so concurrent
+ * submissions of one account queue up there and none can spend a credit twice).
+ * The answers come in this order, first failure wins:
  *   422 bad input → 404 repository or ref not found → 402 private repo without paid credits →
  *   402 no credits remaining → 429 job already in progress → 429 server at capacity.
  * Credits come before the limits because waiting never cures a 402, while a 429 says "retry".
@@ -41,32 +58,16 @@ export async function submitJob(deps: SubmitJobDeps, accountId: string, input: S
 
   const jobId = randomUUID();
   await db.transaction(async (tx) => {
-    const account = await getAccount(tx, accountId, true);
-    const charge = chooseCharge(await getBalance(tx, accountId, clock, rules), repo.visibility, rules);
-
-    const maxRunning = account.maxRunningJobs ?? limits.maxRunningJobsPerAccount;
-    const { rows: active } = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM jobs WHERE account_id = $1 AND state IN ('queued', 'running')`,
-      [accountId],
+    const { rows } = await tx.query<{ outcome: Refusal | 'accepted' }>(
+      'SELECT kodah_accept_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome',
+      [
+        jobId, accountId, input.task, repo.target.url, input.ref, input.description, repo.visibility, input.source ?? 'api',
+        resolved.sha, monthOf(clock.now()), rules.fixPriceCents, rules.freeFixesPerMonth,
+        limits.maxRunningJobsPerAccount, limits.maxQueuedJobs,
+      ],
     );
-    if (active[0]!.n >= maxRunning) {
-      throw new KodahError('job_in_progress', 'Job already in progress', { kind: 'input', retryAfterS: limits.retryAfterS });
-    }
-    // Bounded count: the answer only matters up to the limit.
-    const { rows: waiting } = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs WHERE state = 'queued' LIMIT $1) q`,
-      [limits.maxQueuedJobs],
-    );
-    if (waiting[0]!.n >= limits.maxQueuedJobs) {
-      throw new KodahError('at_capacity', 'Server at capacity', { kind: 'input', retryAfterS: limits.retryAfterS });
-    }
-
-    await tx.query(
-      `INSERT INTO jobs (id, account_id, task, repo_url, ref, description, visibility, source, state, stage, commit_sha)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 'waiting for a worker', $9)`,
-      [jobId, accountId, input.task, repo.target.url, input.ref, input.description, repo.visibility, input.source ?? 'api', resolved.sha],
-    );
-    await debit(tx, accountId, jobId, charge, rules);
+    const outcome = rows[0]!.outcome;
+    if (outcome !== 'accepted') throw refusal(outcome, limits.retryAfterS);
     await enqueueFix(boss, tx, jobId);
   });
   return { jobId };
