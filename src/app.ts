@@ -9,6 +9,7 @@ import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueue } from './jobs/queue.js';
+import { QueueDepth } from './jobs/queue-depth.js';
 import { startWorkers } from './jobs/workers.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
@@ -64,6 +65,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         db,
         boss,
         probe,
+        queueDepth: new QueueDepth(db, config.limits.maxQueuedJobs),
         clock,
         rules: config.billing,
         limits: config.limits,

@@ -6,6 +6,7 @@ import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
 import { enqueueFix } from './queue.js';
+import type { QueueDepth } from './queue-depth.js';
 
 export interface SubmitJobInput {
   task: 'fix';
@@ -19,6 +20,7 @@ export interface SubmitJobDeps {
   db: Database;
   boss: PgBoss;
   probe: RepositoryProbe;
+  queueDepth: QueueDepth;
   clock: Clock;
   rules: CreditRules;
   limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
@@ -51,24 +53,26 @@ function refusal(outcome: Refusal, retryAfterS: number): KodahError {
  * Credits come before the limits because waiting never cures a 402, while a 429 says "retry".
  */
 export async function submitJob(deps: SubmitJobDeps, accountId: string, input: SubmitJobInput): Promise<{ jobId: string }> {
-  const { db, boss, probe, clock, rules, limits } = deps;
+  const { db, boss, probe, queueDepth, clock, rules, limits } = deps;
   const repo = await probe.probe(input.repoUrl);
   const resolved = resolveRef(repo.refs, input.ref);
   if (!resolved) throw new KodahError('not_found', `Ref not found: ${input.ref}`, { kind: 'input' });
 
   const jobId = randomUUID();
+  const atCapacity = await queueDepth.atCapacity();
   await db.transaction(async (tx) => {
     const { rows } = await tx.query<{ outcome: Refusal | 'accepted' }>(
       'SELECT kodah_accept_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome',
       [
         jobId, accountId, input.task, repo.target.url, input.ref, input.description, repo.visibility, input.source ?? 'api',
         resolved.sha, monthOf(clock.now()), rules.fixPriceCents, rules.freeFixesPerMonth,
-        limits.maxRunningJobsPerAccount, limits.maxQueuedJobs,
+        limits.maxRunningJobsPerAccount, atCapacity,
       ],
     );
     const outcome = rows[0]!.outcome;
     if (outcome !== 'accepted') throw refusal(outcome, limits.retryAfterS);
     await enqueueFix(boss, tx, jobId);
   });
+  queueDepth.noteEnqueued();
   return { jobId };
 }

@@ -9,7 +9,7 @@
 CREATE OR REPLACE FUNCTION kodah_accept_job(
   p_job_id uuid, p_account_id uuid, p_task text, p_repo_url text, p_ref text, p_description text,
   p_visibility text, p_source text, p_commit_sha text,
-  p_period text, p_price_cents integer, p_free_per_month integer, p_default_max_running integer, p_max_queued integer
+  p_period text, p_price_cents integer, p_free_per_month integer, p_default_max_running integer, p_at_capacity boolean
 ) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   v_paid integer;
@@ -46,9 +46,9 @@ BEGIN
   IF v_count >= v_max_running THEN
     RETURN 'job_in_progress';
   END IF;
-  -- Bounded: the answer only matters up to the limit.
-  SELECT count(*) INTO v_count FROM (SELECT 1 FROM jobs WHERE state = 'queued' LIMIT p_max_queued) q;
-  IF v_count >= p_max_queued THEN
+  -- The queue depth is measured by the caller (jobs/queue-depth.ts): a back-pressure valve need
+  -- not cost a count of the queue on every submission.
+  IF p_at_capacity THEN
     RETURN 'at_capacity';
   END IF;
 
