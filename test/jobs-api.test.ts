@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMismatches } from '../src/billing/credits.js';
+import { claimJob, completeJob, failJob } from '../src/jobs/job-lifecycle.js';
+import { KodahError } from '../src/lib/errors.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
 import { createTestDatabase, databaseKinds } from './helpers/test-database.js';
@@ -53,6 +55,8 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       ['wrong task', { repo_url: 'https://github.com/a/b', task: 'refactor', description: 'x' }, /^task: must be "fix"/],
       ['empty description', { repo_url: 'https://github.com/a/b', task: 'fix', description: '   ' }, /^description: must not be empty/],
       ['huge description', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x'.repeat(65 * 1024) }, /^description: must be at most/],
+      ['NUL in description', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'a\u0000b' }, /^description: must not contain NUL/],
+      ['array body', [], /expected object/],
       ['option-like ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: '--upload-pack=sh' }, /^ref:/],
       ['range ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: 'a..b' }, /^ref:/],
       ['not a URL', { repo_url: 'github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must be a full URL/],
@@ -82,6 +86,12 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       const res = await app.api(key, 'POST', '/jobs', fix({ repo_url: git.url('nothing-here') }));
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ detail: 'Repository not found' });
+    });
+
+    it('404 for a URL that serves something other than git', async () => {
+      const { key } = await app.account();
+      const res = await app.api(key, 'POST', '/jobs', fix({ repo_url: `${app.url}/docs/owner/repo` }));
+      expect(res).toMatchObject({ status: 404, body: { detail: 'Repository not found' } });
     });
 
     it('404 for a ref that does not exist; a tag and a full sha are accepted', async () => {
@@ -168,6 +178,34 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       } finally {
         await worker.stop();
         await database.drop();
+      }
+    });
+
+    it('a completed job serves its diff; a second completion (a duplicate run) changes nothing', async () => {
+      const api = await startTestApp(kind, { workers: false });
+      try {
+        const { key } = await api.account();
+        const { body } = await api.api(key, 'POST', '/jobs', fix());
+        expect(await claimJob(api.kodah.db, body.job_id, 0)).toMatchObject({ state: 'running' });
+        expect(await claimJob(api.kodah.db, body.job_id, 0)).toBeNull();
+        const result = { diff: 'diff --git a/x b/x\n', explanation: 'cast to float', filesChanged: ['x'], usage: { promptTokens: 10, completionTokens: 5 } };
+        expect(await completeJob(api.kodah.db, body.job_id, 0, result)).toBe(true);
+        expect(await completeJob(api.kodah.db, body.job_id, 0, { ...result, diff: 'other' })).toBe(false);
+        expect(await failJob(api.kodah.db, body.job_id, null, new KodahError('internal', 'late'))).toBe(false);
+        const res = await api.api(key, 'GET', `/jobs/${body.job_id}`);
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({
+          job_id: body.job_id,
+          status: 'completed',
+          diff: result.diff,
+          explanation: 'cast to float',
+          files_changed: ['x'],
+          usage: { prompt_tokens: 10, completion_tokens: 5, cost_usd: null },
+        });
+        expect((await api.api(key, 'GET', `/jobs/${body.job_id}/status`)).body).toMatchObject({ status: 'completed', progress: 100, refunded: false });
+        expect((await api.api(key, 'GET', '/account')).body.free_credits).toBe(9);
+      } finally {
+        await api.stop();
       }
     });
 

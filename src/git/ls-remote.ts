@@ -28,7 +28,7 @@ export function parseLsRemote(output: string): RemoteRefs {
 
 export type LsRemoteOutcome = { ok: true; refs: RemoteRefs } | { ok: false; reason: 'not_found' | 'unreachable'; message: string };
 
-const NOT_FOUND = /not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|403|404)|HTTP (401|403|404)|does not appear to be a git repository/i;
+const NOT_FOUND = /not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|403|404)|HTTP (401|403|404)|does not appear to be a git repository|is this a git repository/i;
 
 /** `git ls-remote --symref` with the hardened environment and a time limit. */
 export async function lsRemote(

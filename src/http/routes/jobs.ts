@@ -19,6 +19,7 @@ const submitBody = z.object({
   description: z
     .string({ error: 'required, a description of the bug' })
     .refine((d) => d.trim().length > 0, 'must not be empty')
+    .refine((d) => !d.includes('\u0000'), 'must not contain NUL characters')
     .refine((d) => Buffer.byteLength(d) <= MAX_DESCRIPTION_BYTES, `must be at most ${MAX_DESCRIPTION_BYTES} bytes`),
   ref: z.string().regex(REF, 'must be a branch, tag or commit sha').default('main'),
 });
