@@ -76,6 +76,13 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
+    if (http && (await db.query('SELECT 1 FROM accounts LIMIT 1')).rows.length === 0) {
+      log.warn(
+        db.kind === 'pglite'
+          ? 'no accounts yet: stop the server, then `npx kodah accounts create --email you@example.com` and `npx kodah keys create --account you@example.com`'
+          : 'no accounts yet: `npx kodah accounts create --email you@example.com` and `npx kodah keys create --account you@example.com`',
+      );
+    }
     const started = boss;
     let stopping: Promise<void> | undefined;
     return {

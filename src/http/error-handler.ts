@@ -18,6 +18,7 @@ const STATUS: Record<ErrorCode, number> = {
   engine_not_configured: 500,
   timeout: 504,
   shutdown: 503,
+  superseded: 409,
   worker_lost: 500,
   internal: 500,
 };

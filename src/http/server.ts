@@ -26,7 +26,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     // A 64 KiB description plus JSON escaping and the other fields.
     bodyLimit: 512 * 1024,
-    trustProxy: true,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -22,7 +22,8 @@ export interface RunJobDeps {
  * - system failure that is retryable, with retries left → rethrown so the queue retries it;
  * - any other system failure → failed and refunded;
  * - aborted (timeout, lost claim, shutdown) → handed back; the queue has already failed this
- *   attempt and retries it, or dead-letters it and the dead-letter handler settles it.
+ *   attempt and retries it, or dead-letters it and the dead-letter handler settles it;
+ * - superseded (a later attempt took the job over) → this attempt stops and writes nothing.
  */
 export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobData>): Promise<void> {
   const { db, probe, engine } = deps;
@@ -38,7 +39,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
   const report = async (name: string, progress: number) => {
     stage = name;
     if (!(await reportStage(db, jobId, attempt, name, progress))) {
-      throw new KodahError('shutdown', 'This attempt no longer holds the job', { retryable: true });
+      throw new KodahError('superseded', 'This attempt no longer holds the job');
     }
   };
   log.info({ repo: record.repoUrl, ref: record.ref }, 'job started');
@@ -65,6 +66,11 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
     log.info({ ms: Date.now() - started }, 'job completed');
   } catch (thrown) {
     const error = toKodahError(thrown);
+    if (error.code === 'superseded') {
+      // A later attempt holds the job (this one outlived its claim): it alone settles the job.
+      log.warn('attempt superseded by a later one; stopping');
+      return;
+    }
     if (job.signal.aborted) {
       log.warn({ err: thrown }, 'attempt interrupted; handed back to the queue');
       const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);

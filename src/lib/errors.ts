@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'engine_not_configured'
   | 'timeout'
   | 'shutdown'
+  | 'superseded'
   | 'worker_lost'
   | 'internal';
 
