@@ -57,65 +57,46 @@ describe.each(databaseKinds)('a worker that dies or stops mid-job, on %s', { tim
     return { key, jobId, first };
   }
 
-  it('SIGKILL with no retries left: the job fails as a system error and is refunded once', async () => {
+  /** Catches a job mid-work, sends `signal` to its process, then lets a fresh process take over. */
+  async function interruptMidJob(signal: NodeJS.Signals, env: Record<string, string>) {
     database = await createTestDatabase(kind);
     try {
-      const env = { KODAH_JOB_RETRIES: '0' };
       const { key, jobId, first } = await submitStuckJob(env);
-      first.proc.child.kill('SIGKILL');
-      await first.proc.exited;
+      first.proc.child.kill(signal);
+      const firstExit = await first.proc.exited;
       git.setHang(false);
-
       const second = await start(env);
-      const status = await waitForJob(second, key, jobId, 45_000);
-      expect(status).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
-      expect(status.error).toMatch(/worker stopped or timed out/);
-      expect((await second.api(key, 'GET', '/account')).body.free_credits).toBe(10);
-      second.proc.child.kill('SIGTERM');
-      expect(await second.proc.exited).toBe(0);
+      try {
+        const status = await waitForJob(second, key, jobId, 45_000);
+        const account = (await second.api(key, 'GET', '/account')).body;
+        return { status, account, firstExit, firstOutput: first.proc.output() };
+      } finally {
+        second.proc.child.kill('SIGTERM');
+        expect(await second.proc.exited).toBe(0);
+      }
     } finally {
       await database.drop();
     }
+  }
+
+  it('SIGKILL with no retries left: the job fails as a system error and is refunded once', async () => {
+    const { status, account } = await interruptMidJob('SIGKILL', { KODAH_JOB_RETRIES: '0' });
+    expect(status).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
+    expect(status.error).toMatch(/worker stopped or timed out/);
+    expect(account.free_credits).toBe(10);
   });
 
   it('SIGKILL with a retry left: another attempt runs the job to its end, charged once, refunded once', async () => {
-    database = await createTestDatabase(kind);
-    try {
-      const env = { KODAH_JOB_RETRIES: '1' };
-      const { key, jobId, first } = await submitStuckJob(env);
-      first.proc.child.kill('SIGKILL');
-      await first.proc.exited;
-      git.setHang(false);
-
-      const second = await start(env);
-      const status = await waitForJob(second, key, jobId, 45_000);
-      // The retry got past the git server this time and reached the (unconfigured) engine.
-      expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
-      expect((await second.api(key, 'GET', '/account')).body.free_credits).toBe(10);
-      second.proc.child.kill('SIGTERM');
-      await second.proc.exited;
-    } finally {
-      await database.drop();
-    }
+    const { status, account } = await interruptMidJob('SIGKILL', { KODAH_JOB_RETRIES: '1' });
+    // The retry got past the git server this time and reached the (unconfigured) engine.
+    expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
+    expect(account.free_credits).toBe(10);
   });
 
   it('SIGTERM hands a running job back after the grace period; the next process finishes it', async () => {
-    database = await createTestDatabase(kind);
-    try {
-      const env = { KODAH_JOB_RETRIES: '2', KODAH_SHUTDOWN_GRACE_S: '1' };
-      const { key, jobId, first } = await submitStuckJob(env);
-      first.proc.child.kill('SIGTERM');
-      expect(await first.proc.exited).toBe(0);
-      expect(first.proc.output()).toMatch(/handed back to the queue/);
-      git.setHang(false);
-
-      const second = await start(env);
-      const status = await waitForJob(second, key, jobId, 45_000);
-      expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
-      second.proc.child.kill('SIGTERM');
-      await second.proc.exited;
-    } finally {
-      await database.drop();
-    }
+    const { status, firstExit, firstOutput } = await interruptMidJob('SIGTERM', { KODAH_JOB_RETRIES: '2', KODAH_SHUTDOWN_GRACE_S: '1' });
+    expect(firstExit).toBe(0);
+    expect(firstOutput).toMatch(/handed back to the queue/);
+    expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
   });
 });
