@@ -99,4 +99,24 @@ describe.each(databaseKinds)('a worker that dies or stops mid-job, on %s', { tim
     expect(firstOutput).toMatch(/handed back to the queue/);
     expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
   });
+
+  it('an attempt over KODAH_JOB_TIMEOUT_S is stopped; with no retries left the job fails and is refunded', async () => {
+    database = await createTestDatabase(kind);
+    try {
+      const env = { KODAH_JOB_RETRIES: '0', KODAH_JOB_TIMEOUT_S: '10' };
+      const { key, jobId, first } = await submitStuckJob(env);
+      try {
+        const status = await waitForJob(first, key, jobId, 45_000);
+        expect(status).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
+        expect(status.error).toMatch(/stopped or timed out.*interrupted/);
+        expect(first.proc.output()).toMatch(/attempt interrupted/);
+      } finally {
+        git.setHang(false);
+        first.proc.child.kill('SIGTERM');
+        expect(await first.proc.exited).toBe(0);
+      }
+    } finally {
+      await database.drop();
+    }
+  });
 });
