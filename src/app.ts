@@ -96,7 +96,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         (stopping ??= (async () => {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
-          await workers?.drain(10_000);
+          await workers?.stop(10_000);
           await db.close();
           log.info('kodah stopped');
         })()),

@@ -21,4 +21,15 @@ describe('config', () => {
     expect(() => loadConfig({ KODAH_ALLOW_LOCAL_GIT: 'maybe' })).toThrow(/KODAH_ALLOW_LOCAL_GIT/);
     expect(() => loadConfig({ KODAH_GIT_TOKENS: 'no-equals-sign' })).toThrow(/KODAH_GIT_TOKENS: expected host=token/);
   });
+
+  it('never echoes the value of a secret variable', () => {
+    for (const env of [{ KODAH_GIT_TOKENS: 'ghp_s3cret' }, { DATABASE_URL: 'postgress://u:ghp_s3cret@db/kodah' }]) {
+      expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]);
+      try {
+        loadConfig(env);
+      } catch (err) {
+        expect(String(err)).not.toContain('s3cret');
+      }
+    }
+  });
 });

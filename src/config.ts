@@ -97,6 +97,9 @@ export interface Config {
   };
 }
 
+/** Variables whose values must never be echoed, not even in an error about them. */
+const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS']);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -105,7 +108,10 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(env[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      return `  ${name}: ${i.message}${SECRET.has(name) ? '' : ` (got ${JSON.stringify(env[name])})`}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;

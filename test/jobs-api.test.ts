@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMismatches } from '../src/billing/credits.js';
 import { claimJob, completeJob, failJob } from '../src/jobs/job-lifecycle.js';
+import { FIX_QUEUE } from '../src/jobs/queue.js';
+import { reconcileLostJobs } from '../src/jobs/reconcile-jobs.js';
 import { KodahError } from '../src/lib/errors.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
@@ -29,6 +31,11 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
   const fix = (over: Record<string, unknown> = {}) => ({ repo_url: repo, task: 'fix', description: 'TypeError in calculate_total', ...over });
 
   describe('authentication', () => {
+    it('401 comes before the body is looked at', async () => {
+      const res = await app.api(null, 'POST', '/jobs', '{not json');
+      expect(res).toMatchObject({ status: 401, body: { detail: 'Missing API key: send it in the X-API-Key header' } });
+    });
+
     it('401 without a key, with a malformed key and with an unknown key', async () => {
       for (const key of [null, 'nope', `kdh_${'a'.repeat(43)}`]) {
         const res = await app.api(key, 'POST', '/jobs', fix());
@@ -102,6 +109,15 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       expect((await app.api(key, 'POST', '/jobs', fix({ ref: 'v1.0' }))).status).toBe(202);
       const sha = git.git('shop', 'rev-parse', 'main');
       expect((await app.api(key, 'POST', '/jobs', fix({ ref: sha }))).status).toBe(202);
+      const short = await app.api(key, 'POST', '/jobs', fix({ ref: 'abcdef1' }));
+      expect(short).toMatchObject({ status: 404, body: { detail: expect.stringMatching(/^Ref not found: abcdef1 \(.*full 40-character sha\)$/) } });
+    });
+
+    it('a branch pushed after the repository was checked is found (the cached answer is asked again)', async () => {
+      const { key } = await app.account({ maxRunningJobs: 5 });
+      expect((await app.api(key, 'POST', '/jobs', fix())).status).toBe(202);
+      git.git('shop', 'branch', 'just-pushed', 'main');
+      expect((await app.api(key, 'POST', '/jobs', fix({ ref: 'just-pushed' }))).status).toBe(202);
     });
 
     it('402 for a private repository without paid credits, 202 with them (paid credit used)', async () => {
@@ -209,6 +225,47 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       }
     });
 
+    it('a repository that vanished before a worker ran is our failure: refunded', async () => {
+      git.createRepo('vanishing', { 'a.py': 'x = 1\n' });
+      const database = await createTestDatabase(kind);
+      // A job keeps the retry limit of the queue it was sent to.
+      const env = { KODAH_JOB_RETRIES: '0' };
+      const api = await startTestApp(kind, { database, workers: false, env });
+      const { key } = await api.account();
+      const res = await api.api(key, 'POST', '/jobs', fix({ repo_url: git.url('vanishing') }));
+      expect(res.status).toBe(202);
+      git.removeRepo('vanishing');
+      await api.stop();
+
+      const worker = await startTestApp(kind, { database, env });
+      try {
+        const status = await waitForJob(worker, key, res.body.job_id);
+        expect(status).toMatchObject({ status: 'failed', error: 'The repository can no longer be read', error_kind: 'system', refunded: true });
+        expect((await worker.api(key, 'GET', '/account')).body.free_credits).toBe(10);
+      } finally {
+        await worker.stop();
+        await database.drop();
+      }
+    });
+
+    it('a job the queue lost is failed and refunded by the reconciler; live jobs are left alone', async () => {
+      const api = await startTestApp(kind, { workers: false });
+      try {
+        const { key } = await api.account({ maxRunningJobs: 5 });
+        const lost = (await api.api(key, 'POST', '/jobs', fix())).body.job_id;
+        const live = (await api.api(key, 'POST', '/jobs', fix())).body.job_id;
+        await api.kodah.boss.deleteJob(FIX_QUEUE, lost);
+        const deps = { db: api.kodah.db, boss: api.kodah.boss, log: api.kodah.log };
+        expect(await reconcileLostJobs(deps, { olderThanS: 0 })).toBe(1);
+        expect(await reconcileLostJobs(deps, { olderThanS: 0 })).toBe(0);
+        expect((await api.api(key, 'GET', `/jobs/${lost}/status`)).body).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
+        expect((await api.api(key, 'GET', `/jobs/${live}/status`)).body).toMatchObject({ state: 'queued', refunded: false });
+        expect((await api.api(key, 'GET', '/account')).body.free_credits).toBe(9);
+      } finally {
+        await api.stop();
+      }
+    });
+
     it('status never costs credits; 404 for unknown, malformed and foreign job ids', async () => {
       const owner = await app.account();
       const other = await app.account();
@@ -239,6 +296,22 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       const second = await app.api(key, 'GET', `/jobs?limit=2&cursor=${first.body.next_cursor}`);
       expect(second.body.jobs.map((j: any) => j.job_id)).toEqual([ids[0]]);
       expect(second.body.next_cursor).toBeNull();
+
+      // Three jobs within one millisecond: the cursor keeps the database's microseconds.
+      await app.kodah.db.query(
+        `UPDATE jobs SET created_at = timestamptz '2026-01-01T00:00:00.000100Z' + (array_position($1::uuid[], id) * interval '1 microsecond')
+          WHERE id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const seen: string[] = [];
+      let cursor = '';
+      for (let page = 0; page < 5; page++) {
+        const res = await app.api(key, 'GET', `/jobs?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...res.body.jobs.map((j: any) => j.job_id));
+        if (!res.body.next_cursor) break;
+        cursor = res.body.next_cursor;
+      }
+      expect(seen).toEqual([ids[2], ids[1], ids[0]]);
       expect((await app.api(key, 'GET', '/jobs?cursor=garbage')).status).toBe(422);
     });
   });

@@ -8,7 +8,14 @@ function asBossDb(client: pg.Pool | pg.PoolClient): IDatabase {
 
 /** A pooled PostgreSQL connection shared by every process that points at the same URL. */
 export function connectPostgres(url: string, poolMax: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolMax, application_name: 'kodah' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    application_name: 'kodah',
+    // An unreachable database fails a request (and /healthz) in seconds instead of hanging it.
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 30_000,
+  });
   // An idle client that loses its connection emits here; the pool replaces it, so log nothing fatal.
   pool.on('error', () => {});
   return {

@@ -20,10 +20,10 @@ describe('resolving refs from ls-remote', () => {
     expect(resolveRef(refs, 'v1')).toEqual({ kind: 'tag', sha: B });
   });
 
-  it('accepts commit shas: tips resolve, others are checked at checkout', () => {
+  it('accepts commit shas: abbreviated ones of a tip, full ones of any commit (checked at checkout)', () => {
     expect(resolveRef(refs, 'aaaaaaa')).toEqual({ kind: 'commit', sha: A });
-    expect(resolveRef(refs, 'd'.repeat(40))).toEqual({ kind: 'commit', sha: 'd'.repeat(40) });
-    expect(resolveRef(refs, 'ddddddd')).toEqual({ kind: 'commit', sha: null });
+    expect(resolveRef(refs, 'D'.repeat(40))).toEqual({ kind: 'commit', sha: 'd'.repeat(40) });
+    expect(resolveRef(refs, 'ddddddd')).toBeNull();
   });
 
   it('a name that is neither is not found', () => {

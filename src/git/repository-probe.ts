@@ -12,16 +12,21 @@ export interface RepoInfo {
 
 export interface ResolvedRef {
   kind: 'branch' | 'tag' | 'commit';
-  /** The commit, or null for an abbreviated sha that no branch or tag points at (checked at checkout). */
-  sha: string | null;
+  /** The commit: advertised by the remote, or a full sha given by the caller (checked at checkout). */
+  sha: string;
 }
 
 const HEX = /^[0-9a-f]{7,40}$/i;
 
-/** Finds a branch, tag or commit among the advertised refs; null when the ref cannot exist. */
+/**
+ * Finds a branch, tag or commit among the advertised refs; null when the ref is none of them.
+ * A full sha is taken on trust (ls-remote shows only tips); an abbreviated one must be a tip's,
+ * since nothing short of a clone could say which commit it names.
+ */
 export function resolveRef(refs: RemoteRefs, ref: string): ResolvedRef | null {
   const direct = (name: string) => refs.refs.get(name);
-  if (ref === 'HEAD' && refs.head) return { kind: 'branch', sha: direct(refs.head) ?? null };
+  const head = ref === 'HEAD' && refs.head ? direct(refs.head) : undefined;
+  if (head) return { kind: 'branch', sha: head };
   const branch = direct(`refs/heads/${ref}`) ?? (ref.startsWith('refs/heads/') ? direct(ref) : undefined);
   if (branch) return { kind: 'branch', sha: branch };
   const tag = direct(`refs/tags/${ref}`) ?? (ref.startsWith('refs/tags/') ? direct(ref) : undefined);
@@ -29,7 +34,8 @@ export function resolveRef(refs: RemoteRefs, ref: string): ResolvedRef | null {
   if (HEX.test(ref)) {
     const lower = ref.toLowerCase();
     const tip = [...refs.refs.values()].find((sha) => sha.startsWith(lower));
-    return { kind: 'commit', sha: tip ?? (lower.length === 40 ? lower : null) };
+    if (tip) return { kind: 'commit', sha: tip };
+    if (lower.length === 40) return { kind: 'commit', sha: lower };
   }
   return null;
 }
@@ -39,6 +45,9 @@ interface CacheEntry {
   value: Promise<RepoInfo>;
 }
 
+/** Answers worth remembering: the repository's refs, or that it does not exist or is refused. */
+const CACHEABLE_ERRORS = new Set(['not_found', 'invalid_input']);
+
 export interface RepositoryProbeOptions {
   policy: RepoUrlPolicy;
   credentials: GitCredentials;
@@ -47,10 +56,19 @@ export interface RepositoryProbeOptions {
   maxEntries?: number;
 }
 
+export interface ProbeOptions {
+  /** Whose credentials may be used for a private repository; null for anonymous access only. */
+  accountId: string | null;
+  /** Ask the remote even when a cached answer is fresh enough (the answer is then cached). */
+  fresh?: boolean;
+  /** A probe with a signal is a worker's: it neither reads nor feeds the cache, so its abort stays its own. */
+  signal?: AbortSignal;
+}
+
 /**
  * Answers "does this repository exist, is it public, which refs does it have" with an anonymous
- * `git ls-remote` first and the configured credentials second. Answers are cached briefly per
- * repository, and concurrent questions about one repository share one ls-remote.
+ * `git ls-remote` first and the account's credentials second. Answers are cached briefly per
+ * account and repository, and concurrent questions about one share one ls-remote.
  */
 export class RepositoryProbe {
   readonly #cache = new Map<string, CacheEntry>();
@@ -61,12 +79,13 @@ export class RepositoryProbe {
   }
 
   /** Throws invalid_input (URL policy), not_found, or repository_unavailable (network, retryable). */
-  probe(rawUrl: string, options: { fresh?: boolean; signal?: AbortSignal } = {}): Promise<RepoInfo> {
-    const key = rawUrl.trim();
-    const now = Date.now();
+  probe(rawUrl: string, options: ProbeOptions): Promise<RepoInfo> {
+    const url = rawUrl.trim();
+    if (options.signal) return this.#probe(url, options.accountId, options.signal);
+    const key = `${options.accountId ?? ''} ${url}`;
     const hit = this.#cache.get(key);
-    if (hit && hit.expires > now && !options.fresh) return hit.value;
-    const value = this.#probe(key, options.signal);
+    if (hit && hit.expires > Date.now() && !options.fresh) return hit.value;
+    const value = this.#probe(url, options.accountId, undefined);
     this.#remember(key, value);
     return value;
   }
@@ -79,19 +98,20 @@ export class RepositoryProbe {
     this.#cache.set(key, { expires: Date.now() + ttlMs, value });
     // A network failure says nothing lasting about the repository: forget it at once.
     value.catch((err: unknown) => {
-      if (err instanceof KodahError && err.code === 'repository_unavailable') this.#cache.delete(key);
+      const lasting = err instanceof KodahError && CACHEABLE_ERRORS.has(err.code);
+      if (!lasting && this.#cache.get(key)?.value === value) this.#cache.delete(key);
     });
   }
 
-  async #probe(rawUrl: string, signal: AbortSignal | undefined): Promise<RepoInfo> {
+  async #probe(rawUrl: string, accountId: string | null, signal: AbortSignal | undefined): Promise<RepoInfo> {
     const { policy, credentials, timeoutMs } = this.#options;
     const target = await checkRepoUrl(rawUrl, policy);
     const run = (token: string | null) => lsRemote(target, { token, timeoutMs, allowHttp: policy.allowLocal, signal });
     const anonymous = await run(null);
     if (anonymous.ok) return { target, visibility: 'public', refs: anonymous.refs };
     let last = anonymous;
-    if (anonymous.reason === 'not_found') {
-      const token = await credentials.tokenFor(target.url);
+    if (anonymous.reason === 'not_found' && accountId) {
+      const token = await credentials.tokenFor(target.url, accountId);
       if (token) {
         const authed = await run(token);
         if (authed.ok) return { target, visibility: 'private', refs: authed.refs };

@@ -22,7 +22,10 @@ for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
   ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3],
 ] as const) internal.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) {
+// IPv6 forms that carry an IPv4 address (IPv4-compatible, NAT64, 6to4) are refused whole.
+for (const [net, bits] of [
+  ['::', 96], ['::1', 128], ['64:ff9b::', 96], ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+] as const) {
   internal.addSubnet(net, bits, 'ipv6');
 }
 
@@ -75,8 +78,11 @@ export async function checkRepoUrl(raw: string, policy: RepoUrlPolicy): Promise<
   let addresses: string[];
   try {
     addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-  } catch {
-    throw new KodahError('not_found', 'Repository not found', { kind: 'input' });
+  } catch (err) {
+    // Only a name that does not exist means no repository; a failing resolver is our problem.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'ENODATA') throw new KodahError('not_found', 'Repository not found', { kind: 'input' });
+    throw new KodahError('repository_unavailable', `Could not resolve ${host}: ${code ?? err}`, { cause: err, retryable: true });
   }
   const local = addresses.some(isInternalAddress);
   if (local && !policy.allowLocal) throw invalid(`host ${host} resolves to an internal address`);

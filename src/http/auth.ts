@@ -17,7 +17,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** A preHandler that admits a request with a live API key and tags it with the account. */
+/** A hook that admits a request with a live API key and tags it with the account. */
 export function requireApiKey(db: Queryable) {
   return async (request: FastifyRequest): Promise<void> => {
     const key = presentedKey(request);

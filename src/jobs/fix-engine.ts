@@ -6,8 +6,8 @@ export interface FixRequest {
   jobId: string;
   repoUrl: string;
   ref: string;
-  /** The commit the ref pointed at when the worker started; null for an unadvertised short sha. */
-  commitSha: string | null;
+  /** The commit the ref pointed at when the worker started. */
+  commitSha: string;
   description: string;
   visibility: Visibility;
 }

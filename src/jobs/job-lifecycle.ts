@@ -114,13 +114,13 @@ export async function getJobById(db: Queryable, jobId: string): Promise<JobRecor
 export async function listJobs(
   db: Queryable,
   accountId: string,
-  options: { limit: number; before?: { createdAt: Date; id: string } },
+  options: { limit: number; before?: { createdAtMicros: string; id: string } },
 ): Promise<JobRecord[]> {
   const params: unknown[] = [accountId, options.limit];
   let where = 'j.account_id = $1';
   if (options.before) {
-    params.push(options.before.createdAt.toISOString(), options.before.id);
-    where += ' AND (j.created_at, j.id) < ($3::timestamptz, $4::uuid)';
+    params.push(options.before.createdAtMicros, options.before.id);
+    where += ` AND (j.created_at, j.id) < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', $4::uuid)`;
   }
   const { rows } = await db.query<JobRow>(
     `SELECT ${JOB_COLUMNS} FROM jobs j WHERE ${where} ORDER BY j.created_at DESC, j.id DESC LIMIT $2`,

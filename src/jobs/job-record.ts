@@ -23,6 +23,8 @@ export interface JobRecord {
   errorKind: FailureKind | null;
   result: FixResult | null;
   createdAt: Date;
+  /** created_at in microseconds since the epoch, exactly: a Date keeps only milliseconds. */
+  createdAtMicros: string;
   startedAt: Date | null;
   completedAt: Date | null;
   /** Whether the job's credit came back (a system failure or a cancellation). */
@@ -31,7 +33,7 @@ export interface JobRecord {
 
 export const JOB_COLUMNS = `j.id, j.account_id, j.task, j.repo_url, j.ref, j.description, j.visibility, j.source, j.state,
   j.stage, j.progress, j.attempt, j.commit_sha, j.error, j.error_code, j.error_kind, j.result, j.created_at,
-  j.started_at, j.completed_at,
+  (EXTRACT(EPOCH FROM j.created_at) * 1000000)::bigint::text AS created_us, j.started_at, j.completed_at,
   EXISTS (SELECT 1 FROM ledger l WHERE l.job_id = j.id AND l.kind = 'refund') AS refunded`;
 
 export interface JobRow {
@@ -53,6 +55,7 @@ export interface JobRow {
   error_kind: FailureKind | null;
   result: FixResult | null;
   created_at: Date;
+  created_us: string;
   started_at: Date | null;
   completed_at: Date | null;
   refunded: boolean;
@@ -80,6 +83,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     errorKind: row.error_kind,
     result: row.result,
     createdAt: new Date(row.created_at),
+    createdAtMicros: row.created_us,
     startedAt: date(row.started_at),
     completedAt: date(row.completed_at),
     refunded: row.refunded,

@@ -46,7 +46,14 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
   const started = Date.now();
   try {
     await report('resolving ref', 5);
-    const repo = await probe.probe(record.repoUrl, { fresh: true, signal: job.signal });
+    const repo = await probe.probe(record.repoUrl, { accountId: record.accountId, signal: job.signal }).catch((err: unknown) => {
+      // It was there when the job was accepted: a repository we can no longer read is more likely
+      // a revoked token or a host in trouble than the caller's fault.
+      if (err instanceof KodahError && err.code === 'not_found') {
+        throw new KodahError('repository_unavailable', 'The repository can no longer be read', { cause: err, retryable: true });
+      }
+      throw err;
+    });
     const resolved = resolveRef(repo.refs, record.ref);
     if (!resolved) throw new KodahError('ref_not_found', `Ref not found: ${record.ref}`, { kind: 'input' });
     await recordCommit(db, jobId, attempt, resolved.sha);

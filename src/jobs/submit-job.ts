@@ -54,9 +54,17 @@ function refusal(outcome: Refusal, retryAfterS: number): KodahError {
  */
 export async function submitJob(deps: SubmitJobDeps, accountId: string, input: SubmitJobInput): Promise<{ jobId: string }> {
   const { db, boss, probe, queueDepth, clock, rules, limits } = deps;
-  const repo = await probe.probe(input.repoUrl);
-  const resolved = resolveRef(repo.refs, input.ref);
-  if (!resolved) throw new KodahError('not_found', `Ref not found: ${input.ref}`, { kind: 'input' });
+  let repo = await probe.probe(input.repoUrl, { accountId });
+  let resolved = resolveRef(repo.refs, input.ref);
+  if (!resolved) {
+    // The answer may be cached from before a push (CI submits the branch it just pushed): ask again.
+    repo = await probe.probe(input.repoUrl, { accountId, fresh: true });
+    resolved = resolveRef(repo.refs, input.ref);
+  }
+  if (!resolved) {
+    const hint = /^[0-9a-f]{7,39}$/i.test(input.ref) ? ' (no branch or tag points at it: give the full 40-character sha)' : '';
+    throw new KodahError('not_found', `Ref not found: ${input.ref}${hint}`, { kind: 'input' });
+  }
 
   const jobId = randomUUID();
   const atCapacity = await queueDepth.atCapacity();

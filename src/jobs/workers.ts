@@ -1,15 +1,20 @@
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.js';
 import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './queue.js';
+import { reconcileLostJobs } from './reconcile-jobs.js';
 import { type RunJobDeps, runFixJob, settleDeadLetter } from './run-job.js';
+
+/** How often, and past what age, workers look for jobs the queue lost. */
+const RECONCILE_EVERY_MS = 5 * 60_000;
+const RECONCILE_OLDER_THAN_S = 10 * 60;
 
 export interface Workers {
   /**
-   * Resolves when every handler of this process has returned. pg-boss's stop() returns once it has
-   * handed unfinished jobs back, without waiting for their handlers; those still have a database
-   * write to make before the connection may close.
+   * Stops the background reconciliation and resolves when every handler of this process has
+   * returned. pg-boss's stop() returns once it has handed unfinished jobs back, without waiting for
+   * their handlers; those still have a database write to make before the connection may close.
    */
-  drain(timeoutMs: number): Promise<void>;
+  stop(timeoutMs: number): Promise<void>;
 }
 
 /** Subscribes this process to the fix queue (and its dead letters). pg-boss stops them on stop(). */
@@ -35,8 +40,15 @@ export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Confi
   await boss.work<FixJobData, void, typeof deadOptions>(FIX_DEAD_LETTER_QUEUE, deadOptions, async ([job]) => {
     if (job) await track(settleDeadLetter(deps, job));
   });
+  const reconcile = setInterval(() => {
+    reconcileLostJobs({ db: deps.db, boss, log: deps.log }, { olderThanS: RECONCILE_OLDER_THAN_S }).catch((err: unknown) =>
+      deps.log.error({ err }, 'reconciling lost jobs failed'),
+    );
+  }, RECONCILE_EVERY_MS);
+  reconcile.unref();
   return {
-    async drain(timeoutMs) {
+    async stop(timeoutMs) {
+      clearInterval(reconcile);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
       await Promise.race([Promise.all(inflight), timeout]);

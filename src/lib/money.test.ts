@@ -9,8 +9,12 @@ describe('money', () => {
     expect(parseUsd('0.07')).toBe(7);
     expect(parseUsd(' 19.99 ')).toBe(1999);
   });
-  it.each(['-1', '1.001', '1e3', 'abc', '', '0x10', '1,00'])('refuses %j', (text) => {
+  it.each(['-1', '1.001', '1e3', 'abc', '', '0x10', '1,00', '99999999'])('refuses %j', (text) => {
     expect(() => parseUsd(text)).toThrow(/not an amount/);
+  });
+  it('refuses more than a million dollars at once (balances are 32-bit cents)', () => {
+    expect(parseUsd('1000000.00')).toBe(100_000_000);
+    expect(() => parseUsd('1000000.01')).toThrow(/more than \$1,000,000.00/);
   });
   it('shows cents as dollars without float noise', () => {
     expect(centsToUsd(1005)).toBe(10.05);

@@ -10,8 +10,10 @@ export interface GitHttpServer {
   url(name: string): string;
   /** A bare repository with one commit of `files` on `branch`; returns the commit sha. */
   createRepo(name: string, files: Record<string, string>, options?: { branch?: string; private?: boolean }): string;
-  /** Adds a branch or tag pointing at the current main of the repository. */
+  /** Runs git in the bare repository (to add or delete branches and tags). */
   git(name: string, ...args: string[]): string;
+  /** Deletes the repository: it answers 404 from now on. */
+  removeRepo(name: string): void;
   /** While on, every request is accepted and never answered (a hung server). */
   setHang(hang: boolean): void;
   /** Answers the next `n` ref advertisements (one per ls-remote, clone or fetch), then hangs. */
@@ -124,6 +126,7 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       return git(bare, 'rev-parse', branch);
     },
     git: (name, ...args) => git(path.join(root, name, 'repo.git'), ...args),
+    removeRepo: (name) => rmSync(path.join(root, name), { recursive: true, force: true }),
     hangAfterRefs(n) {
       refsBeforeHang = n;
     },

@@ -30,7 +30,8 @@ const accountSchema = z.object({
 
 export const accountRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, deps) => {
   const { db, clock, rules } = deps;
-  app.addHook('preHandler', requireApiKey(db));
+  // onRequest: a request without a valid key is refused before its body is even read.
+  app.addHook('onRequest', requireApiKey(db));
   app.get(
     '/account',
     { schema: { summary: 'The account and its credit balance', response: { 200: accountSchema, default: errorSchema } } },

@@ -27,15 +27,16 @@ const submitBody = z.object({
 const jobParams = z.object({ id: z.string() });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function cursorOf(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+function cursorOf(job: { createdAtMicros: string; id: string }): string {
+  return Buffer.from(JSON.stringify([job.createdAtMicros, job.id])).toString('base64url');
 }
 
-function parseCursor(cursor: string): { createdAt: Date; id: string } {
+function parseCursor(cursor: string): { createdAtMicros: string; id: string } {
   try {
-    const [t, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    const createdAt = new Date(t);
-    if (!Number.isNaN(createdAt.getTime()) && UUID.test(id)) return { createdAt, id };
+    const [micros, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown];
+    if (typeof micros === 'string' && /^\d{1,19}$/.test(micros) && typeof id === 'string' && UUID.test(id)) {
+      return { createdAtMicros: micros, id };
+    }
   } catch {
     // reported below
   }
@@ -44,7 +45,8 @@ function parseCursor(cursor: string): { createdAt: Date; id: string } {
 
 export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps> = async (app, deps) => {
   const { db } = deps;
-  app.addHook('preHandler', requireApiKey(db));
+  // onRequest: a request without a valid key is refused before its body is even read.
+  app.addHook('onRequest', requireApiKey(db));
 
   async function ownJob(accountId: string, id: string) {
     const job = UUID.test(id) ? await getJob(db, id, accountId) : null;
@@ -88,7 +90,7 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps> = async (app, deps)
       const last = page.at(-1);
       return {
         jobs: page.map((j) => jobStatusView(j)),
-        next_cursor: jobs.length > limit && last ? cursorOf(last.createdAt, last.id) : null,
+        next_cursor: jobs.length > limit && last ? cursorOf(last) : null,
       };
     },
   );
