@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { runGit } from '../git/run-git.js';
+
+/** One file of a commit's tree. */
+export interface TreeFile {
+  path: string;
+  /** The blob's sha: the content address by which everything derived from the file is cached. */
+  sha: string;
+  size: number;
+}
+
+/** git for local, trusted repositories: no system or global config, nothing from our environment. */
+const LOCAL_GIT_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+
+/** Resolves a ref (branch, tag, sha) of a local repository to a commit sha. */
+export async function resolveCommit(gitDir: string, ref: string): Promise<string> {
+  const run = await runGit(['--git-dir', gitDir, 'rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], {
+    env: LOCAL_GIT_ENV,
+    timeoutMs: 30_000,
+  });
+  if (run.code !== 0) throw new Error(`${ref} is not a commit of ${gitDir}: ${run.stderr.trim()}`);
+  return run.stdout.trim();
+}
+
+/** Every blob of the commit's tree (submodules and symlinks left out). */
+export async function listTree(gitDir: string, commit: string): Promise<TreeFile[]> {
+  const run = await runGit(['--git-dir', gitDir, 'ls-tree', '-r', '-z', '--long', '--end-of-options', commit], {
+    env: LOCAL_GIT_ENV,
+    timeoutMs: 60_000,
+    maxOutputBytes: 512 * 1024 * 1024,
+  });
+  if (run.code !== 0) throw new Error(`git ls-tree failed: ${run.stderr.trim()}`);
+  const files: TreeFile[] = [];
+  for (const entry of run.stdout.split('\0')) {
+    // "<mode> blob <sha> <size>\t<path>"
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, type, sha, size] = entry.slice(0, tab).split(/\s+/);
+    if (type !== 'blob' || mode === '120000' || !sha) continue;
+    files.push({ path: entry.slice(tab + 1), sha, size: Number(size) });
+  }
+  return files;
+}
+
+/** Reads blobs by sha through one `git cat-file --batch`; resolves to sha → content. */
+export function readBlobs(gitDir: string, shas: readonly string[]): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], { env: LOCAL_GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const blobs = new Map<string, Buffer>();
+    let pending: Buffer = Buffer.alloc(0);
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (;;) {
+        const nl = pending.indexOf(10);
+        if (nl < 0) return;
+        const header = pending.subarray(0, nl).toString();
+        const [sha, type, sizeText] = header.split(' ');
+        if (type === 'missing') {
+          pending = pending.subarray(nl + 1);
+          continue;
+        }
+        const size = Number(sizeText);
+        if (pending.length < nl + 1 + size + 1) return;
+        blobs.set(sha!, Buffer.from(pending.subarray(nl + 1, nl + 1 + size)));
+        pending = pending.subarray(nl + 1 + size + 1);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(blobs) : reject(new Error(`git cat-file failed: ${stderr.trim()}`))));
+    child.stdin.end(shas.map((s) => `${s}\n`).join(''));
+  });
+}

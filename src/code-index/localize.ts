@@ -1,0 +1,167 @@
+import { Bm25, termCounts } from './bm25.js';
+import { type FileFacts, fileFacts } from './file-facts.js';
+import { listTree, readBlobs, type TreeFile } from './git-objects.js';
+import { readReport, type ReportSignals } from './report-signals.js';
+import { tokenize } from './tokenize.js';
+
+export interface RankedFile {
+  path: string;
+  score: number;
+  reasons: string[];
+}
+
+const SOURCE = /\.(?:py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala)$/;
+const CONFIG = /(?:^|\/)(?:setup\.cfg|setup\.py|pyproject\.toml|tox\.ini|package\.json|Cargo\.toml|go\.mod)$/;
+const TESTS = /(?:^|\/)(?:tests?|testing|__tests__|spec)\/|(?:^|\/)(?:test_[^/]*|[^/]*_tests?\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$/;
+const NOT_SHIPPED = /(?:^|\/)(?:docs?|doc_src|examples?|benchmarks?|asv_bench|scripts|tutorials?|tools|ci|\.github)\//;
+const MAX_BLOB_BYTES = 1024 * 1024;
+
+/** How likely a file is to be where a fix goes, before reading the report. */
+function prior(path: string): { weight: number; why?: string } {
+  if (TESTS.test(path)) return { weight: 0.15, why: 'test file' };
+  if (NOT_SHIPPED.test(path)) return { weight: 0.25, why: 'docs, examples or tooling' };
+  if (CONFIG.test(path)) return { weight: 0.3, why: 'configuration' };
+  return { weight: 1 };
+}
+
+// Facts are a function of the blob alone, so they survive from one commit to the next.
+const factsCache = new Map<string, FileFacts>();
+const FACTS_CACHE_MAX = 200_000;
+
+async function factsFor(gitDir: string, files: TreeFile[]): Promise<FileFacts[]> {
+  const missing = files.filter((f) => !factsCache.has(f.sha)).map((f) => f.sha);
+  if (missing.length) {
+    const blobs = await readBlobs(gitDir, [...new Set(missing)]);
+    if (factsCache.size + blobs.size > FACTS_CACHE_MAX) factsCache.clear();
+    for (const [sha, content] of blobs) factsCache.set(sha, fileFacts(content.includes(0) ? '' : content.toString('utf8')));
+  }
+  return files.map((f) => factsCache.get(f.sha)!);
+}
+
+/** Number of trailing path segments two paths share (0 when the file names differ). */
+function sharedTail(a: string[], b: string[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
+function normalized(scores: Float64Array | number[]): number[] {
+  let max = 0;
+  for (const s of scores) max = Math.max(max, s);
+  return Array.from(scores, (s) => (max > 0 ? s / max : 0));
+}
+
+/**
+ * Ranks the files of a commit for a bug report: where the report names them (paths, modules,
+ * stack frames), where the identifiers it mentions are defined, and how well the text matches
+ * (BM25 over code-aware tokens); tests, docs and examples are rarely where a fix goes.
+ */
+export async function localizeFiles(
+  gitDir: string,
+  commit: string,
+  description: string,
+  options: { limit?: number } = {},
+): Promise<RankedFile[]> {
+  const tree = (await listTree(gitDir, commit)).filter((f) => (SOURCE.test(f.path) || CONFIG.test(f.path)) && f.size <= MAX_BLOB_BYTES);
+  const facts = await factsFor(gitDir, tree);
+  return rank(tree, facts, readReport(description), description).slice(0, options.limit ?? 50);
+}
+
+function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, description: string): RankedFile[] {
+  const n = tree.length;
+  const segments = tree.map((f) => f.path.split('/'));
+  const reasons: string[][] = tree.map(() => []);
+  const direct = new Float64Array(n);
+
+  const byName = new Map<string, number[]>();
+  segments.forEach((s, i) => {
+    const name = s.at(-1)!;
+    byName.set(name, [...(byName.get(name) ?? []), i]);
+  });
+
+  // Paths and stack frames: the longest shared tail wins; a bare file name counts if it is unique.
+  const matchPath = (path: string): Array<{ file: number; strength: number }> => {
+    const wanted = path.replace(/^\.?\//, '').split('/').filter(Boolean);
+    const candidates = byName.get(wanted.at(-1) ?? '') ?? [];
+    let best = 0;
+    const scored = candidates.map((file) => {
+      const tail = sharedTail(wanted, segments[file]!);
+      best = Math.max(best, tail);
+      return { file, tail };
+    });
+    return scored
+      .filter((c) => c.tail === best && (best >= 2 || candidates.length === 1))
+      .map((c) => ({ file: c.file, strength: c.tail >= 2 || segments[c.file]!.length === 1 ? 1 : 0.6 }));
+  };
+  const framePaths = new Set(report.frames.map((f) => f.path.replaceAll('\\', '/')));
+  for (const path of report.paths) {
+    if (framePaths.has(path)) continue;
+    for (const { file, strength } of matchPath(path)) {
+      direct[file] = Math.max(direct[file]!, strength);
+      reasons[file]!.push(`path mentioned: ${path}`);
+    }
+  }
+  for (const frame of report.frames) {
+    const weight = 0.9 / (1 + 0.35 * frame.depth);
+    for (const { file, strength } of matchPath(frame.path.replaceAll('\\', '/'))) {
+      const defines = facts[file]!.definitions.has(frame.func);
+      direct[file] = Math.max(direct[file]!, weight * strength * (defines ? 1 : 0.7));
+      reasons[file]!.push(`stack frame ${frame.depth === 0 ? '(innermost) ' : ''}in ${frame.func}`);
+    }
+  }
+
+  // Dotted module names: the longest prefix that is a module of the repository.
+  const moduleIndex = new Map<string, number>();
+  tree.forEach((f, i) => {
+    if (!f.path.endsWith('.py')) return;
+    const dotted = f.path.replace(/\.py$/, '').replace(/\/__init__$/, '').replaceAll('/', '.');
+    const parts = dotted.split('.');
+    // Also index without leading source folders ("src.pkg.mod" → "pkg.mod", "lib.pkg" → "pkg").
+    for (let k = 0; k < Math.min(parts.length - 1, 2) + 1; k++) moduleIndex.set(parts.slice(k).join('.'), i);
+  });
+  for (const dotted of report.modules) {
+    const parts = dotted.split('.');
+    for (let k = parts.length; k >= 2; k--) {
+      const file = moduleIndex.get(parts.slice(0, k).join('.'));
+      if (file === undefined) continue;
+      const strength = 0.75 * (k === parts.length ? 1 : 0.9);
+      if (strength > direct[file]!) direct[file] = strength;
+      reasons[file]!.push(`module mentioned: ${dotted}`);
+      break;
+    }
+  }
+
+  // Definitions of the identifiers the report mentions, rarer names counting more.
+  const definedIn = new Map<string, number[]>();
+  facts.forEach((f, i) => {
+    for (const name of f.definitions) definedIn.set(name, [...(definedIn.get(name) ?? []), i]);
+  });
+  const defScore = new Float64Array(n);
+  for (const [id, weight] of report.identifiers) {
+    const files = definedIn.get(id);
+    if (!files || files.length > 25) continue;
+    const idf = Math.log(1 + n / files.length);
+    for (const file of files) {
+      defScore[file]! += weight * idf;
+      if (reasons[file]!.length < 8) reasons[file]!.push(`defines ${id}`);
+    }
+  }
+
+  // Lexical match of the whole report.
+  const bm25 = new Bm25();
+  facts.forEach((f) => bm25.add(f.terms, f.length));
+  const query = termCounts(tokenize(description));
+  for (const [t, c] of query) query.set(t, Math.min(3, c));
+  const lexical = normalized(bm25.score(query));
+  const defs = normalized(defScore);
+
+  const ranked = tree.map((f, i) => {
+    const p = prior(f.path);
+    const score = (direct[i]! + 0.45 * defs[i]! + 0.35 * lexical[i]!) * p.weight;
+    const why = [...new Set(reasons[i])];
+    if (lexical[i]! > 0.5) why.push(`text match ${lexical[i]!.toFixed(2)}`);
+    if (p.why) why.push(p.why);
+    return { path: f.path, score, reasons: why };
+  });
+  return ranked.sort((a, b) => b.score - a.score);
+}
