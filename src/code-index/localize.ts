@@ -14,13 +14,17 @@ const SOURCE = /\.(?:py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|h
 const CONFIG = /(?:^|\/)(?:setup\.cfg|setup\.py|pyproject\.toml|tox\.ini|package\.json|Cargo\.toml|go\.mod)$/;
 const TESTS = /(?:^|\/)(?:tests?|testing|__tests__|spec)\/|(?:^|\/)(?:test_[^/]*|[^/]*_tests?\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$/;
 const NOT_SHIPPED = /(?:^|\/)(?:docs?|doc_src|examples?|benchmarks?|asv_bench|scripts|tutorials?|tools|ci|\.github)\//;
+// Third-party code carried along: never where the project's own bug is.
+const VENDORED = /(?:^|\/)(?:vendor|vendored|_vendor|third_party|extern|externals?|node_modules|static)\/|\.min\.\w+$|(?:^|\/)(?:jquery|underscore|bootstrap)[^/]*\.js$/;
 const MAX_BLOB_BYTES = 1024 * 1024;
 
 /** How likely a file is to be where a fix goes, before reading the report. */
-function prior(path: string): { weight: number; why?: string } {
+function prior(path: string, mainExtension: string): { weight: number; why?: string } {
+  if (VENDORED.test(path)) return { weight: 0.05, why: 'vendored' };
   if (TESTS.test(path)) return { weight: 0.15, why: 'test file' };
   if (NOT_SHIPPED.test(path)) return { weight: 0.25, why: 'docs, examples or tooling' };
   if (CONFIG.test(path)) return { weight: 0.3, why: 'configuration' };
+  if (!path.endsWith(mainExtension)) return { weight: 0.5, why: 'not the main language' };
   return { weight: 1 };
 }
 
@@ -136,16 +140,45 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, descr
   facts.forEach((f, i) => {
     for (const name of f.definitions) definedIn.set(name, [...(definedIn.get(name) ?? []), i]);
   });
-  const defScore = new Float64Array(n);
+  // The strongest name counts whole, the others by half: a file defining hundreds of names
+  // should not win on the sheer number of common ones the report happens to use.
+  const defBest = new Float64Array(n);
+  const defRest = new Float64Array(n);
   for (const [id, weight] of report.identifiers) {
     const files = definedIn.get(id);
     if (!files || files.length > 25) continue;
-    const idf = Math.log(1 + n / files.length);
+    const value = weight * Math.log(1 + n / files.length);
     for (const file of files) {
-      defScore[file]! += weight * idf;
+      defRest[file]! += Math.min(value, defBest[file]!);
+      defBest[file] = Math.max(defBest[file]!, value);
       if (reasons[file]!.length < 8) reasons[file]!.push(`defines ${id}`);
     }
   }
+  const defScore = defBest.map((best, i) => best + 0.5 * defRest[i]!);
+
+  // File and folder names the report uses as words ("linkcheck", "napoleon", "typehints").
+  const words = new Set(tokenize(description));
+  const nameTerms = tree.map((f) => {
+    const parts = f.path.replace(/\.\w+$/, '').split('/');
+    const stem = parts.at(-1) === '__init__' ? parts.at(-2) : parts.at(-1);
+    return { stem: (stem ?? '').toLowerCase(), dirs: parts.slice(0, -1).map((d) => d.toLowerCase()) };
+  });
+  const stemCount = new Map<string, number>();
+  for (const { stem } of nameTerms) stemCount.set(stem, (stemCount.get(stem) ?? 0) + 1);
+  const nameScore = new Float64Array(n);
+  nameTerms.forEach(({ stem, dirs }, i) => {
+    const stemIdf = Math.log(1 + n / stemCount.get(stem)!);
+    if (stem.length >= 3 && words.has(stem)) {
+      nameScore[i]! += stemIdf;
+      reasons[i]!.push(`named in the report: ${stem}`);
+    } else {
+      // A name made of several words ("find_default_config_files") counts by the share it shares.
+      const parts = stem.split('_').filter((p) => p.length >= 3);
+      const hit = parts.filter((p) => words.has(p)).length;
+      if (parts.length > 1 && hit > 0) nameScore[i]! += (stemIdf * hit) / parts.length / 2;
+    }
+    for (const dir of dirs) if (dir.length >= 3 && words.has(dir)) nameScore[i]! += 0.25;
+  });
 
   // Lexical match of the whole report.
   const bm25 = new Bm25();
@@ -154,10 +187,17 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, descr
   for (const [t, c] of query) query.set(t, Math.min(3, c));
   const lexical = normalized(bm25.score(query));
   const defs = normalized(defScore);
+  const names = normalized(nameScore);
+  const extensionCount = new Map<string, number>();
+  for (const f of tree) {
+    const ext = f.path.slice(f.path.lastIndexOf('.'));
+    extensionCount.set(ext, (extensionCount.get(ext) ?? 0) + 1);
+  }
+  const mainExtension = [...extensionCount].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '.py';
 
   const ranked = tree.map((f, i) => {
-    const p = prior(f.path);
-    const score = (direct[i]! + 0.45 * defs[i]! + 0.35 * lexical[i]!) * p.weight;
+    const p = prior(f.path, mainExtension);
+    const score = (direct[i]! + 0.45 * defs[i]! + 0.35 * lexical[i]! + 0.3 * names[i]!) * p.weight;
     const why = [...new Set(reasons[i])];
     if (lexical[i]! > 0.5) why.push(`text match ${lexical[i]!.toFixed(2)}`);
     if (p.why) why.push(p.why);
