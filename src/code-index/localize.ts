@@ -49,6 +49,14 @@ function sharedTail(a: string[], b: string[]): number {
   return n;
 }
 
+/** "pkg.sub" + "..mod" → "pkg.mod" (relative imports of an __init__). */
+function resolveRelative(pkg: string, relative: string): string {
+  const dots = relative.match(/^\.+/)![0].length;
+  const base = pkg.split('.').slice(0, pkg.split('.').length - (dots - 1));
+  const rest = relative.slice(dots);
+  return rest ? [...base, rest].join('.') : base.join('.');
+}
+
 function normalized(scores: Float64Array | number[]): number[] {
   let max = 0;
   for (const s of scores) max = Math.max(max, s);
@@ -68,10 +76,10 @@ export async function localizeFiles(
 ): Promise<RankedFile[]> {
   const tree = (await listTree(gitDir, commit)).filter((f) => (SOURCE.test(f.path) || CONFIG.test(f.path)) && f.size <= MAX_BLOB_BYTES);
   const facts = await factsFor(gitDir, tree);
-  return rank(tree, facts, readReport(description), description).slice(0, options.limit ?? 50);
+  return rank(tree, facts, readReport(description)).slice(0, options.limit ?? 50);
 }
 
-function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, description: string): RankedFile[] {
+function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): RankedFile[] {
   const n = tree.length;
   const segments = tree.map((f) => f.path.split('/'));
   const reasons: string[][] = tree.map(() => []);
@@ -123,15 +131,36 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, descr
     // Also index without leading source folders ("src.pkg.mod" → "pkg.mod", "lib.pkg" → "pkg").
     for (let k = 0; k < Math.min(parts.length - 1, 2) + 1; k++) moduleIndex.set(parts.slice(k).join('.'), i);
   });
-  for (const dotted of report.modules) {
+  // A package's __init__ re-exports names from its modules: "xarray.where" lives in
+  // xarray/core/computation.py when xarray/__init__.py says `from .core.computation import where`.
+  const reexports = new Map<string, number>();
+  tree.forEach((f, i) => {
+    if (!f.path.endsWith('__init__.py')) return;
+    const pkg = f.path.replace(/\/__init__\.py$/, '').replaceAll('/', '.');
+    for (const [name, from] of facts[i]!.reexports) {
+      const target = from.startsWith('.') ? resolveRelative(pkg, from) : from;
+      const file = moduleIndex.get(target);
+      if (file !== undefined) reexports.set(`${pkg.split('.').slice(-1)[0]}.${name}`, file).set(`${pkg}.${name}`, file);
+    }
+  });
+  for (const [dotted, weight] of report.modules) {
     const parts = dotted.split('.');
     for (let k = parts.length; k >= 2; k--) {
-      const file = moduleIndex.get(parts.slice(0, k).join('.'));
+      const prefix = parts.slice(0, k).join('.');
+      const file = moduleIndex.get(prefix) ?? reexports.get(prefix);
       if (file === undefined) continue;
-      const strength = 0.75 * (k === parts.length ? 1 : 0.9);
+      const strength = 0.75 * weight * (k === parts.length ? 1 : 0.9);
       if (strength > direct[file]!) direct[file] = strength;
       reasons[file]!.push(`module mentioned: ${dotted}`);
       break;
+    }
+  }
+  // `from module import Name` where the module defines Name: the example exercises that code.
+  for (const { module, name } of report.imports) {
+    const file = moduleIndex.get(module);
+    if (file !== undefined && facts[file]!.definitions.has(name)) {
+      direct[file] = Math.max(direct[file]!, 0.5);
+      reasons[file]!.push(`imported by the example: ${name}`);
     }
   }
 
@@ -157,7 +186,7 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, descr
   const defScore = defBest.map((best, i) => best + 0.5 * defRest[i]!);
 
   // File and folder names the report uses as words ("linkcheck", "napoleon", "typehints").
-  const words = new Set(tokenize(description));
+  const words = new Set(tokenize(report.text));
   const nameTerms = tree.map((f) => {
     const parts = f.path.replace(/\.\w+$/, '').split('/');
     const stem = parts.at(-1) === '__init__' ? parts.at(-2) : parts.at(-1);
@@ -183,8 +212,10 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals, descr
   // Lexical match of the whole report.
   const bm25 = new Bm25();
   facts.forEach((f) => bm25.add(f.terms, f.length));
-  const query = termCounts(tokenize(description));
+  const query = termCounts(tokenize(report.text));
   for (const [t, c] of query) query.set(t, Math.min(3, c));
+  // The title names the broken thing: its words count double.
+  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
   const lexical = normalized(bm25.score(query));
   const defs = normalized(defScore);
   const names = normalized(nameScore);

@@ -12,8 +12,15 @@ export interface StackFrame {
 }
 
 export interface ReportSignals {
+  /** The report with template comments and environment dumps taken out: what the words come from. */
+  text: string;
+  /** The first line: reporters name the broken thing there. */
+  title: string;
   paths: string[];
-  modules: string[];
+  /** Dotted names, with import aliases expanded ("xr.where" → "xarray.where"), and how strongly meant. */
+  modules: Map<string, number>;
+  /** `from module import name` pairs of the report's code: the names a module should define. */
+  imports: Array<{ module: string; name: string }>;
   frames: StackFrame[];
   /** Identifier → weight: 1 in inline code, 0.5 in code blocks and tracebacks, 0.6 for code-like prose. */
   identifiers: Map<string, number>;
@@ -36,7 +43,28 @@ const COMMON = new Set(
 const CODE_LIKE = /\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|\w+_\w+|[A-Z]{2,}[a-z]\w*)\b/g;
 const IDENT = /[A-Za-z_]\w{2,63}/g;
 
-export function readReport(text: string): ReportSignals {
+// Issue templates' hidden comments, and "name: version" dumps of the reporter's environment.
+const HTML_COMMENT = /<!--[\s\S]*?-->/g;
+const ENV_LINE = /^\s*[-*]?\s*[\w.+-]+\s*[:=]\s*\S*\s*$/;
+const IMPORT_AS = /^\s*import\s+([\w.]+)\s+as\s+(\w+)/gm;
+const FROM_IMPORT = /^\s*(?:>>>\s*)?from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)\)?/gm;
+
+/** The report without hidden template text and without runs of four or more environment lines. */
+export function cleanReport(raw: string): string {
+  const lines = raw.replace(HTML_COMMENT, ' ').split('\n');
+  const keep = lines.map(() => true);
+  for (let i = 0; i < lines.length; ) {
+    let j = i;
+    while (j < lines.length && ENV_LINE.test(lines[j]!)) j++;
+    if (j - i >= 4) for (let k = i; k < j; k++) keep[k] = false;
+    i = Math.max(j, i + 1);
+  }
+  return lines.filter((_, i) => keep[i]).join('\n');
+}
+
+export function readReport(raw: string): ReportSignals {
+  const text = cleanReport(raw);
+  const title = text.split('\n', 1)[0] ?? '';
   const frames: StackFrame[] = [];
   for (const m of text.matchAll(PY_FRAME)) frames.push({ path: m[1]!, line: Number(m[2]), func: m[3]!, depth: 0 });
   // Python prints the innermost frame last.
@@ -46,11 +74,24 @@ export function readReport(text: string): ReportSignals {
   for (const m of text.matchAll(PATH)) paths.add(m[0].replaceAll('\\', '/'));
   for (const f of frames) paths.add(f.path.replaceAll('\\', '/'));
 
-  const modules = new Set<string>();
-  for (const m of text.matchAll(DOTTED)) {
-    const dotted = m[0];
-    if (!/\.(?:py|com|org|io|html|txt|rst|md)$/i.test(dotted)) modules.add(dotted);
+  const aliases = new Map<string, string>();
+  for (const m of text.matchAll(IMPORT_AS)) aliases.set(m[2]!, m[1]!);
+  const imports: Array<{ module: string; name: string }> = [];
+  for (const m of text.matchAll(FROM_IMPORT)) {
+    for (const name of m[2]!.split(/[\s,]+/).filter(Boolean)) imports.push({ module: m[1]!, name });
   }
+  const codeText = [...text.matchAll(CODE_BLOCK)].map((m) => m[0]).join('\n');
+  const modules = new Map<string, number>();
+  const noteModule = (dotted: string, weight: number) => {
+    if (/\.(?:py|com|org|io|html|txt|rst|md)$/i.test(dotted)) return;
+    const [head, ...rest] = dotted.split('.');
+    const expanded = aliases.has(head!) ? [aliases.get(head!)!, ...rest].join('.') : dotted;
+    modules.set(expanded, Math.max(modules.get(expanded) ?? 0, weight));
+  };
+  // Named in the prose, a module is meant; imported in an example, it is merely used.
+  for (const m of text.replace(CODE_BLOCK, ' ').matchAll(DOTTED)) noteModule(m[0], 1);
+  for (const m of codeText.matchAll(DOTTED)) noteModule(m[0], 0.5);
+  for (const { module } of imports) noteModule(module, 0.5);
 
   const identifiers = new Map<string, number>();
   const note = (id: string, weight: number) => {
@@ -68,5 +109,6 @@ export function readReport(text: string): ReportSignals {
   for (const m of prose.matchAll(CODE_LIKE)) note(m[0], 0.6);
   for (const m of prose.matchAll(DOTTED)) for (const part of m[0].split('.')) if (part.length >= 3) note(part, 0.6);
   for (const f of frames) note(f.func, 1);
-  return { paths: [...paths], modules: [...modules], frames, identifiers };
+  for (const id of title.matchAll(IDENT)) if (/[A-Z_]|[a-z][A-Z]/.test(id[0].slice(1)) || identifiers.has(id[0])) note(id[0], 1);
+  return { text, title, paths: [...paths], modules, imports, frames, identifiers };
 }
