@@ -9,7 +9,17 @@ export interface RankedFile {
   score: number;
   reasons: string[];
   /** The evidence behind the score, each 0–1: for explaining and tuning the ranking. */
-  signals: { direct: number; definitions: number; text: number; functions: number; names: number; prior: number };
+  signals: {
+    paths: number;
+    frames: number;
+    modules: number;
+    qualified: number;
+    definitions: number;
+    text: number;
+    functions: number;
+    names: number;
+    prior: number;
+  };
 }
 
 const SOURCE = /\.(?:py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala)$/;
@@ -85,7 +95,9 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
   const n = tree.length;
   const segments = tree.map((f) => f.path.split('/'));
   const reasons: string[][] = tree.map(() => []);
-  const direct = new Float64Array(n);
+  const pathScore = new Float64Array(n);
+  const frameScore = new Float64Array(n);
+  const moduleScore = new Float64Array(n);
 
   const byName = new Map<string, number[]>();
   segments.forEach((s, i) => {
@@ -111,18 +123,24 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
   for (const path of report.paths) {
     if (framePaths.has(path)) continue;
     for (const { file, strength } of matchPath(path)) {
-      direct[file] = Math.max(direct[file]!, strength);
+      pathScore[file] = Math.max(pathScore[file]!, strength);
       reasons[file]!.push(`path mentioned: ${path}`);
     }
   }
-  for (const frame of report.frames) {
-    const weight = 0.9 / (1 + 0.35 * frame.depth);
-    for (const { file, strength } of matchPath(frame.path.replaceAll('\\', '/'))) {
+  // Frames of the repository's own code, innermost first: frames in the reporter's script, the
+  // standard library or other packages say nothing about which of our files to fix.
+  const ownFrames = report.frames
+    .map((frame) => ({ frame, files: matchPath(frame.path.replaceAll('\\', '/')) }))
+    .filter((f) => f.files.length > 0)
+    .sort((a, b) => a.frame.depth - b.frame.depth);
+  ownFrames.forEach(({ frame, files }, depth) => {
+    const weight = 1 / (1 + 0.5 * depth);
+    for (const { file, strength } of files) {
       const defines = facts[file]!.definitions.has(frame.func);
-      direct[file] = Math.max(direct[file]!, weight * strength * (defines ? 1 : 0.7));
-      reasons[file]!.push(`stack frame ${frame.depth === 0 ? '(innermost) ' : ''}in ${frame.func}`);
+      frameScore[file] = Math.max(frameScore[file]!, weight * strength * (defines ? 1 : 0.7));
+      reasons[file]!.push(`stack frame ${depth === 0 ? '(innermost of ours) ' : ''}in ${frame.func}`);
     }
-  }
+  });
 
   // Dotted module names: the longest prefix that is a module of the repository.
   const moduleIndex = new Map<string, number>();
@@ -152,7 +170,7 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
       const file = moduleIndex.get(prefix) ?? reexports.get(prefix);
       if (file === undefined) continue;
       const strength = 0.75 * weight * (k === parts.length ? 1 : 0.9);
-      if (strength > direct[file]!) direct[file] = strength;
+      if (strength > moduleScore[file]!) moduleScore[file] = strength;
       reasons[file]!.push(`module mentioned: ${dotted}`);
       break;
     }
@@ -161,7 +179,7 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
   for (const { module, name } of report.imports) {
     const file = moduleIndex.get(module);
     if (file !== undefined && facts[file]!.definitions.has(name)) {
-      direct[file] = Math.max(direct[file]!, 0.5);
+      moduleScore[file] = Math.max(moduleScore[file]!, 0.5);
       reasons[file]!.push(`imported by the example: ${name}`);
     }
   }
@@ -171,6 +189,15 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
   facts.forEach((f, i) => {
     for (const name of f.definitions) definedIn.set(name, [...(definedIn.get(name) ?? []), i]);
   });
+  const qualifiedScore = new Float64Array(n);
+  for (const { owner, member } of report.qualified) {
+    for (const file of definedIn.get(owner) ?? []) {
+      if (!facts[file]!.definitions.has(member)) continue;
+      qualifiedScore[file] = 1;
+      reasons[file]!.push(`defines ${owner}.${member}`);
+    }
+  }
+
   // The strongest name counts whole, the others by half: a file defining hundreds of names
   // should not win on the sheer number of common ones the report happens to use.
   const defBest = new Float64Array(n);
@@ -254,9 +281,13 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
 
   const ranked = tree.map((f, i) => {
     const p = prior(f.path, mainExtension);
-    // Weights fitted on SWE-bench-style reports (bench/localize.ts): no rule names a project.
+    // Weights fitted by coordinate search on SWE-bench-style reports (bench/localize.ts, the dev
+    // file); every signal is generic, and no rule names a project, a file or an instance.
+    // The strongest direct mention counts (a path, a frame of our code, a module), then the rest adds up.
+    const direct = Math.max(0.6 * pathScore[i]!, 0.8 * frameScore[i]!, 0.2 * moduleScore[i]!);
     const score =
-      (0.6 * direct[i]! + 0.2 * defs[i]! + 0.3 * fileLexical[i]! + 0.45 * chunkLexical[i]! + 0.15 * names[i]!) * p.weight;
+      (direct + 0.2 * qualifiedScore[i]! + 0.1 * defs[i]! + 0.3 * fileLexical[i]! + 0.2 * chunkLexical[i]! + 0.15 * names[i]!) *
+      p.weight;
     const why = [...new Set(reasons[i])];
     if (lexical[i]! > 0.5) why.push(`text match ${lexical[i]!.toFixed(2)}`);
     const chunk = bestChunkAt[i]!;
@@ -266,7 +297,17 @@ function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): Rank
       path: f.path,
       score,
       reasons: why,
-      signals: { direct: direct[i]!, definitions: defs[i]!, text: fileLexical[i]!, functions: chunkLexical[i]!, names: names[i]!, prior: p.weight },
+      signals: {
+        paths: pathScore[i]!,
+        frames: frameScore[i]!,
+        modules: moduleScore[i]!,
+        qualified: qualifiedScore[i]!,
+        definitions: defs[i]!,
+        text: fileLexical[i]!,
+        functions: chunkLexical[i]!,
+        names: names[i]!,
+        prior: p.weight,
+      },
     };
   });
   return ranked.sort((a, b) => b.score - a.score);

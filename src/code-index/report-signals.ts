@@ -19,6 +19,8 @@ export interface ReportSignals {
   paths: string[];
   /** Dotted names, with import aliases expanded ("xr.where" → "xarray.where"), and how strongly meant. */
   modules: Map<string, number>;
+  /** "Class.member" pairs the report mentions: a file defining both is where that member lives. */
+  qualified: Array<{ owner: string; member: string }>;
   /** `from module import name` pairs of the report's code: the names a module should define. */
   imports: Array<{ module: string; name: string }>;
   frames: StackFrame[];
@@ -110,5 +112,9 @@ export function readReport(raw: string): ReportSignals {
   for (const m of prose.matchAll(DOTTED)) for (const part of m[0].split('.')) if (part.length >= 3) note(part, 0.6);
   for (const f of frames) note(f.func, 1);
   for (const id of title.matchAll(IDENT)) if (/[A-Z_]|[a-z][A-Z]/.test(id[0].slice(1)) || identifiers.has(id[0])) note(id[0], 1);
-  return { text, title, paths: [...paths], modules, imports, frames, identifiers };
+  const qualified = new Map<string, { owner: string; member: string }>();
+  for (const m of text.matchAll(/\b([A-Z]\w+)\.([A-Za-z_]\w+)\b/g)) {
+    if (!COMMON.has(m[1]!)) qualified.set(`${m[1]}.${m[2]}`, { owner: m[1]!, member: m[2]! });
+  }
+  return { text, title, paths: [...paths], modules, imports, qualified: [...qualified.values()], frames, identifiers };
 }
