@@ -1,12 +1,18 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Kodah, startKodah } from './app.js';
 import { rotateApiKey, createApiKey } from './billing/api-keys.js';
 import { createAccount, getAccount } from './billing/accounts.js';
 import { addCredits, getBalance } from './billing/credits.js';
+import { resolveCommit } from './code-index/git-objects.js';
+import { localizeFiles } from './code-index/localize.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { ensureMirror } from './git/mirror-cache.js';
 import { startQueue } from './jobs/queue.js';
 import { systemClock } from './lib/clock.js';
 import { KodahError } from './lib/errors.js';
@@ -186,7 +192,43 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       process.stdout.write(`added ${formatUsd(opts.usd)}; paid balance ${formatUsd(balance.paidBalanceCents)}\n`);
     });
 
+  program
+    .command('localize')
+    .description('rank the files of a repository for a bug report')
+    .requiredOption('--repo <path|url>', 'a local repository (bare or with a work tree) or a repository URL')
+    .option('--ref <ref>', 'branch, tag or commit', 'HEAD')
+    .requiredOption('--description-file <file>', 'the bug report ("-" for standard input)')
+    .option('--limit <n>', 'how many files to show', '10')
+    .option('--json', 'print JSON')
+    .action(async (opts: { repo: string; ref: string; descriptionFile: string; limit: string; json?: boolean }) => {
+      const description = await readFile(opts.descriptionFile === '-' ? '/dev/stdin' : opts.descriptionFile, 'utf8');
+      const gitDir = await localGitDir(opts.repo, cfg());
+      const commit = await resolveCommit(gitDir, opts.ref);
+      const ranked = await localizeFiles(gitDir, commit, description, { limit: Number(opts.limit) || 10 });
+      if (opts.json) {
+        print(true, { commit, files: ranked }, '');
+        return;
+      }
+      const width = Math.max(4, ...ranked.map((r) => r.path.length));
+      const lines = ranked.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(3)}  ${r.path.padEnd(width)}  ${r.reasons.slice(0, 4).join('; ')}`);
+      print(false, null, [`commit ${commit}`, `  #  score  ${'file'.padEnd(width)}  why`, ...lines].join('\n'));
+    });
+
   return program;
+}
+
+/** A repository argument as a git directory: a local path as it is, a URL through the mirror cache. */
+async function localGitDir(repo: string, config: Config): Promise<string> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) {
+    return ensureMirror(repo, {
+      policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+      cacheDir: path.join(config.dataDir, 'mirrors'),
+      token: config.git.tokens[new URL(repo).host] ?? null,
+      timeoutMs: 10 * 60_000,
+    });
+  }
+  const dir = path.resolve(repo);
+  return existsSync(path.join(dir, '.git')) ? path.join(dir, '.git') : dir;
 }
 
 /** The CLI entry; resolves to the process exit code. */

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { cleanReport, readReport } from './report-signals.js';
+
+const REPORT = `\`Header.fromstring\` fails on bytes in astropy.io.fits
+<!-- Please describe the bug; hidden template text about payments and licenses -->
+\`\`\`python
+import xarray as xr
+from sympy.physics.quantum.dagger import Dagger
+xr.where(cond, 1, 0)
+\`\`\`
+Traceback (most recent call last):
+  File "/home/me/script.py", line 3, in <module>
+  File "/usr/lib/site-packages/astropy/io/fits/header.py", line 350, in fromstring
+  File "/usr/lib/python3.9/re.py", line 12, in match
+TypeError: cannot use a string pattern on a bytes-like object
+INSTALLED VERSIONS
+python: 3.9.1
+numpy: 1.20
+scipy: 1.6
+pandas: 1.2
+`;
+
+describe('reading a bug report', () => {
+  const report = readReport(REPORT);
+
+  it('drops hidden template comments and environment dumps', () => {
+    const text = cleanReport(REPORT);
+    expect(text).not.toMatch(/payments|numpy: 1.20/);
+    expect(text).toMatch(/TypeError/);
+  });
+
+  it('numbers stack frames from the innermost outwards', () => {
+    expect(report.frames.map((f) => [f.func, f.depth])).toEqual([
+      ['<module>', 2],
+      ['fromstring', 1],
+      ['match', 0],
+    ]);
+    expect(report.paths).toContain('/usr/lib/site-packages/astropy/io/fits/header.py');
+  });
+
+  it('expands import aliases and weighs prose mentions over code', () => {
+    expect(report.modules.get('astropy.io.fits')).toBe(1);
+    expect(report.modules.get('xarray.where')).toBe(0.5);
+    expect(report.imports).toContainEqual({ module: 'sympy.physics.quantum.dagger', name: 'Dagger' });
+    expect(report.qualified).toContainEqual({ owner: 'Header', member: 'fromstring' });
+  });
+
+  it('takes identifiers from inline code at full weight and ignores names every report uses', () => {
+    expect(report.identifiers.get('fromstring')).toBe(1);
+    expect(report.identifiers.has('None')).toBe(false);
+    expect(report.title).toMatch(/^`Header.fromstring` fails/);
+  });
+});

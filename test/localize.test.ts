@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localizeFiles } from '../src/code-index/localize.js';
+import { resolveCommit } from '../src/code-index/git-objects.js';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
+import { spawnKodah } from './helpers/kodah-process.js';
+
+const FILES: Record<string, string> = {
+  'shop/processor.py': 'def calculate_total(items):\n    total = 0\n    for item in items:\n        total += item["price"]\n    return total\n',
+  'shop/formatting.py': 'def format_price(value):\n    return "%.2f" % value\n\nclass Receipt:\n    def render(self):\n        return "total"\n',
+  'shop/__init__.py': 'from .processor import calculate_total\n',
+  'tests/test_processor.py': 'from shop.processor import calculate_total\n\ndef test_total():\n    assert calculate_total([{"price": "1"}]) == 1\n',
+  'docs/conf.py': 'project = "shop"  # calculate_total price total\n',
+  'static/jquery.min.js': 'function calculate_total(){return total+price}',
+};
+
+const REPORT = `TypeError in calculate_total: unsupported operand type(s) for +=: 'float' and 'str'
+
+Traceback (most recent call last):
+  File "app.py", line 4, in <module>
+  File "/srv/venv/lib/python3.11/site-packages/shop/processor.py", line 4, in calculate_total
+TypeError: unsupported operand type(s) for +=: 'float' and 'str'
+`;
+
+describe('localizing a bug report in a real repository', () => {
+  let git: GitHttpServer;
+  let gitDir: string;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    git.createRepo('shop', FILES);
+    gitDir = path.join(mkdtempSync(path.join(tmpdir(), 'kodah-loc-')), 'shop.git');
+    // Asynchronously: the git server answering this clone runs in this very process.
+    await promisify(execFile)('git', ['clone', '-q', '--bare', git.url('shop'), gitDir]);
+  });
+  afterAll(async () => {
+    await git?.close();
+  });
+
+  it('puts the file of the innermost own stack frame first, with its reasons; tests, docs and vendored code after', async () => {
+    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), REPORT);
+    expect(ranked[0]!.path).toBe('shop/processor.py');
+    expect(ranked[0]!.reasons).toEqual(expect.arrayContaining(['stack frame (innermost of ours) in calculate_total', 'defines calculate_total']));
+    const position = (p: string) => ranked.findIndex((r) => r.path === p);
+    // Each of these says "calculate_total" too, but a fix rarely goes there.
+    for (const elsewhere of ['tests/test_processor.py', 'docs/conf.py', 'static/jquery.min.js']) {
+      expect(position(elsewhere)).toBeGreaterThan(position('shop/__init__.py'));
+      expect(ranked[position(elsewhere)]!.score).toBeLessThan(ranked[0]!.score / 3);
+    }
+  });
+
+  it('finds a class member named in prose without any trace', async () => {
+    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total');
+    expect(ranked[0]).toMatchObject({ path: 'shop/formatting.py', reasons: expect.arrayContaining(['defines Receipt.render']) });
+  });
+
+  it('kodah localize clones a URL into the mirror cache and prints JSON', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'kodah-loc-data-'));
+    const report = path.join(dataDir, 'report.txt');
+    writeFileSync(report, REPORT);
+    const run = async () => {
+      const proc = spawnKodah(['localize', '--repo', git.url('shop'), '--ref', 'main', '--description-file', report, '--json'], {
+        KODAH_DATA_DIR: dataDir,
+        KODAH_ALLOW_LOCAL_GIT: '1',
+        LOG_LEVEL: 'silent',
+      });
+      let stdout = '';
+      proc.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      expect(await proc.exited).toBe(0);
+      return JSON.parse(stdout) as { commit: string; files: Array<{ path: string }> };
+    };
+    const first = await run();
+    expect(first.commit).toBe(git.git('shop', 'rev-parse', 'main'));
+    expect(first.files[0]!.path).toBe('shop/processor.py');
+    // A second run fetches into the existing mirror and sees a new commit.
+    const next = git.git('shop', '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit-tree', '-p', 'main', '-m', 'again', 'main^{tree}');
+    git.git('shop', 'branch', '-f', 'main', next);
+    expect((await run()).commit).toBe(git.git('shop', 'rev-parse', 'main'));
+  });
+});
