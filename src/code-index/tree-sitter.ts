@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** The parts of web-tree-sitter Kodah uses (the runtime ships inside @vscode/tree-sitter-wasm). */
+export interface TsPoint {
+  row: number;
+  column: number;
+}
+export interface TsNode {
+  type: string;
+  text: string;
+  startIndex: number;
+  startPosition: TsPoint;
+  endPosition: TsPoint;
+  parent: TsNode | null;
+  namedChildren: TsNode[];
+  children: TsNode[];
+  hasError: boolean;
+  isMissing: boolean;
+  childForFieldName(name: string): TsNode | null;
+}
+interface TsTree {
+  rootNode: TsNode;
+  delete(): void;
+}
+interface TsParser {
+  setLanguage(language: unknown): TsParser;
+  parse(text: string): TsTree | null;
+}
+interface TreeSitterModule {
+  Parser: { new (): TsParser; init(options: { locateFile: (file: string) => string }): Promise<void> };
+  Language: { load(input: Uint8Array): Promise<unknown> };
+}
+
+/** The grammars shipped as WASM (no native build), by the languages Kodah names. */
+export const GRAMMARS = {
+  python: 'tree-sitter-python.wasm',
+  javascript: 'tree-sitter-javascript.wasm',
+  typescript: 'tree-sitter-typescript.wasm',
+  tsx: 'tree-sitter-tsx.wasm',
+  go: 'tree-sitter-go.wasm',
+  java: 'tree-sitter-java.wasm',
+  rust: 'tree-sitter-rust.wasm',
+  // C is parsed by the C++ grammar: a superset for everything a snippet needs.
+  c: 'tree-sitter-cpp.wasm',
+  cpp: 'tree-sitter-cpp.wasm',
+  ruby: 'tree-sitter-ruby.wasm',
+  php: 'tree-sitter-php.wasm',
+  csharp: 'tree-sitter-c-sharp.wasm',
+} as const;
+export type LanguageName = keyof typeof GRAMMARS;
+
+const EXTENSIONS: Record<string, LanguageName> = {
+  py: 'python', pyi: 'python', js: 'javascript', jsx: 'javascript', mjs: 'javascript', cjs: 'javascript',
+  ts: 'typescript', mts: 'typescript', cts: 'typescript', tsx: 'tsx', go: 'go', java: 'java', rs: 'rust',
+  c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', cxx: 'cpp', hpp: 'cpp', hh: 'cpp', rb: 'ruby', php: 'php', cs: 'csharp',
+};
+
+/** The language of a file by its extension, or null when no grammar covers it. */
+export function languageOf(filePath: string): LanguageName | null {
+  return EXTENSIONS[path.extname(filePath).slice(1).toLowerCase()] ?? null;
+}
+
+let runtime: Promise<{ module: TreeSitterModule; dir: string }> | undefined;
+const languages = new Map<string, Promise<unknown>>();
+
+function loadRuntime() {
+  runtime ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('@vscode/tree-sitter-wasm');
+    const module = require('@vscode/tree-sitter-wasm') as TreeSitterModule;
+    const dir = path.dirname(entry);
+    await module.Parser.init({ locateFile: (file) => path.join(dir, file) });
+    return { module, dir };
+  })();
+  return runtime;
+}
+
+/** A parser for the language, the grammar loaded once per process. */
+export async function parserFor(language: LanguageName): Promise<TsParser> {
+  const { module, dir } = await loadRuntime();
+  const file = GRAMMARS[language];
+  let grammar = languages.get(file);
+  if (!grammar) languages.set(file, (grammar = readFile(path.join(dir, file)).then((bytes) => module.Language.load(bytes))));
+  return new module.Parser().setLanguage(await grammar);
+}
+
+/** Parses, hands the tree to `use`, and frees the tree's WASM memory whatever happens. */
+export async function withTree<T>(language: LanguageName, text: string, use: (root: TsNode) => T): Promise<T> {
+  const tree = (await parserFor(language)).parse(text);
+  if (!tree) throw new Error(`tree-sitter could not parse this ${language} text`);
+  try {
+    return use(tree.rootNode);
+  } finally {
+    tree.delete();
+  }
+}
