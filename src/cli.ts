@@ -8,6 +8,7 @@ import { createAccount, getAccount } from './billing/accounts.js';
 import { addCredits, getBalance } from './billing/credits.js';
 import { resolveCommit } from './code-index/git-objects.js';
 import { localizeFiles } from './code-index/localize.js';
+import { localizeSnippets } from './code-index/localize-snippets.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -204,14 +205,21 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       const description = await readFile(opts.descriptionFile === '-' ? '/dev/stdin' : opts.descriptionFile, 'utf8');
       const gitDir = await localGitDir(opts.repo, cfg());
       const commit = await resolveCommit(gitDir, opts.ref);
-      const ranked = await localizeFiles(gitDir, commit, description, { limit: Number(opts.limit) || 10 });
+      const limit = Number(opts.limit) || 10;
+      const ranked = await localizeFiles(gitDir, commit, description, { limit });
+      const snippets = await localizeSnippets(gitDir, commit, description, ranked, { limit });
       if (opts.json) {
-        print(true, { commit, files: ranked }, '');
+        print(true, { commit, files: ranked, snippets: snippets.map(({ text: _text, ...s }) => s) }, '');
         return;
       }
       const width = Math.max(4, ...ranked.map((r) => r.path.length));
       const lines = ranked.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(3)}  ${r.path.padEnd(width)}  ${r.reasons.slice(0, 4).join('; ')}`);
-      print(false, null, [`commit ${commit}`, `  #  score  ${'file'.padEnd(width)}  why`, ...lines].join('\n'));
+      const where = snippets.map((s) => `${s.path}:${s.startLine}-${s.endLine}`);
+      const swidth = Math.max(5, ...where.map((w) => w.length));
+      const snippetLines = snippets.map(
+        (s, i) => `${String(i + 1).padStart(3)}  ${s.score.toFixed(3)}  ${where[i]!.padEnd(swidth)}  ${s.kind} ${s.qualifiedName}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}`,
+      );
+      print(false, null, [`commit ${commit}`, '', `  #  score  ${'file'.padEnd(width)}  why`, ...lines, '', `  #  score  ${'where'.padEnd(swidth)}  what`, ...snippetLines].join('\n'));
     });
 
   return program;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localizeFiles } from '../src/code-index/localize.js';
+import { localizeSnippets } from '../src/code-index/localize-snippets.js';
 import { resolveCommit } from '../src/code-index/git-objects.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { spawnKodah } from './helpers/kodah-process.js';
@@ -51,6 +52,21 @@ describe('localizing a bug report in a real repository', () => {
       expect(position(elsewhere)).toBeGreaterThan(position('shop/__init__.py'));
       expect(ranked[position(elsewhere)]!.score).toBeLessThan(ranked[0]!.score / 3);
     }
+  });
+
+  it('ranks the functions of the best files: the one in the trace first, with its lines and signature', async () => {
+    const commit = await resolveCommit(gitDir, 'main');
+    const files = await localizeFiles(gitDir, commit, REPORT);
+    const [best] = await localizeSnippets(gitDir, commit, REPORT, files);
+    expect(best).toMatchObject({
+      path: 'shop/processor.py',
+      qualifiedName: 'calculate_total',
+      kind: 'function',
+      startLine: 1,
+      endLine: 5,
+      signature: 'def calculate_total(items)',
+      reasons: expect.arrayContaining(['innermost frame of the stack trace']),
+    });
   });
 
   it('finds a class member named in prose without any trace', async () => {

@@ -1,0 +1,75 @@
+import { Bm25, termCounts } from './bm25.js';
+import { readBlobs, listTree } from './git-objects.js';
+import type { RankedFile } from './localize.js';
+import { readReport } from './report-signals.js';
+import { extractSnippets, type Snippet } from './snippets.js';
+import { tokenize } from './tokenize.js';
+
+export interface RankedSnippet extends Omit<Snippet, 'text'> {
+  path: string;
+  score: number;
+  reasons: string[];
+  text: string;
+}
+
+/**
+ * Ranks the functions, methods and classes of the best files: the file's own rank, the report
+ * naming the definition (or its class and member), a stack frame in it, and how well its text
+ * matches. Class snippets are kept out when a method of theirs matches: the method is the place.
+ */
+export async function localizeSnippets(
+  gitDir: string,
+  commit: string,
+  description: string,
+  files: RankedFile[],
+  options: { files?: number; limit?: number } = {},
+): Promise<RankedSnippet[]> {
+  const top = files.slice(0, options.files ?? 8);
+  if (top.length === 0) return [];
+  const tree = new Map((await listTree(gitDir, commit)).map((f) => [f.path, f.sha]));
+  const blobs = await readBlobs(gitDir, top.map((f) => tree.get(f.path)!).filter(Boolean));
+  const report = readReport(description);
+  // Innermost frames first: the closer to where the error was raised, the more it says.
+  const frameDepth = new Map<string, number>();
+  for (const f of [...report.frames].sort((a, b) => a.depth - b.depth)) if (!frameDepth.has(f.func)) frameDepth.set(f.func, frameDepth.size);
+  const qualified = new Set(report.qualified.map((q) => `${q.owner}.${q.member}`));
+  const topScore = top[0]!.score || 1;
+
+  const candidates: Array<{ file: RankedFile; snippet: Snippet }> = [];
+  for (const file of top) {
+    const content = blobs.get(tree.get(file.path) ?? '');
+    if (!content || content.includes(0)) continue;
+    for (const snippet of await extractSnippets(file.path, content.toString('utf8'))) {
+      if (snippet.endLine - snippet.startLine > 400 && snippet.kind === 'class') continue;
+      candidates.push({ file, snippet });
+    }
+  }
+  const bm25 = new Bm25();
+  for (const { snippet } of candidates) {
+    const tokens = tokenize(snippet.text);
+    bm25.add(termCounts(tokens), tokens.length);
+  }
+  const query = termCounts(tokenize(report.text));
+  const text = bm25.score(query);
+  const maxText = Math.max(...text, 1e-9);
+
+  const ranked = candidates.map(({ file, snippet }, i) => {
+    const reasons: string[] = [];
+    let score = 0.5 * (file.score / topScore) + 0.3 * (text[i]! / maxText);
+    if (qualified.has(snippet.qualifiedName)) {
+      score += 0.6;
+      reasons.push(`named in the report: ${snippet.qualifiedName}`);
+    } else if (report.identifiers.has(snippet.name)) {
+      score += 0.35 * report.identifiers.get(snippet.name)!;
+      reasons.push(`named in the report: ${snippet.name}`);
+    }
+    const depth = frameDepth.get(snippet.name);
+    if (depth !== undefined) {
+      score += 0.3 + 0.3 / (1 + depth);
+      reasons.push(depth === 0 ? 'innermost frame of the stack trace' : 'in the stack trace');
+    }
+    if (text[i]! / maxText > 0.5) reasons.push(`text match ${(text[i]! / maxText).toFixed(2)}`);
+    return { ...snippet, path: file.path, score, reasons };
+  });
+  return ranked.sort((a, b) => b.score - a.score).slice(0, options.limit ?? 20);
+}
