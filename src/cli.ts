@@ -7,8 +7,7 @@ import { rotateApiKey, createApiKey } from './billing/api-keys.js';
 import { createAccount, getAccount } from './billing/accounts.js';
 import { addCredits, getBalance } from './billing/credits.js';
 import { resolveCommit } from './code-index/git-objects.js';
-import { localizeFiles } from './code-index/localize.js';
-import { localizeSnippets } from './code-index/localize-snippets.js';
+import { localize } from './code-index/localize.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -206,8 +205,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       const gitDir = await localGitDir(opts.repo, cfg());
       const commit = await resolveCommit(gitDir, opts.ref);
       const limit = Number(opts.limit) || 10;
-      const ranked = await localizeFiles(gitDir, commit, description, { limit });
-      const snippets = await localizeSnippets(gitDir, commit, description, ranked, { limit });
+      const { files: ranked, snippets } = await localize(gitDir, commit, description, { files: limit, snippets: limit });
       if (opts.json) {
         print(true, { commit, files: ranked, snippets: snippets.map(({ text: _text, ...s }) => s) }, '');
         return;

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localizeFiles } from '../src/code-index/localize.js';
-import { localizeSnippets } from '../src/code-index/localize-snippets.js';
+import { localize, localizeFiles } from '../src/code-index/localize.js';
 import { resolveCommit } from '../src/code-index/git-objects.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { spawnKodah } from './helpers/kodah-process.js';
@@ -55,9 +54,7 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('ranks the functions of the best files: the one in the trace first, with its lines and signature', async () => {
-    const commit = await resolveCommit(gitDir, 'main');
-    const files = await localizeFiles(gitDir, commit, REPORT);
-    const [best] = await localizeSnippets(gitDir, commit, REPORT, files);
+    const { snippets: [best] } = await localize(gitDir, await resolveCommit(gitDir, 'main'), REPORT);
     expect(best).toMatchObject({
       path: 'shop/processor.py',
       qualifiedName: 'calculate_total',

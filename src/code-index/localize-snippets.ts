@@ -1,7 +1,7 @@
 import { Bm25, termCounts } from './bm25.js';
-import { readBlobs, listTree } from './git-objects.js';
+import { readBlobs } from './git-objects.js';
 import type { RankedFile } from './localize.js';
-import { readReport } from './report-signals.js';
+import type { ReportSignals } from './report-signals.js';
 import { extractSnippets, type Snippet } from './snippets.js';
 import { tokenize } from './tokenize.js';
 
@@ -17,18 +17,16 @@ export interface RankedSnippet extends Omit<Snippet, 'text'> {
  * naming the definition (or its class and member), a stack frame in it, and how well its text
  * matches. Class snippets are kept out when a method of theirs matches: the method is the place.
  */
-export async function localizeSnippets(
+export async function rankSnippets(
   gitDir: string,
-  commit: string,
-  description: string,
+  shaOf: (path: string) => string | undefined,
+  report: ReportSignals,
   files: RankedFile[],
   options: { files?: number; limit?: number } = {},
 ): Promise<RankedSnippet[]> {
   const top = files.slice(0, options.files ?? 8);
   if (top.length === 0) return [];
-  const tree = new Map((await listTree(gitDir, commit)).map((f) => [f.path, f.sha]));
-  const blobs = await readBlobs(gitDir, top.map((f) => tree.get(f.path)!).filter(Boolean));
-  const report = readReport(description);
+  const blobs = await readBlobs(gitDir, top.map((f) => shaOf(f.path)).filter((sha): sha is string => !!sha));
   // Innermost frames first: the closer to where the error was raised, the more it says.
   const frameDepth = new Map<string, number>();
   for (const f of [...report.frames].sort((a, b) => a.depth - b.depth)) if (!frameDepth.has(f.func)) frameDepth.set(f.func, frameDepth.size);
@@ -37,7 +35,7 @@ export async function localizeSnippets(
 
   const candidates: Array<{ file: RankedFile; snippet: Snippet }> = [];
   for (const file of top) {
-    const content = blobs.get(tree.get(file.path) ?? '');
+    const content = blobs.get(shaOf(file.path) ?? '');
     if (!content || content.includes(0)) continue;
     for (const snippet of await extractSnippets(file.path, content.toString('utf8'))) {
       if (snippet.endLine - snippet.startLine > 400 && snippet.kind === 'class') continue;

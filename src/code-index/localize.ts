@@ -2,6 +2,7 @@ import { Bm25, termCounts } from './bm25.js';
 import { type FileFacts, fileFacts } from './file-facts.js';
 import { listTree, readBlobs, type TreeFile } from './git-objects.js';
 import { readReport, type ReportSignals } from './report-signals.js';
+import { rankSnippets, type RankedSnippet } from './localize-snippets.js';
 import { tokenize } from './tokenize.js';
 
 export interface RankedFile {
@@ -86,9 +87,33 @@ export async function localizeFiles(
   description: string,
   options: { limit?: number } = {},
 ): Promise<RankedFile[]> {
+  return (await rankFiles(gitDir, commit, readReport(description))).files.slice(0, options.limit ?? 50);
+}
+
+export interface Localization {
+  commit: string;
+  files: RankedFile[];
+  snippets: RankedSnippet[];
+}
+
+/** Files, then the functions, methods and classes of the best of them, for a bug report. */
+export async function localize(
+  gitDir: string,
+  commit: string,
+  description: string,
+  options: { files?: number; snippets?: number } = {},
+): Promise<Localization> {
+  const report = readReport(description);
+  const { files, tree } = await rankFiles(gitDir, commit, report);
+  const shas = new Map(tree.map((f) => [f.path, f.sha]));
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20 });
+  return { commit, files: files.slice(0, options.files ?? 20), snippets };
+}
+
+async function rankFiles(gitDir: string, commit: string, report: ReportSignals) {
   const tree = (await listTree(gitDir, commit)).filter((f) => (SOURCE.test(f.path) || CONFIG.test(f.path)) && f.size <= MAX_BLOB_BYTES);
   const facts = await factsFor(gitDir, tree);
-  return rank(tree, facts, readReport(description)).slice(0, options.limit ?? 50);
+  return { files: rank(tree, facts, report), tree };
 }
 
 function rank(tree: TreeFile[], facts: FileFacts[], report: ReportSignals): RankedFile[] {
