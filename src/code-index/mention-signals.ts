@@ -1,0 +1,116 @@
+import type { ReportSignals } from './report-signals.js';
+import type { SignalContext } from './signal-context.js';
+
+/** Number of trailing path segments two paths share (0 when the file names differ). */
+function sharedTail(a: string[], b: string[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}
+
+/** "pkg.sub" + "..mod" → "pkg.mod" (relative imports of an __init__). */
+function resolveRelative(pkg: string, relative: string): string {
+  const dots = relative.match(/^\.+/)![0].length;
+  const base = pkg.split('.').slice(0, pkg.split('.').length - (dots - 1));
+  const rest = relative.slice(dots);
+  return rest ? [...base, rest].join('.') : base.join('.');
+}
+
+/**
+ * Where the report points at files itself: paths it names, stack frames of the repository's own
+ * code, and modules (dotted names, imports of its examples). Each score is 0–1 per file.
+ */
+export function mentionSignals({ tree, facts, reasons }: SignalContext, report: ReportSignals) {
+  const n = tree.length;
+  const segments = tree.map((f) => f.path.split('/'));
+  const pathScore = new Float64Array(n);
+  const frameScore = new Float64Array(n);
+  const moduleScore = new Float64Array(n);
+
+  const byName = new Map<string, number[]>();
+  segments.forEach((s, i) => {
+    const name = s.at(-1)!;
+    byName.set(name, [...(byName.get(name) ?? []), i]);
+  });
+
+  // Paths and stack frames: the longest shared tail wins; a bare file name counts if it is unique.
+  const matchPath = (path: string): Array<{ file: number; strength: number }> => {
+    const wanted = path.replace(/^\.?\//, '').split('/').filter(Boolean);
+    const candidates = byName.get(wanted.at(-1) ?? '') ?? [];
+    let best = 0;
+    const scored = candidates.map((file) => {
+      const tail = sharedTail(wanted, segments[file]!);
+      best = Math.max(best, tail);
+      return { file, tail };
+    });
+    return scored
+      .filter((c) => c.tail === best && (best >= 2 || candidates.length === 1))
+      .map((c) => ({ file: c.file, strength: c.tail >= 2 || segments[c.file]!.length === 1 ? 1 : 0.6 }));
+  };
+  const framePaths = new Set(report.frames.map((f) => f.path.replaceAll('\\', '/')));
+  for (const path of report.paths) {
+    if (framePaths.has(path)) continue;
+    for (const { file, strength } of matchPath(path)) {
+      pathScore[file] = Math.max(pathScore[file]!, strength);
+      reasons[file]!.push(`path mentioned: ${path}`);
+    }
+  }
+  // Frames of the repository's own code, innermost first: frames in the reporter's script, the
+  // standard library or other packages say nothing about which of our files to fix.
+  const ownFrames = report.frames
+    .map((frame) => ({ frame, files: matchPath(frame.path.replaceAll('\\', '/')) }))
+    .filter((f) => f.files.length > 0)
+    .sort((a, b) => a.frame.depth - b.frame.depth);
+  ownFrames.forEach(({ frame, files }, depth) => {
+    const weight = 1 / (1 + 0.5 * depth);
+    for (const { file, strength } of files) {
+      const defines = facts[file]!.definitions.has(frame.func);
+      frameScore[file] = Math.max(frameScore[file]!, weight * strength * (defines ? 1 : 0.7));
+      reasons[file]!.push(`stack frame ${depth === 0 ? '(innermost of ours) ' : ''}in ${frame.func}`);
+    }
+  });
+
+  // Dotted module names: the longest prefix that is a module of the repository.
+  const moduleIndex = new Map<string, number>();
+  tree.forEach((f, i) => {
+    if (!f.path.endsWith('.py')) return;
+    const dotted = f.path.replace(/\.py$/, '').replace(/\/__init__$/, '').replaceAll('/', '.');
+    const parts = dotted.split('.');
+    // Also index without leading source folders ("src.pkg.mod" → "pkg.mod", "lib.pkg" → "pkg").
+    for (let k = 0; k < Math.min(parts.length - 1, 2) + 1; k++) moduleIndex.set(parts.slice(k).join('.'), i);
+  });
+  // A package's __init__ re-exports names from its modules: "xarray.where" lives in
+  // xarray/core/computation.py when xarray/__init__.py says `from .core.computation import where`.
+  const reexports = new Map<string, number>();
+  tree.forEach((f, i) => {
+    if (!f.path.endsWith('__init__.py')) return;
+    const pkg = f.path.replace(/\/__init__\.py$/, '').replaceAll('/', '.');
+    for (const [name, from] of facts[i]!.reexports) {
+      const target = from.startsWith('.') ? resolveRelative(pkg, from) : from;
+      const file = moduleIndex.get(target);
+      if (file !== undefined) reexports.set(`${pkg.split('.').slice(-1)[0]}.${name}`, file).set(`${pkg}.${name}`, file);
+    }
+  });
+  for (const [dotted, weight] of report.modules) {
+    const parts = dotted.split('.');
+    for (let k = parts.length; k >= 2; k--) {
+      const prefix = parts.slice(0, k).join('.');
+      const file = moduleIndex.get(prefix) ?? reexports.get(prefix);
+      if (file === undefined) continue;
+      const strength = 0.75 * weight * (k === parts.length ? 1 : 0.9);
+      if (strength > moduleScore[file]!) moduleScore[file] = strength;
+      reasons[file]!.push(`module mentioned: ${dotted}`);
+      break;
+    }
+  }
+  // `from module import Name` where the module defines Name: the example exercises that code.
+  for (const { module, name } of report.imports) {
+    const file = moduleIndex.get(module);
+    if (file !== undefined && facts[file]!.definitions.has(name)) {
+      moduleScore[file] = Math.max(moduleScore[file]!, 0.5);
+      reasons[file]!.push(`imported by the example: ${name}`);
+    }
+  }
+
+  return { paths: pathScore, frames: frameScore, modules: moduleScore };
+}

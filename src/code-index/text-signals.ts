@@ -1,0 +1,48 @@
+import { Bm25, termCounts } from './bm25.js';
+import type { ReportSignals } from './report-signals.js';
+import { normalized, type SignalContext } from './signal-context.js';
+import { tokenize } from './tokenize.js';
+
+/**
+ * How well the report's words match each file (BM25 over code-aware tokens) and the file's best
+ * function or class; both 0–1 per file, with the name of that best function.
+ */
+export function textSignals({ tree, facts }: SignalContext, report: ReportSignals) {
+  const n = tree.length;
+  // Lexical match of the whole report.
+  const bm25 = new Bm25();
+  facts.forEach((f) => bm25.add(f.terms, f.length));
+  const query = termCounts(tokenize(report.text));
+  for (const [t, c] of query) query.set(t, Math.min(3, c));
+  // The title names the broken thing: its words count double.
+  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
+  const fileLexical = normalized(bm25.score(query));
+  // The same query over functions and classes: a focused match in one method of a long file
+  // is not drowned by the rest of the file.
+  const chunkIndex = new Bm25();
+  const chunkFile: number[] = [];
+  const chunkName: string[] = [];
+  facts.forEach((f, i) => {
+    for (const c of f.chunks) {
+      chunkIndex.add(c.terms, c.length);
+      chunkFile.push(i);
+      chunkName.push(`${c.name} (line ${c.startLine})`);
+    }
+  });
+  const chunkScores = chunkIndex.score(query);
+  const bestChunk = new Float64Array(n);
+  const bestChunkAt = new Int32Array(n).fill(-1);
+  chunkScores.forEach((score, c) => {
+    const file = chunkFile[c]!;
+    if (score > bestChunk[file]!) {
+      bestChunk[file] = score;
+      bestChunkAt[file] = c;
+    }
+  });
+  const chunkLexical = normalized(bestChunk);
+  return {
+    file: fileLexical,
+    functions: chunkLexical,
+    bestFunction: Array.from(bestChunkAt, (c) => (c >= 0 ? chunkName[c]! : null)),
+  };
+}
