@@ -12,6 +12,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { staticCredentials } from './git/credentials.js';
 import { ensureMirror } from './git/mirror-cache.js';
 import { startQueue } from './jobs/queue.js';
 import { systemClock } from './lib/clock.js';
@@ -229,7 +230,8 @@ async function localGitDir(repo: string, config: Config): Promise<string> {
     return ensureMirror(repo, {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       cacheDir: path.join(config.dataDir, 'mirrors'),
-      token: config.git.tokens[new URL(repo).host] ?? null,
+      // The operator's own command: the operator's tokens apply.
+      token: await staticCredentials(config.git.tokens).tokenFor(repo, 'operator'),
       timeoutMs: 10 * 60_000,
     });
   }
