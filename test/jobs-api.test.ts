@@ -175,26 +175,35 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       ]);
     });
 
-    it('an input failure (the ref vanished before a worker ran) fails without a refund', async () => {
-      git.git('shop', 'branch', 'short-lived', 'main');
+    /**
+     * Accepts a job with no worker running, lets `meanwhile` change the repository, then runs a
+     * worker over the same database and returns the job's final status and the account.
+     */
+    async function acceptThenWork(body: Record<string, unknown>, meanwhile: () => void, env: Record<string, string> = {}) {
       const database = await createTestDatabase(kind);
-      const api = await startTestApp(kind, { database, workers: false });
+      const api = await startTestApp(kind, { database, workers: false, env });
       const { key } = await api.account();
-      const res = await api.api(key, 'POST', '/jobs', fix({ ref: 'short-lived' }));
+      const res = await api.api(key, 'POST', '/jobs', body);
       expect(res.status).toBe(202);
-      expect((await api.api(key, 'GET', `/jobs/${res.body.job_id}`))).toMatchObject({ status: 425, body: { detail: 'Job still running' } });
-      git.git('shop', 'branch', '-D', 'short-lived');
+      expect(await api.api(key, 'GET', `/jobs/${res.body.job_id}`)).toMatchObject({ status: 425, body: { detail: 'Job still running' } });
+      meanwhile();
       await api.stop();
 
-      const worker = await startTestApp(kind, { database });
+      const worker = await startTestApp(kind, { database, env });
       try {
         const status = await waitForJob(worker, key, res.body.job_id);
-        expect(status).toMatchObject({ status: 'failed', error: 'Ref not found: short-lived', error_kind: 'input', refunded: false });
-        expect((await worker.api(key, 'GET', '/account')).body.free_credits).toBe(9);
+        return { status, account: (await worker.api(key, 'GET', '/account')).body };
       } finally {
         await worker.stop();
         await database.drop();
       }
+    }
+
+    it('an input failure (the ref vanished before a worker ran) fails without a refund', async () => {
+      git.git('shop', 'branch', 'short-lived', 'main');
+      const { status, account } = await acceptThenWork(fix({ ref: 'short-lived' }), () => git.git('shop', 'branch', '-D', 'short-lived'));
+      expect(status).toMatchObject({ status: 'failed', error: 'Ref not found: short-lived', error_kind: 'input', refunded: false });
+      expect(account.free_credits).toBe(9);
     });
 
     it('a completed job serves its diff; a second completion (a duplicate run) changes nothing', async () => {
@@ -227,25 +236,12 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
 
     it('a repository that vanished before a worker ran is our failure: refunded', async () => {
       git.createRepo('vanishing', { 'a.py': 'x = 1\n' });
-      const database = await createTestDatabase(kind);
-      // A job keeps the retry limit of the queue it was sent to.
-      const env = { KODAH_JOB_RETRIES: '0' };
-      const api = await startTestApp(kind, { database, workers: false, env });
-      const { key } = await api.account();
-      const res = await api.api(key, 'POST', '/jobs', fix({ repo_url: git.url('vanishing') }));
-      expect(res.status).toBe(202);
-      git.removeRepo('vanishing');
-      await api.stop();
-
-      const worker = await startTestApp(kind, { database, env });
-      try {
-        const status = await waitForJob(worker, key, res.body.job_id);
-        expect(status).toMatchObject({ status: 'failed', error: 'The repository can no longer be read', error_kind: 'system', refunded: true });
-        expect((await worker.api(key, 'GET', '/account')).body.free_credits).toBe(10);
-      } finally {
-        await worker.stop();
-        await database.drop();
-      }
+      // A job keeps the retry limit of the queue it was sent to, so both processes get it.
+      const { status, account } = await acceptThenWork(fix({ repo_url: git.url('vanishing') }), () => git.removeRepo('vanishing'), {
+        KODAH_JOB_RETRIES: '0',
+      });
+      expect(status).toMatchObject({ status: 'failed', error: 'The repository can no longer be read', error_kind: 'system', refunded: true });
+      expect(account.free_credits).toBe(10);
     });
 
     it('a job the queue lost is failed and refunded by the reconciler; live jobs are left alone', async () => {

@@ -14,16 +14,14 @@ export interface FileFacts {
   chunks: Chunk[];
   terms: Map<string, number>;
   length: number;
-  /** Names the file defines: functions, methods, classes (and module-level names, weaker). */
+  /** Names the file defines: functions, methods, classes, types. */
   definitions: Set<string>;
-  assignments: Set<string>;
   /** name → module of `from module import name` lines (re-exports, for __init__ files). */
   reexports: Map<string, string>;
 }
 
 const DEFINITION =
   /^[ \t]*(?:(?:async[ \t]+)?def|class|(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?|func(?:[ \t]*\([^)]*\))?|fn|(?:pub(?:\([^)]*\))?[ \t]+)?(?:struct|enum|trait|interface|type))[ \t]+([A-Za-z_]\w*)/gm;
-const ASSIGNMENT = /^([A-Za-z_]\w*)[ \t]*(?::[^=\n]+)?=(?!=)/gm;
 const FROM_IMPORT = /^from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]+)/gm;
 
 const CHUNK_START = /^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)/;
@@ -59,8 +57,6 @@ export function fileFacts(content: string): FileFacts {
   }
   const definitions = new Set<string>();
   for (const m of content.matchAll(DEFINITION)) definitions.add(m[1]!);
-  const assignments = new Set<string>();
-  for (const m of content.matchAll(ASSIGNMENT)) if (!definitions.has(m[1]!)) assignments.add(m[1]!);
   const reexports = new Map<string, string>();
   for (const m of content.matchAll(FROM_IMPORT)) {
     for (const item of m[2]!.replace(/[()\\]/g, ' ').split(',')) {
@@ -68,5 +64,5 @@ export function fileFacts(content: string): FileFacts {
       if (name && /^\w+$/.test(name)) reexports.set(alias?.trim() || name, m[1]!);
     }
   }
-  return { chunks, terms, length, definitions, assignments, reexports };
+  return { chunks, terms, length, definitions, reexports };
 }

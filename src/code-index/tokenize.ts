@@ -33,8 +33,3 @@ export function tokenize(text: string): string[] {
   }
   return out;
 }
-
-/** The identifier-like words of a text, case kept (for matching definitions). */
-export function identifiers(text: string): string[] {
-  return [...text.matchAll(WORD)].map((m) => m[0]).filter((w) => w.length >= 3 && w.length <= 64);
-}

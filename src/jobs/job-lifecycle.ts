@@ -105,11 +105,6 @@ export async function getJob(db: Queryable, jobId: string, accountId: string): P
   return rows[0] ? toJobRecord(rows[0]) : null;
 }
 
-export async function getJobById(db: Queryable, jobId: string): Promise<JobRecord | null> {
-  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1`, [jobId]);
-  return rows[0] ? toJobRecord(rows[0]) : null;
-}
-
 /** The account's jobs, newest first; `before` is the cursor of the last job of the previous page. */
 export async function listJobs(
   db: Queryable,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import type { CreditRules } from '../billing/credits.js';
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
@@ -23,7 +24,7 @@ export interface SubmitJobDeps {
   queueDepth: QueueDepth;
   clock: Clock;
   rules: CreditRules;
-  limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
+  limits: Pick<Config['limits'], 'maxRunningJobsPerAccount' | 'retryAfterS'>;
 }
 
 type Refusal = 'no_account' | 'private_needs_paid' | 'no_credits' | 'job_in_progress' | 'at_capacity';
