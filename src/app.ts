@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
+import { CodeSearch } from './code-index/code-search.js';
+import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
+import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -50,15 +53,19 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'database migrated');
     boss = await startQueue(db, config, log);
+    const credentials = options.credentials ?? staticCredentials(config.git.tokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
-      credentials: options.credentials ?? staticCredentials(config.git.tokens),
+      credentials,
       timeoutMs: config.git.checkTimeoutMs,
       ttlMs: config.git.cacheTtlS * 1000,
     });
+    const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
+    const search = new CodeSearch(db, embedder);
     const workers = options.workers
       ? await startWorkers(boss, { db, probe, engine: options.engine ?? unconfiguredEngine, log }, config)
       : null;
+    const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }) : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({
@@ -71,6 +78,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         limits: config.limits,
         config,
         log,
+        search,
       });
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
@@ -97,6 +105,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
           await workers?.stop(10_000);
+          await indexers?.stop();
           await db.close();
           log.info('kodah stopped');
         })()),

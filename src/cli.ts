@@ -229,7 +229,7 @@ async function localGitDir(repo: string, config: Config): Promise<string> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) {
     return ensureMirror(repo, {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
-      cacheDir: path.join(config.dataDir, 'mirrors'),
+      cacheDir: config.index.mirrorDir,
       // The operator's own command: the operator's tokens apply.
       token: await staticCredentials(config.git.tokens).tokenFor(repo, 'operator'),
       timeoutMs: 10 * 60_000,

@@ -68,6 +68,14 @@ const schema = z.object({
   KODAH_JOB_HEARTBEAT_S: int(10, 3600).default(30),
   KODAH_SUPERVISE_INTERVAL_S: int(1, 600).default(15),
   KODAH_SHUTDOWN_GRACE_S: int(0, 3600).default(30),
+  KODAH_INDEX_MAX_REPO_MB: int(1, 1_000_000).default(4096),
+  KODAH_INDEX_MAX_FILES: int(1, 10_000_000).default(250_000),
+  KODAH_INDEX_MAX_FILE_KB: int(1, 100_000).default(1024),
+  KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
+  KODAH_INDEX_THREADS: int(0, 64).default(0),
+  KODAH_EMBEDDINGS_BASE_URL: z.string().url().optional().or(z.literal('').transform(() => undefined)),
+  KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
+  KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
 });
 
 export interface Config {
@@ -87,6 +95,19 @@ export interface Config {
     cacheTtlS: number;
   };
   limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
+  index: {
+    /** Bare mirrors, one per remote, shared by indexing and fixing. */
+    mirrorDir: string;
+    maxRepoBytes: number;
+    maxFiles: number;
+    /** Larger files are listed but neither stored nor cut into snippets. */
+    maxFileBytes: number;
+    timeoutS: number;
+    /** Threads that cut snippets; 0 means one per core. */
+    threads: number;
+  };
+  /** Vector search beside BM25, when an OpenAI-compatible embeddings endpoint is configured. */
+  embeddings: { baseUrl: string; apiKey: string; model: string } | null;
   worker: {
     concurrency: number;
     jobTimeoutS: number;
@@ -98,7 +119,7 @@ export interface Config {
 }
 
 /** Variables whose values must never be echoed, not even in an error about them. */
-const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS']);
+const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -135,6 +156,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueuedJobs: e.KODAH_MAX_QUEUED_JOBS,
       retryAfterS: e.KODAH_RETRY_AFTER_S,
     },
+    index: {
+      mirrorDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'mirrors'),
+      maxRepoBytes: e.KODAH_INDEX_MAX_REPO_MB * 1024 * 1024,
+      maxFiles: e.KODAH_INDEX_MAX_FILES,
+      maxFileBytes: e.KODAH_INDEX_MAX_FILE_KB * 1024,
+      timeoutS: e.KODAH_INDEX_TIMEOUT_S,
+      threads: e.KODAH_INDEX_THREADS,
+    },
+    embeddings: e.KODAH_EMBEDDINGS_BASE_URL
+      ? { baseUrl: e.KODAH_EMBEDDINGS_BASE_URL, apiKey: e.KODAH_EMBEDDINGS_API_KEY, model: e.KODAH_EMBEDDINGS_MODEL }
+      : null,
     worker: {
       concurrency: e.KODAH_WORKER_CONCURRENCY,
       jobTimeoutS: e.KODAH_JOB_TIMEOUT_S,

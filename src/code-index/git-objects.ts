@@ -12,6 +12,18 @@ export interface TreeFile {
 /** git for local, trusted repositories: no system or global config, nothing from our environment. */
 const LOCAL_GIT_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
 
+/** Runs git on a local repository and returns its output; throws with git's message on failure. */
+export async function localGit(gitDir: string, args: string[], options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {}): Promise<string> {
+  const run = await runGit(['--git-dir', gitDir, ...args], {
+    env: LOCAL_GIT_ENV,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    maxOutputBytes: options.maxOutputBytes ?? 512 * 1024 * 1024,
+    signal: options.signal,
+  });
+  if (run.code !== 0) throw new Error(`git ${args[0]} failed: ${run.stderr.trim() || run.killed}`);
+  return run.stdout;
+}
+
 /** Resolves a ref (branch, tag, sha) of a local repository to a commit sha. */
 export async function resolveCommit(gitDir: string, ref: string): Promise<string> {
   const run = await runGit(['--git-dir', gitDir, 'rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`], {

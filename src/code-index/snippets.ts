@@ -75,9 +75,24 @@ function signatureOf(node: TsNode, source: string): string {
   return source.slice(node.startIndex, Math.max(end, node.startIndex)).replace(/\s+/g, ' ').replace(/[\s{:]+$/, '').slice(0, 240);
 }
 
+/**
+ * Nodes no definition we cut can sit inside: statements and expressions. The walk does not enter
+ * them, which halves the time of a file (most of a syntax tree is expressions).
+ */
+const OPAQUE = new Set([
+  'expression_statement', 'return_statement', 'raise_statement', 'assert_statement', 'throw_statement',
+  'import_statement', 'import_from_statement', 'import_declaration', 'use_declaration', 'using_directive', 'preproc_include',
+  'call', 'call_expression', 'invocation_expression', 'method_invocation', 'argument_list', 'arguments',
+  'binary_operator', 'binary_expression', 'boolean_operator', 'comparison_operator', 'unary_operator', 'not_operator',
+  'assignment', 'augmented_assignment', 'subscript', 'attribute', 'member_expression', 'field_expression',
+  'parameters', 'formal_parameters', 'parameter_list', 'type_parameters',
+  'string', 'string_literal', 'interpreted_string_literal', 'raw_string_literal', 'template_string', 'concatenated_string',
+  'comment', 'line_comment', 'block_comment', 'list', 'dictionary', 'tuple', 'set', 'identifier', 'integer', 'float', 'number',
+]);
+
 const WINDOW = 60;
 
-function lineWindows(path: string, text: string): Snippet[] {
+export function lineWindows(path: string, text: string): Snippet[] {
   const lines = text.split('\n');
   const out: Snippet[] = [];
   for (let i = 0; i < lines.length; i += WINDOW) {
@@ -91,38 +106,56 @@ function lineWindows(path: string, text: string): Snippet[] {
 /**
  * Cuts a file into its functions, methods and classes with tree-sitter (WASM, no native build),
  * each with its enclosing class and signature; files no grammar covers fall back to line windows.
+ * The tree is walked with a cursor: a node object is made only for the definitions themselves.
  */
 export async function extractSnippets(path: string, text: string): Promise<Snippet[]> {
   const language = languageOf(path);
   if (!language) return lineWindows(path, text);
   const kinds = DEFINITIONS[language];
-  return withTree(language, text, (root) => {
+  return withTree(language, text, (_root, tree) => {
     const out: Snippet[] = [];
-    const visit = (node: TsNode, enclosing: string | null) => {
-      let kind = kinds[node.type];
-      if (node.type === 'variable_declarator' && !isFunctionValue(node)) kind = undefined;
-      // `struct cart *c` in a parameter list names a type; only a specifier with a body defines one.
-      if (/_specifier$/.test(node.type) && !node.childForFieldName('body')) kind = undefined;
-      const name = kind ? nameOf(node) : null;
-      if (kind && name) {
-        const method = kind === 'function' && enclosing !== null;
-        out.push({
-          name,
-          qualifiedName: method ? `${enclosing}.${name}` : name,
-          kind: kind === 'class' ? 'class' : method ? 'method' : 'function',
-          enclosing,
-          language,
-          startLine: node.startPosition.row + 1,
-          endLine: node.endPosition.row + 1,
-          signature: signatureOf(node, text),
-          text: node.text,
-        });
+    const cursor = tree.walk();
+    // The enclosing class of each open level of the walk.
+    const enclosingAt: Array<string | null> = [null];
+    try {
+      for (;;) {
+        const enclosing = enclosingAt[enclosingAt.length - 1]!;
+        let inner = enclosing;
+        let kind = kinds[cursor.nodeType];
+        if (kind) {
+          const node = cursor.currentNode;
+          if (node.type === 'variable_declarator' && !isFunctionValue(node)) kind = undefined;
+          // `struct cart *c` in a parameter list names a type; only a specifier with a body defines one.
+          if (/_specifier$/.test(node.type) && !node.childForFieldName('body')) kind = undefined;
+          const name = kind ? nameOf(node) : null;
+          if (kind && name) {
+            const method = kind === 'function' && enclosing !== null;
+            out.push({
+              name,
+              qualifiedName: method ? `${enclosing}.${name}` : name,
+              kind: kind === 'class' ? 'class' : method ? 'method' : 'function',
+              enclosing,
+              language,
+              startLine: cursor.startPosition.row + 1,
+              endLine: cursor.endPosition.row + 1,
+              signature: signatureOf(node, text),
+              text: text.slice(cursor.startIndex, cursor.endIndex),
+            });
+            if (kind === 'class') inner = name;
+          }
+        }
+        if (!OPAQUE.has(cursor.nodeType) && cursor.gotoFirstChild()) {
+          enclosingAt.push(inner);
+          continue;
+        }
+        while (!cursor.gotoNextSibling()) {
+          if (!cursor.gotoParent()) return out;
+          enclosingAt.pop();
+        }
       }
-      const inner = kind === 'class' && name ? name : enclosing;
-      for (const child of node.namedChildren) visit(child, inner);
-    };
-    visit(root, null);
-    return out;
+    } finally {
+      cursor.delete();
+    }
   });
 }
 

@@ -20,8 +20,22 @@ export interface TsNode {
   isMissing: boolean;
   childForFieldName(name: string): TsNode | null;
 }
+/** A cursor walks the tree without materialising a node object per child: far cheaper. */
+export interface TsCursor {
+  nodeType: string;
+  startIndex: number;
+  endIndex: number;
+  startPosition: TsPoint;
+  endPosition: TsPoint;
+  currentNode: TsNode;
+  gotoFirstChild(): boolean;
+  gotoNextSibling(): boolean;
+  gotoParent(): boolean;
+  delete(): void;
+}
 interface TsTree {
   rootNode: TsNode;
+  walk(): TsCursor;
   delete(): void;
 }
 interface TsParser {
@@ -87,11 +101,11 @@ export async function parserFor(language: LanguageName): Promise<TsParser> {
 }
 
 /** Parses, hands the tree to `use`, and frees the tree's WASM memory whatever happens. */
-export async function withTree<T>(language: LanguageName, text: string, use: (root: TsNode) => T): Promise<T> {
+export async function withTree<T>(language: LanguageName, text: string, use: (root: TsNode, tree: TsTree) => T): Promise<T> {
   const tree = (await parserFor(language)).parse(text);
   if (!tree) throw new Error(`tree-sitter could not parse this ${language} text`);
   try {
-    return use(tree.rootNode);
+    return use(tree.rootNode, tree);
   } finally {
     tree.delete();
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { KodahError } from '../lib/errors.js';
 import { hardenedGitEnv } from './git-env.js';
@@ -14,6 +14,38 @@ export interface MirrorOptions {
   token?: string | null;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Stop the clone or fetch, and remove what it wrote, once the mirror grows past this. */
+  maxBytes?: number;
+}
+
+/** Bytes of all files under a folder (a clone in progress: its packs and temporary packs). */
+export async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    total += await stat(path.join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+function tooLarge(url: string, maxBytes: number): KodahError {
+  return new KodahError('invalid_input', `${url} is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`, { kind: 'input' });
+}
+
+/** Aborts `controller` when `dir` grows past maxBytes; checked twice a second while git runs. */
+function watchSize(dir: string, maxBytes: number | undefined, controller: AbortController): { over: () => boolean; stop: () => void } {
+  let over = false;
+  if (!maxBytes) return { over: () => false, stop: () => {} };
+  const timer = setInterval(() => {
+    void folderBytes(dir).then((bytes) => {
+      if (bytes > maxBytes && !over) {
+        over = true;
+        controller.abort();
+      }
+    });
+  }, 500);
+  return { over: () => over, stop: () => clearInterval(timer) };
 }
 
 /**
@@ -25,18 +57,36 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
   const target = await checkRepoUrl(rawUrl, options.policy);
   const env = hardenedGitEnv({ pin: target, token: options.token, allowHttp: options.policy.allowLocal });
   const dir = path.join(options.cacheDir, createHash('sha256').update(target.url).digest('hex').slice(0, 32));
-  const run = (args: string[]) => runGit(args, { env, timeoutMs: options.timeoutMs, signal: options.signal });
+  const run = async (args: string[], watched: string) => {
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const size = watchSize(watched, options.maxBytes, controller);
+    try {
+      const result = await runGit(args, { env, timeoutMs: options.timeoutMs, signal });
+      if (size.over() || (options.maxBytes && result.code === 0 && (await folderBytes(watched)) > options.maxBytes)) {
+        return { ...result, tooLarge: true };
+      }
+      return { ...result, tooLarge: false };
+    } finally {
+      size.stop();
+    }
+  };
   if (existsSync(path.join(dir, 'HEAD'))) {
-    const fetched = await run(['--git-dir', dir, 'fetch', '--quiet', '--prune', '--no-recurse-submodules', '--', target.url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']);
+    const fetched = await run(['--git-dir', dir, 'fetch', '--quiet', '--prune', '--no-recurse-submodules', '--', target.url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], dir);
+    if (fetched.tooLarge) {
+      await rm(dir, { recursive: true, force: true });
+      throw tooLarge(target.url, options.maxBytes!);
+    }
     if (fetched.code === 0) return dir;
     throw new KodahError('repository_unavailable', `git fetch of ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
   }
   await mkdir(options.cacheDir, { recursive: true });
   // Clone beside the final place and rename: a clone cut short never looks like a mirror.
   const partial = `${dir}.partial-${process.pid}-${Date.now()}`;
-  const cloned = await run(['clone', '--bare', '--quiet', '--no-recurse-submodules', '--', target.url, partial]);
-  if (cloned.code !== 0) {
+  const cloned = await run(['clone', '--bare', '--quiet', '--no-recurse-submodules', '--', target.url, partial], partial);
+  if (cloned.code !== 0 || cloned.tooLarge) {
     await rm(partial, { recursive: true, force: true });
+    if (cloned.tooLarge) throw tooLarge(target.url, options.maxBytes!);
     throw new KodahError('repository_unavailable', `git clone of ${target.url} failed: ${cloned.stderr.trim() || cloned.killed}`, { retryable: true });
   }
   await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {

@@ -3,17 +3,22 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
 import type { SubmitJobDeps } from '../jobs/submit-job.js';
 import type { Logger } from '../lib/logger.js';
 import { installErrorHandler } from './error-handler.js';
 import { accountRoutes } from './routes/account.js';
 import { healthRoutes } from './routes/health.js';
+import { indexRoutes } from './routes/indexes.js';
 import { jobRoutes } from './routes/jobs.js';
+import { repositoryRoutes } from './routes/repositories.js';
+import { searchRoutes } from './routes/search.js';
 
 export interface HttpDeps extends SubmitJobDeps {
   config: Config;
   log: Logger;
+  search: CodeSearch;
 }
 
 /** The HTTP API: jobs, account, health, and the OpenAPI document with its UI at /docs. */
@@ -33,7 +38,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Kodah API', version: '1', description: 'Submit a repository and a bug description; get a diff back.' },
+      info: { title: 'Kodah API', version: '1', description: 'Submit a repository and a bug description; get a diff back. The code index (Kodit API) lives under /api/v1.' },
       components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
       security: [{ apiKey: [] }],
     },
@@ -49,5 +54,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     defaultMaxRunningJobs: deps.config.limits.maxRunningJobsPerAccount,
   });
   await app.register(jobRoutes, deps);
+  const codeIndex = { db: deps.db, boss: deps.boss, probe: deps.probe, search: deps.search };
+  await app.register(repositoryRoutes, codeIndex);
+  await app.register(indexRoutes, codeIndex);
+  await app.register(searchRoutes, codeIndex);
   return app;
 }

@@ -1,4 +1,5 @@
 import { PgBoss, type Queue } from 'pg-boss';
+import { ensureIndexQueue } from '../code-index/index-queue.js';
 import type { Config } from '../config.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { Logger } from '../lib/logger.js';
@@ -42,6 +43,7 @@ export async function startQueue(db: Database, config: Config, log: Logger): Pro
   };
   await ensureQueue(boss, FIX_DEAD_LETTER_QUEUE, { retryLimit: 10, retryDelay: 5, retryBackoff: true, notify: true });
   await ensureQueue(boss, FIX_QUEUE, fix);
+  await ensureIndexQueue(boss, config);
   return boss;
 }
 

@@ -10,6 +10,11 @@ export interface GitHttpServer {
   url(name: string): string;
   /** A bare repository with one commit of `files` on `branch`; returns the commit sha. */
   createRepo(name: string, files: Record<string, string>, options?: { branch?: string; private?: boolean }): string;
+  /**
+   * Adds a commit on top of `branch` (default main): files to write, or null to delete; returns
+   * its sha. `author` is "Name <email>", `date` an ISO date.
+   */
+  commit(name: string, files: Record<string, string | null>, options?: { branch?: string; author?: string; date?: string; message?: string }): string;
   /** Runs git in the bare repository (to add or delete branches and tags). */
   git(name: string, ...args: string[]): string;
   /** Deletes the repository: it answers 404 from now on. */
@@ -124,6 +129,31 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       rmSync(work, { recursive: true, force: true });
       if (options.private) privateRepos.add(name);
       return git(bare, 'rev-parse', branch);
+    },
+    commit(name, files, options = {}) {
+      const branch = options.branch ?? 'main';
+      const bare = path.join(root, name, 'repo.git');
+      const work = mkdtempSync(path.join(tmpdir(), 'kodah-work-'));
+      git(work, 'clone', '-q', '-b', branch, bare, '.');
+      for (const [file, content] of Object.entries(files)) {
+        const target = path.join(work, file);
+        if (content === null) rmSync(target, { force: true });
+        else {
+          mkdirSync(path.dirname(target), { recursive: true });
+          writeFileSync(target, content);
+        }
+      }
+      git(work, 'add', '-A');
+      const [, authorName = 'Test', email = 'test@example.com'] = /^(.*?)\s*<(.*)>$/.exec(options.author ?? '') ?? [];
+      const dated = options.date ? ['--date', options.date] : [];
+      execFileSync('git', ['-c', `user.name=${authorName}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', options.message ?? 'change', ...dated], {
+        cwd: work,
+        env: { ...GIT_ENV, ...(options.date ? { GIT_COMMITTER_DATE: options.date } : {}) },
+      });
+      git(work, 'push', '-q', 'origin', branch);
+      const sha = git(work, 'rev-parse', 'HEAD');
+      rmSync(work, { recursive: true, force: true });
+      return sha;
     },
     git: (name, ...args) => git(path.join(root, name, 'repo.git'), ...args),
     removeRepo: (name) => rmSync(path.join(root, name), { recursive: true, force: true }),

@@ -1,0 +1,23 @@
+import type { PgBoss } from 'pg-boss';
+import { INDEX_QUEUE, type IndexTaskData } from './index-queue.js';
+import { type IndexDeps, indexRepository } from './index-repository.js';
+import { SnippetPool } from './snippet-pool.js';
+
+export interface IndexWorkers {
+  stop(): Promise<void>;
+}
+
+/**
+ * Subscribes this process to index runs: one at a time per process (a run already uses every
+ * core through the snippet pool), each bounded by the index time limit.
+ */
+export async function startIndexWorkers(boss: PgBoss, deps: Omit<IndexDeps, 'pool'>): Promise<IndexWorkers> {
+  const pool = new SnippetPool(deps.config.index.threads);
+  const options = { localConcurrency: 1, batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 2 } as const;
+  await boss.work<IndexTaskData, void, typeof options>(INDEX_QUEUE, options, async ([job]) => {
+    if (!job) return;
+    const signal = AbortSignal.any([job.signal, AbortSignal.timeout(deps.config.index.timeoutS * 1000)]);
+    await indexRepository({ ...deps, pool }, job.data.repositoryId, signal);
+  });
+  return { stop: () => pool.close() };
+}

@@ -1,0 +1,218 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import type { CodeSearch } from '../../code-index/code-search.js';
+import { cancelIndexTasks, enqueueIndex } from '../../code-index/index-queue.js';
+import { mimeTypeOf } from '../../code-index/mime-type.js';
+import { deleteRepository, getRepository, listRepositories, upsertRepository } from '../../code-index/repositories.js';
+import type { Database } from '../../db/database.js';
+import type { RepositoryProbe } from '../../git/repository-probe.js';
+import { KodahError } from '../../lib/errors.js';
+import { requireApiKey } from '../auth.js';
+import { commitData, type CommitRow, commitView, fileData, repositoryData, repositoryView, tagData, tagView } from '../code-index-views.js';
+import { errorSchema } from '../error-schema.js';
+
+export interface CodeIndexRouteDeps {
+  db: Database;
+  boss: PgBoss;
+  probe: RepositoryProbe;
+  search: CodeSearch;
+}
+
+const repoParams = z.object({ repo_id: z.string() });
+const commitParams = repoParams.extend({ commit_sha: z.string() });
+const SHA = /^[0-9a-f]{4,40}$/i;
+const page = z.object({
+  'page[number]': z.coerce.number().int().min(1).default(1),
+  'page[size]': z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+const errors = { 401: errorSchema, 404: errorSchema, 422: errorSchema };
+
+export const createRepositoryBody = z.object({
+  data: z.object({
+    type: z.literal('repository', { error: 'must be "repository"' }),
+    attributes: z.object({ remote_uri: z.string({ error: 'required, the https URL of a git repository' }).min(1).max(2048) }),
+  }),
+});
+
+/**
+ * Checks a remote the account asked to index: the URL policy, then a cheap ls-remote. Every way
+ * it can fail is the caller's to fix (or to retry), so each is a 422 that says which.
+ */
+export async function checkRemote(probe: RepositoryProbe, uri: string, accountId: string): Promise<string> {
+  try {
+    return (await probe.probe(uri, { accountId, fresh: true })).target.url;
+  } catch (err) {
+    if (!(err instanceof KodahError)) throw err;
+    const field = err.message.replace(/^repo_url: /, '');
+    if (err.code === 'invalid_input') throw new KodahError('invalid_input', `remote_uri: ${field}`, { kind: 'input' });
+    if (err.code === 'not_found') throw new KodahError('invalid_input', `remote_uri: no repository at ${uri} (or it is private and no credentials reach it)`, { kind: 'input' });
+    throw new KodahError('invalid_input', `remote_uri: ${uri} could not be reached: ${err.message}`, { kind: 'input' });
+  }
+}
+
+/** Deletes a repository everywhere this process can: rows, queued runs, the search cache, the mirror. */
+export async function removeRepository(deps: CodeIndexRouteDeps, accountId: string, id: string): Promise<void> {
+  const repository = await getRepository(deps.db, accountId, id);
+  await cancelIndexTasks(deps.boss, repository.id);
+  const { mirrorShared } = await deps.db.transaction((tx) => deleteRepository(tx, accountId, repository.id));
+  deps.search.forget(repository.id);
+  if (!mirrorShared && repository.cloned_path && existsSync(repository.cloned_path)) {
+    await rm(repository.cloned_path, { recursive: true, force: true });
+  }
+}
+
+export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexRouteDeps> = async (app, deps) => {
+  const { db } = deps;
+  app.addHook('onRequest', requireApiKey(db));
+
+  app.get('/api/v1/repositories', { schema: { summary: 'List repositories', response: { 200: z.object({ data: z.array(repositoryData) }), ...errors } } }, async (request) => ({
+    data: (await listRepositories(db, request.accountId)).map(repositoryView),
+  }));
+
+  app.post(
+    '/api/v1/repositories',
+    {
+      schema: {
+        summary: 'Clone a repository and map it (in the background); asking again syncs it',
+        body: createRepositoryBody,
+        response: { 200: z.object({ data: repositoryData }), 201: z.object({ data: repositoryData }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const uri = await checkRemote(deps.probe, request.body.data.attributes.remote_uri, request.accountId);
+      const { repository, created } = await db.transaction(async (tx) => {
+        const result = await upsertRepository(tx, request.accountId, uri);
+        await enqueueIndex(deps.boss, result.repository, tx);
+        return result;
+      });
+      return reply.status(created ? 201 : 200).send({ data: repositoryView(repository) });
+    },
+  );
+
+  app.get(
+    '/api/v1/repositories/:repo_id',
+    {
+      schema: {
+        summary: 'A repository with its branches and recent commits',
+        params: repoParams,
+        response: {
+          200: z.object({
+            data: repositoryData,
+            branches: z.array(z.object({ name: z.string(), is_default: z.boolean(), commit_count: z.number().int() })),
+            recent_commits: z.array(z.object({ sha: z.string(), message: z.string(), author: z.string(), timestamp: z.string() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const repository = await getRepository(db, request.accountId, request.params.repo_id);
+      const branches = await db.query<{ name: string; is_default: boolean; commit_count: number }>(
+        'SELECT name, is_default, commit_count FROM code_branches WHERE repository_id = $1 ORDER BY is_default DESC, name',
+        [repository.id],
+      );
+      const commits = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT 10', [repository.id]);
+      return {
+        data: repositoryView(repository),
+        branches: branches.rows,
+        recent_commits: commits.rows.map((c) => ({ sha: c.sha, message: c.message, author: c.author, timestamp: new Date(c.date).toISOString() })),
+      };
+    },
+  );
+
+  app.delete('/api/v1/repositories/:repo_id', { schema: { summary: 'Delete a repository, its mirror, rows and snippets', params: repoParams, response: { 204: z.null(), ...errors } } }, async (request, reply) => {
+    await removeRepository(deps, request.accountId, request.params.repo_id);
+    return reply.status(204).send(null);
+  });
+
+  app.get(
+    '/api/v1/repositories/:repo_id/commits',
+    { schema: { summary: 'Commits, newest first, a page at a time', params: repoParams, querystring: page, response: { 200: z.object({ data: z.array(commitData), links: z.object({ next: z.string().nullable() }) }), ...errors } } },
+    async (request) => {
+      const repository = await getRepository(db, request.accountId, request.params.repo_id);
+      const size = request.query['page[size]'];
+      const number = request.query['page[number]'];
+      const rows = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT $2 OFFSET $3', [repository.id, size + 1, (number - 1) * size]);
+      const next = rows.rows.length > size ? `/api/v1/repositories/${repository.id}/commits?page[number]=${number + 1}&page[size]=${size}` : null;
+      return { data: rows.rows.slice(0, size).map(commitView), links: { next } };
+    },
+  );
+
+  async function commitOf(accountId: string, repoId: string, sha: string) {
+    const repository = await getRepository(db, accountId, repoId);
+    const row = SHA.test(sha)
+      ? (await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [repository.id, `${sha.toLowerCase()}%`])).rows
+      : [];
+    if (row.length !== 1) throw new KodahError('not_found', `Commit ${sha} not found in repository ${repoId}`, { kind: 'input' });
+    return { repository, commit: row[0]! };
+  }
+
+  app.get('/api/v1/repositories/:repo_id/commits/:commit_sha', { schema: { summary: 'One commit', params: commitParams, response: { 200: z.object({ data: commitData }), ...errors } } }, async (request) => ({
+    data: commitView((await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha)).commit),
+  }));
+
+  app.get(
+    '/api/v1/repositories/:repo_id/commits/:commit_sha/files',
+    { schema: { summary: 'The files of a scanned commit', params: commitParams, response: { 200: z.object({ data: z.array(fileData) }), ...errors } } },
+    async (request) => {
+      const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
+      const rows = await db.query<{ path: string; blob_sha: string; size: number; extension: string; binary: boolean | null }>(
+        `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
+          WHERE f.repository_id = $1 AND f.commit_sha = $2 ORDER BY f.path`,
+        [repository.id, commit.sha],
+      );
+      if (rows.rows.length === 0) throw new KodahError('not_found', `Commit ${commit.sha} has not been scanned; only indexed commits list their files`, { kind: 'input' });
+      return {
+        data: rows.rows.map((f) => ({
+          type: 'file' as const,
+          id: f.blob_sha,
+          attributes: { blob_sha: f.blob_sha, path: f.path, mime_type: mimeTypeOf(f.path, f.binary ?? false), size: f.size, extension: f.extension },
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/repositories/:repo_id/commits/:commit_sha/files/:blob_sha',
+    { schema: { summary: 'One file of a commit, with its content', params: commitParams.extend({ blob_sha: z.string() }), response: { 200: z.object({ data: fileData }), ...errors } } },
+    async (request) => {
+      const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
+      const blob = request.params.blob_sha.toLowerCase();
+      const row = SHA.test(blob)
+        ? (await db.query<{ path: string; blob_sha: string; size: number; extension: string; binary: boolean | null; content: string | null }>(
+            `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary, b.content FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
+              WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.blob_sha = $3 ORDER BY f.path LIMIT 1`,
+            [repository.id, commit.sha, blob],
+          )).rows[0]
+        : undefined;
+      if (!row) throw new KodahError('not_found', `File ${request.params.blob_sha} not found in commit ${commit.sha}`, { kind: 'input' });
+      return {
+        data: {
+          type: 'file' as const,
+          id: row.blob_sha,
+          attributes: { blob_sha: row.blob_sha, path: row.path, mime_type: mimeTypeOf(row.path, row.binary ?? false), size: row.size, extension: row.extension, content: row.content },
+        },
+      };
+    },
+  );
+
+  app.get('/api/v1/repositories/:repo_id/tags', { schema: { summary: 'Tags', params: repoParams, response: { 200: z.object({ data: z.array(tagData) }), ...errors } } }, async (request) => {
+    const repository = await getRepository(db, request.accountId, request.params.repo_id);
+    const rows = await db.query<{ name: string; target_sha: string }>('SELECT name, target_sha FROM code_tags WHERE repository_id = $1 ORDER BY name', [repository.id]);
+    return { data: rows.rows.map(tagView) };
+  });
+
+  app.get(
+    '/api/v1/repositories/:repo_id/tags/:tag_id',
+    { schema: { summary: 'One tag', params: repoParams.extend({ tag_id: z.string() }), response: { 200: z.object({ data: tagData }), ...errors } } },
+    async (request) => {
+      const repository = await getRepository(db, request.accountId, request.params.repo_id);
+      const row = (await db.query<{ name: string; target_sha: string }>('SELECT name, target_sha FROM code_tags WHERE repository_id = $1 AND name = $2', [repository.id, request.params.tag_id])).rows[0];
+      if (!row) throw new KodahError('not_found', `Tag ${request.params.tag_id} not found in repository ${repository.id}`, { kind: 'input' });
+      return { data: tagView(row) };
+    },
+  );
+};
