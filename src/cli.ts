@@ -19,6 +19,7 @@ import { systemClock } from './lib/clock.js';
 import { KodahError } from './lib/errors.js';
 import { createLogger } from './lib/logger.js';
 import { formatUsd, parseUsd } from './lib/money.js';
+import { serveMcpOverStdio } from './mcp/serve-stdio.js';
 
 /** Runs a long-lived process until SIGTERM/SIGINT, then drains it. */
 async function runUntilSignal(start: () => Promise<Kodah>): Promise<void> {
@@ -219,6 +220,20 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
         (s, i) => `${String(i + 1).padStart(3)}  ${s.score.toFixed(3)}  ${where[i]!.padEnd(swidth)}  ${s.kind} ${s.qualifiedName}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}`,
       );
       print(false, null, [`commit ${commit}`, '', `  #  score  ${'file'.padEnd(width)}  why`, ...lines, '', `  #  score  ${'where'.padEnd(swidth)}  what`, ...snippetLines].join('\n'));
+    });
+
+  program
+    .command('mcp')
+    .description('an MCP server on stdio for the code index of a running Kodah (search_code, get_file, list_repositories)')
+    .option('--url <base>', 'base URL of the running Kodah (default: http://127.0.0.1:$PORT)')
+    .option('--key <key>', 'API key, kdh_… (default: $KODAH_API_KEY)')
+    .action(async (opts: { url?: string; key?: string }) => {
+      const apiKey = opts.key ?? env.KODAH_API_KEY;
+      if (!apiKey) throw new ConfigError('kodah mcp needs an API key: pass --key kdh_… or set KODAH_API_KEY');
+      const url = opts.url ?? `http://127.0.0.1:${cfg().port || 3000}`;
+      if (!/^https?:\/\/[^/]/i.test(url)) throw new ConfigError(`--url: ${url} is not an http(s) URL such as http://127.0.0.1:3000`);
+      // stdout carries the protocol: logs go to stderr.
+      await serveMcpOverStdio({ url, apiKey, log: createLogger(cfg().logLevel, process.stderr) });
     });
 
   return program;

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import { insertRows } from '../db/insert-rows.js';
 import { readBlobs, type TreeFile } from './git-objects.js';
 import { isBinary } from './mime-type.js';
 import type { SnippetPool } from './snippet-pool.js';
@@ -105,30 +106,18 @@ export async function extractBlobs(db: Database, pool: SnippetPool, tree: readon
 
 async function storeChunk(db: Database, blobs: BlobRow[], rows: Array<{ sha: string; s: StoredSnippet }>): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.query(
-      `INSERT INTO code_blobs (sha, size, language, is_binary, content)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[], $5::text[]) ON CONFLICT DO NOTHING`,
-      [blobs.map((b) => b.sha), blobs.map((b) => b.size), blobs.map((b) => b.language), blobs.map((b) => b.binary), blobs.map((b) => b.content)],
-    );
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO code_snippets (blob_sha, ordinal, kind, name, qualified_name, enclosing, language, start_line, end_line, signature, terms, length)
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[], $10::text[], $11::text[], $12::int[])
-       ON CONFLICT DO NOTHING`,
-      [
-        rows.map((r) => r.sha),
-        rows.map((r) => r.s.ordinal),
-        rows.map((r) => r.s.kind),
-        rows.map((r) => r.s.name),
-        rows.map((r) => r.s.qualifiedName),
-        rows.map((r) => r.s.enclosing),
-        rows.map((r) => r.s.language),
-        rows.map((r) => r.s.startLine),
-        rows.map((r) => r.s.endLine),
-        rows.map((r) => r.s.signature),
-        rows.map((r) => r.s.terms),
-        rows.map((r) => r.s.length),
-      ],
+    await insertRows(tx, 'code_blobs', { sha: 'text', size: 'int', language: 'text', is_binary: 'bool', content: 'text' }, blobs.map((b) => ({ ...b, is_binary: b.binary })));
+    await insertRows(
+      tx,
+      'code_snippets',
+      {
+        blob_sha: 'text', ordinal: 'int', kind: 'text', name: 'text', qualified_name: 'text', enclosing: 'text', language: 'text',
+        start_line: 'int', end_line: 'int', signature: 'text', terms: 'text', length: 'int',
+      },
+      rows.map(({ sha, s }) => ({
+        blob_sha: sha, ordinal: s.ordinal, kind: s.kind, name: s.name, qualified_name: s.qualifiedName, enclosing: s.enclosing,
+        language: s.language, start_line: s.startLine, end_line: s.endLine, signature: s.signature, terms: s.terms, length: s.length,
+      })),
     );
   });
 }

@@ -8,8 +8,8 @@ import type { Embedder } from './embeddings.js';
 import { embedMissing } from './embed-snippets.js';
 import { extractBlobs } from './extract-blobs.js';
 import { StepRecorder } from './index-steps.js';
-import { mapRepository } from './map-repository.js';
-import { findRepository } from './repositories.js';
+import { mapRepository, readRefs } from './map-repository.js';
+import { findRepository, type RepositoryRow } from './repositories.js';
 import { scanCommit } from './scan-commit.js';
 import type { SnippetPool } from './snippet-pool.js';
 
@@ -55,44 +55,7 @@ export async function indexRepository(deps: IndexDeps, repositoryId: string, sig
     await db.query('UPDATE code_repositories SET cloned_path = $2, updated_at = now() WHERE id = $1', [repositoryId, gitDir]);
     await steps.complete('clone');
 
-    await steps.start('map');
-    const mapped = await mapRepository(db, repositoryId, gitDir, signal);
-    await db.query('UPDATE code_repositories SET default_branch = $2, updated_at = now() WHERE id = $1', [repositoryId, mapped.defaultBranch]);
-    await steps.complete('map', `${mapped.newCommits} new commits; ${mapped.defaultBranch} at ${mapped.head.slice(0, 12)}`);
-    if (mapped.head === repository.indexed_commit) {
-      for (const step of ['scan', 'extract_snippets', 'build_search_index'] as const) await steps.skip(step, `${mapped.head.slice(0, 12)} is already indexed`);
-      return;
-    }
-
-    await steps.start('scan');
-    const tree = await scanCommit(db, {
-      repositoryId,
-      gitDir,
-      commit: mapped.head,
-      previous: repository.indexed_commit,
-      maxFiles: config.index.maxFiles,
-      signal,
-    });
-    await steps.complete('scan', `${tree.length} files`);
-
-    await steps.start('extract_snippets');
-    const extracted = await extractBlobs(db, deps.pool, tree, {
-      gitDir,
-      maxFileBytes: config.index.maxFileBytes,
-      parallel: Math.max(2, config.index.threads || 2),
-      onProgress: (done, total) => steps.progress('extract_snippets', done, total),
-      signal,
-    });
-    await steps.complete('extract_snippets', `${extracted.newBlobs} new blobs, ${extracted.snippets} snippets`);
-
-    await steps.start('build_search_index');
-    if (deps.embedder) {
-      await embedMissing(db, deps.embedder, repositoryId, mapped.head, (done, total) => steps.progress('build_search_index', done, total), signal);
-    }
-    // Last: the new commit becomes the searchable one only when all it needs is stored.
-    await db.query('UPDATE code_repositories SET indexed_commit = $2, updated_at = now() WHERE id = $1', [repositoryId, mapped.head]);
-    await steps.complete('build_search_index', deps.embedder ? `BM25 and ${deps.embedder.model} vectors` : 'BM25');
-    runLog.info({ commit: mapped.head, files: tree.length, ...extracted }, 'repository indexed');
+    await indexMirror(deps, repository, gitDir, steps, { signal });
   } catch (err) {
     if (isDeleted(err) || !(await findRepository(db, repositoryId))) {
       runLog.info('repository deleted while indexing');
@@ -105,4 +68,83 @@ export async function indexRepository(deps: IndexDeps, repositoryId: string, sig
     if (retry) throw error;
     if (signal?.aborted && error.kind === 'system') throw new KodahError('timeout', 'Index run stopped', { retryable: true });
   }
+}
+
+export interface IndexedCommit {
+  commit: string;
+  files: number;
+  newBlobs: number;
+  snippets: number;
+}
+
+/**
+ * The steps after the clone, on a mirror already on disk: map, scan the commit (the default
+ * branch's head unless one is given), cut new blobs, and make the commit the searchable one.
+ */
+export async function indexMirror(
+  deps: IndexDeps,
+  repository: Pick<RepositoryRow, 'id' | 'indexed_commit'>,
+  gitDir: string,
+  steps: StepRecorder,
+  options: { commit?: string; signal?: AbortSignal } = {},
+): Promise<IndexedCommit | null> {
+  const { db } = deps;
+  const { signal } = options;
+  const repositoryId = repository.id;
+  await steps.start('map');
+  const refs = await readRefs(gitDir, signal);
+  await db.query('UPDATE code_repositories SET default_branch = $2, updated_at = now() WHERE id = $1', [repositoryId, refs.defaultBranch]);
+  const commit = options.commit ?? refs.head;
+  // Mapping the history runs beside scanning and cutting: git walks while the CPU parses.
+  const mapping = mapRepository(db, repositoryId, gitDir, refs, signal).then((n) =>
+    steps.complete('map', `${n} new commits; ${refs.defaultBranch} at ${refs.head.slice(0, 12)}`),
+  );
+  try {
+    if (commit === repository.indexed_commit) {
+      await mapping;
+      for (const step of ['scan', 'extract_snippets', 'build_search_index'] as const) await steps.skip(step, `${commit.slice(0, 12)} is already indexed`);
+      return null;
+    }
+    return await scanAndCut(deps, repositoryId, repository.indexed_commit, gitDir, commit, steps, mapping, signal);
+  } finally {
+    await mapping.catch(() => {});
+  }
+}
+
+async function scanAndCut(
+  deps: IndexDeps,
+  repositoryId: string,
+  previous: string | null,
+  gitDir: string,
+  commit: string,
+  steps: StepRecorder,
+  mapping: Promise<void>,
+  signal?: AbortSignal,
+): Promise<IndexedCommit> {
+  const { db, config } = deps;
+  await steps.start('scan');
+  const tree = await scanCommit(db, { repositoryId, gitDir, commit, previous, maxFiles: config.index.maxFiles, signal });
+  await steps.complete('scan', `${tree.length} files`);
+
+  await steps.start('extract_snippets');
+  const extracted = await extractBlobs(db, deps.pool, tree, {
+    gitDir,
+    maxFileBytes: config.index.maxFileBytes,
+    // One chunk more than threads: every thread parses while the main thread stores.
+    parallel: deps.pool.threads + 1,
+    onProgress: (done, total) => steps.progress('extract_snippets', done, total),
+    signal,
+  });
+  await steps.complete('extract_snippets', `${extracted.newBlobs} new blobs, ${extracted.snippets} snippets`);
+
+  await mapping;
+  await steps.start('build_search_index');
+  if (deps.embedder) {
+    await embedMissing(db, deps.embedder, repositoryId, commit, (done, total) => steps.progress('build_search_index', done, total), signal);
+  }
+  // Last: the new commit becomes the searchable one only when all it needs is stored.
+  await db.query('UPDATE code_repositories SET indexed_commit = $2, updated_at = now() WHERE id = $1', [repositoryId, commit]);
+  await steps.complete('build_search_index', deps.embedder ? `BM25 and ${deps.embedder.model} vectors` : 'BM25');
+  deps.log.info({ repositoryId, commit, files: tree.length, ...extracted }, 'repository indexed');
+  return { commit, files: tree.length, ...extracted };
 }

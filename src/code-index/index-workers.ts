@@ -12,7 +12,7 @@ export interface IndexWorkers {
  * core through the snippet pool), each bounded by the index time limit.
  */
 export async function startIndexWorkers(boss: PgBoss, deps: Omit<IndexDeps, 'pool'>): Promise<IndexWorkers> {
-  const pool = new SnippetPool(deps.config.index.threads);
+  const pool = new SnippetPool(deps.config.index.threads, (err) => deps.log.error({ err }, 'snippet thread died'));
   const options = { localConcurrency: 1, batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 2 } as const;
   await boss.work<IndexTaskData, void, typeof options>(INDEX_QUEUE, options, async ([job]) => {
     if (!job) return;

@@ -1,12 +1,14 @@
-import type { Queryable } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import { insertRows } from '../db/insert-rows.js';
 import { KodahError } from '../lib/errors.js';
 import { localGit } from './git-objects.js';
 
-export interface MappedRepository {
+export interface RepositoryRefs {
   defaultBranch: string;
-  /** The default branch's head: the commit an index run scans. */
+  /** The default branch's head: the commit an index run scans unless told otherwise. */
   head: string;
-  newCommits: number;
+  branches: string[][];
+  tags: string[][];
 }
 
 const FIELD = '\x1f';
@@ -19,11 +21,8 @@ function refs(output: string): string[][] {
   return output.split('\n').filter(Boolean).map((line) => line.split(FIELD));
 }
 
-/**
- * Maps a mirror's branches, tags and commits into the database. Only commits not reachable from
- * the branch heads mapped last time are read, so a later run costs what changed.
- */
-export async function mapRepository(db: Queryable, repositoryId: string, gitDir: string, signal?: AbortSignal): Promise<MappedRepository> {
+/** The mirror's branches (name, head), tags (name, object, peeled commit) and default branch. */
+export async function readRefs(gitDir: string, signal?: AbortSignal): Promise<RepositoryRefs> {
   const git = (args: string[]) => localGit(gitDir, args, { signal });
   const branches = refs(await git(['for-each-ref', 'refs/heads', `--format=%(refname:strip=2)${FIELD}%(objectname)`]));
   if (branches.length === 0) throw new KodahError('invalid_input', 'The repository has no branches', { kind: 'input' });
@@ -31,6 +30,21 @@ export async function mapRepository(db: Queryable, repositoryId: string, gitDir:
   const defaultBranch = branches.some(([name]) => name === symbolic) ? symbolic : branches[0]![0]!;
   const head = branches.find(([name]) => name === defaultBranch)![1]!;
   const tags = refs(await git(['for-each-ref', 'refs/tags', `--format=%(refname:strip=2)${FIELD}%(objectname)${FIELD}%(*objectname)`]));
+  return { defaultBranch, head, branches, tags };
+}
+
+/**
+ * Maps a mirror's branches, tags and commits into the database. Only commits not reachable from
+ * the branch heads mapped last time are read, so a later run costs what changed. Branch commit
+ * counts are walked by git while the commits are being stored.
+ */
+export async function mapRepository(db: Database, repositoryId: string, gitDir: string, mirror: RepositoryRefs, signal?: AbortSignal): Promise<number> {
+  const git = (args: string[]) => localGit(gitDir, args, { signal });
+  const { branches, tags, defaultBranch } = mirror;
+  const counting = Promise.all(
+    branches.map(([, sha], i) => (i < COUNTED_BRANCHES ? git(['rev-list', '--count', sha!]).then((n) => Number(n.trim())) : Promise.resolve(0))),
+  );
+  counting.catch(() => {});
 
   const known = (await db.query<{ head_sha: string }>('SELECT head_sha FROM code_branches WHERE repository_id = $1', [repositoryId])).rows.map((r) => r.head_sha);
   const format = `--format=%H${FIELD}%P${FIELD}%an${FIELD}%aI${FIELD}%B${RECORD}`;
@@ -42,37 +56,28 @@ export async function mapRepository(db: Queryable, repositoryId: string, gitDir:
   const records = log.split(RECORD);
   for (let i = 0; i < records.length; i += BATCH) {
     const rows = records.slice(i, i + BATCH).map((r) => r.replace(/^\n/, '').split(FIELD)).filter((f) => f.length >= 5);
-    if (rows.length === 0) continue;
-    await db.query(
-      `INSERT INTO code_commits (repository_id, sha, parent_sha, author, date, message)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
-       ON CONFLICT DO NOTHING`,
-      [
-        repositoryId,
-        rows.map((f) => f[0]),
-        rows.map((f) => f[1]!.split(' ')[0] || null),
-        rows.map((f) => f[2]),
-        rows.map((f) => f[3]),
-        rows.map((f) => f.slice(4).join(FIELD).trim().slice(0, 8192)),
-      ],
+    await insertRows(
+      db,
+      'code_commits',
+      { sha: 'text', parent_sha: 'text', author: 'text', date: 'timestamptz', message: 'text' },
+      rows.map((f) => ({ sha: f[0], parent_sha: f[1]!.split(' ')[0] || null, author: f[2], date: f[3], message: f.slice(4).join(FIELD).trim().slice(0, 8192) })),
+      { repository_id: ['bigint', repositoryId] },
     );
     newCommits += rows.length;
   }
 
-  const counts: number[] = [];
-  for (const [i, [, sha]] of branches.entries()) {
-    counts.push(i < COUNTED_BRANCHES ? Number((await git(['rev-list', '--count', sha!])).trim()) : 0);
-  }
-  await db.query('DELETE FROM code_branches WHERE repository_id = $1', [repositoryId]);
-  await db.query(
-    `INSERT INTO code_branches (repository_id, name, head_sha, is_default, commit_count)
-     SELECT $1, name, sha, name = $4, n FROM unnest($2::text[], $3::text[], $5::int[]) AS b(name, sha, n)`,
-    [repositoryId, branches.map((b) => b[0]), branches.map((b) => b[1]), defaultBranch, counts],
-  );
-  await db.query('DELETE FROM code_tags WHERE repository_id = $1', [repositoryId]);
-  await db.query(
-    `INSERT INTO code_tags (repository_id, name, target_sha) SELECT $1, * FROM unnest($2::text[], $3::text[])`,
-    [repositoryId, tags.map((t) => t[0]), tags.map((t) => t[2] || t[1])],
-  );
-  return { defaultBranch, head, newCommits };
+  const counts = await counting;
+  await db.transaction(async (tx) => {
+    await tx.query('DELETE FROM code_branches WHERE repository_id = $1', [repositoryId]);
+    await insertRows(
+      tx,
+      'code_branches',
+      { name: 'text', head_sha: 'text', is_default: 'bool', commit_count: 'int' },
+      branches.map(([name, sha], i) => ({ name, head_sha: sha, is_default: name === defaultBranch, commit_count: counts[i] })),
+      { repository_id: ['bigint', repositoryId] },
+    );
+    await tx.query('DELETE FROM code_tags WHERE repository_id = $1', [repositoryId]);
+    await insertRows(tx, 'code_tags', { name: 'text', target_sha: 'text' }, tags.map((t) => ({ name: t[0], target_sha: t[2] || t[1] })), { repository_id: ['bigint', repositoryId] });
+  });
+  return newCommits;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { insertRows } from '../db/insert-rows.js';
 import { KodahError } from '../lib/errors.js';
 import { fileHistory, mergeHistory, type PathHistory } from './file-history.js';
 import { listTree, localGit, type TreeFile } from './git-objects.js';
@@ -40,25 +41,15 @@ export async function scanCommit(
   }
 
   for (let i = 0; i < tree.length; i += BATCH) {
-    const files = tree.slice(i, i + BATCH);
-    const histories = files.map((f) => history(f.path));
-    await db.query(
-      `INSERT INTO code_files (repository_id, commit_sha, path, blob_sha, size, extension, authors, first_date, last_date)
-       SELECT $1, $2, path, sha, size, ext, CASE WHEN authors = '' THEN '{}'::text[] ELSE string_to_array(authors, E'\\x1f') END, first, last
-         FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::timestamptz[], $9::timestamptz[])
-              AS f(path, sha, size, ext, authors, first, last)
-       ON CONFLICT DO NOTHING`,
-      [
-        repositoryId,
-        commit,
-        files.map((f) => f.path),
-        files.map((f) => f.sha),
-        files.map((f) => f.size),
-        files.map((f) => extensionOf(f.path)),
-        histories.map((h) => h.authors.join('\x1f')),
-        histories.map((h) => h.firstDate),
-        histories.map((h) => h.lastDate),
-      ],
+    await insertRows(
+      db,
+      'code_files',
+      { path: 'text', blob_sha: 'text', size: 'int', extension: 'text', authors: 'text[]', first_date: 'timestamptz', last_date: 'timestamptz' },
+      tree.slice(i, i + BATCH).map((f) => {
+        const h = history(f.path);
+        return { path: f.path, blob_sha: f.sha, size: f.size, extension: extensionOf(f.path), authors: h.authors, first_date: h.firstDate, last_date: h.lastDate };
+      }),
+      { repository_id: ['bigint', repositoryId], commit_sha: ['text', commit] },
     );
   }
   return tree;

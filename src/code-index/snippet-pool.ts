@@ -19,8 +19,8 @@ interface Pending {
 
 /**
  * Threads that cut files into snippets, so parsing uses every core and never blocks the API on
- * the same process. With `threads: 0` (or one core) the work runs inline. Under vitest the
- * worker is TypeScript and is started through tsx; built code starts the compiled file.
+ * the same process. With one thread (or one core) the work runs inline, as it does once every
+ * thread has died.
  */
 export class SnippetPool {
   readonly #workers: Worker[] = [];
@@ -29,13 +29,15 @@ export class SnippetPool {
   readonly #pending = new Map<Worker, Pending>();
   #next = 0;
 
-  constructor(threads: number) {
+  constructor(threads: number, onError: (err: Error) => void = () => {}) {
     const count = threads > 0 ? threads : availableParallelism();
     if (count <= 1) return;
     const source = import.meta.url.endsWith('.ts');
     const url = new URL(source ? './snippet-worker.ts' : './snippet-worker.js', import.meta.url);
+    // From source (tests, tsx) the thread registers tsx's loader itself before importing the worker.
+    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(url, source ? { execArgv: ['--import', 'tsx'] } : {});
+      const worker = source ? new Worker(bootstrap, { eval: true }) : new Worker(url);
       worker.unref();
       worker.on('message', (response: CutResponse) => {
         const pending = this.#pending.get(worker);
@@ -45,6 +47,7 @@ export class SnippetPool {
       });
       // A thread that dies (out of memory in a pathological file) fails its batch and is not reused.
       worker.on('error', (err) => {
+        onError(err);
         this.#pending.get(worker)?.reject(err);
         this.#pending.delete(worker);
         this.#workers.splice(this.#workers.indexOf(worker), 1);
@@ -52,6 +55,11 @@ export class SnippetPool {
       this.#workers.push(worker);
       this.#idle.push(worker);
     }
+  }
+
+  /** Threads working (0 when the work runs inline). */
+  get threads(): number {
+    return this.#workers.length;
   }
 
   /** Cuts a batch of files; outcomes in the order given. */

@@ -12,6 +12,7 @@ import { accountRoutes } from './routes/account.js';
 import { healthRoutes } from './routes/health.js';
 import { indexRoutes } from './routes/indexes.js';
 import { jobRoutes } from './routes/jobs.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { searchRoutes } from './routes/search.js';
 
@@ -58,5 +59,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(repositoryRoutes, codeIndex);
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);
+  await app.register(mcpRoutes, { db: deps.db, search: deps.search });
   return app;
 }
