@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
@@ -204,6 +205,19 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     expect((await app.api(null, 'POST', '/api/v1/search', { data: { attributes: { keywords: ['x'] } } })).status).toBe(401);
     // None of it left a repository behind.
     expect((await app.api(key, 'GET', '/api/v1/repositories')).body.data).toHaveLength(1);
+  });
+
+  it('maps a commit whatever time zone it claims (git keeps "+51800" as written)', async () => {
+    const base = git.createRepo('odd', { 'a.py': 'def odd():\n    return 1\n' });
+    const tree = git.git('odd', 'rev-parse', `${base}^{tree}`);
+    const object = `tree ${tree}\nparent ${base}\nauthor Odd <odd@example.com> 1315447130 +51800\ncommitter Odd <odd@example.com> 1315447130 +51800\n\nodd zone\n`;
+    const odd = execFileSync('git', ['--git-dir', git.path('odd'), 'hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], { input: object, encoding: 'utf8' }).trim();
+    git.git('odd', 'update-ref', 'refs/heads/main', odd);
+    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('odd') } } });
+    await waitForIndex(app, key, created.body.data.id, odd);
+    const commit = await app.api(key, 'GET', `/api/v1/repositories/${created.body.data.id}/commits/${odd}`);
+    expect(commit.body.data.attributes).toMatchObject({ date: '2011-09-08T01:58:50.000Z', message: 'odd zone', parent_commit_sha: base });
+    expect((await app.api(key, 'DELETE', `/api/v1/repositories/${created.body.data.id}`)).status).toBe(204);
   });
 
   it('fails a repository over the file limit cleanly, with the reason in its status', async () => {

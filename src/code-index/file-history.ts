@@ -1,4 +1,5 @@
 import { localGit } from './git-objects.js';
+import { epochToIso } from './map-repository.js';
 
 /** What the history says of one path: who changed it (most often first) and when. */
 export interface PathHistory {
@@ -15,7 +16,7 @@ const MAX_AUTHORS = 10;
  * attribution: what a user filters on ("code alice touched since May") without a blame per file.
  */
 export async function fileHistory(gitDir: string, range: string, signal?: AbortSignal): Promise<Map<string, PathHistory>> {
-  const log = await localGit(gitDir, ['log', '--no-merges', '--no-renames', '--name-only', '--format=%x00%an%x1f%aI', range, '--'], {
+  const log = await localGit(gitDir, ['log', '--no-merges', '--no-renames', '--name-only', '--format=%x00%an%x1f%at', range, '--'], {
     signal,
     timeoutMs: 300_000,
   });
@@ -23,7 +24,8 @@ export async function fileHistory(gitDir: string, range: string, signal?: AbortS
   for (const record of log.split('\0')) {
     const newline = record.indexOf('\n');
     if (newline < 0) continue;
-    const [author, date] = record.slice(0, newline).split('\x1f') as [string, string];
+    const [author, seconds] = record.slice(0, newline).split('\x1f') as [string, string];
+    const date = epochToIso(seconds);
     for (const path of record.slice(newline + 1).split('\n')) {
       if (!path) continue;
       let entry = seen.get(path);

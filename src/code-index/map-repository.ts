@@ -17,8 +17,36 @@ const BATCH = 2000;
 /** Counting commits is one walk per branch; beyond this many branches the count is left at 0. */
 const COUNTED_BRANCHES = 100;
 
+export function epochToIso(seconds: string): string {
+  const ms = Number(seconds) * 1000;
+  return new Date(Number.isFinite(ms) ? ms : 0).toISOString();
+}
+
 function refs(output: string): string[][] {
   return output.split('\n').filter(Boolean).map((line) => line.split(FIELD));
+}
+
+/**
+ * Commits on each branch. A branch that only moved forward adds the commits since its old head
+ * to its old count (a short walk); a new or rewritten branch is counted whole.
+ */
+async function countCommits(
+  git: (args: string[]) => Promise<string>,
+  branches: string[][],
+  before: Map<string, { head_sha: string; commit_count: number }>,
+): Promise<number[]> {
+  const count = async ([name, sha]: string[], i: number): Promise<number> => {
+    if (i >= COUNTED_BRANCHES) return 0;
+    const old = before.get(name!);
+    if (old && old.head_sha === sha) return old.commit_count;
+    if (old && old.commit_count > 0) {
+      const { head_sha: oldHead, commit_count: oldCount } = old;
+      const forward = await git(['merge-base', '--is-ancestor', oldHead, sha!]).then(() => true, () => false);
+      if (forward) return oldCount + Number((await git(['rev-list', '--count', `${oldHead}..${sha}`])).trim());
+    }
+    return Number((await git(['rev-list', '--count', sha!])).trim());
+  };
+  return Promise.all(branches.map(count));
 }
 
 /** The mirror's branches (name, head), tags (name, object, peeled commit) and default branch. */
@@ -40,14 +68,19 @@ export async function readRefs(gitDir: string, signal?: AbortSignal): Promise<Re
  */
 export async function mapRepository(db: Database, repositoryId: string, gitDir: string, mirror: RepositoryRefs, signal?: AbortSignal): Promise<number> {
   const git = (args: string[]) => localGit(gitDir, args, { signal });
+  // A commit-graph makes counting a branch's commits a lookup instead of a walk (0.5 s → 0.04 s on
+  // 55k commits); --split adds only the new commits as a layer, so a later run pays little.
+  await git(['commit-graph', 'write', '--reachable', '--split']).catch(() => {});
   const { branches, tags, defaultBranch } = mirror;
-  const counting = Promise.all(
-    branches.map(([, sha], i) => (i < COUNTED_BRANCHES ? git(['rev-list', '--count', sha!]).then((n) => Number(n.trim())) : Promise.resolve(0))),
-  );
+  const before = (await db.query<{ name: string; head_sha: string; commit_count: number }>(
+    'SELECT name, head_sha, commit_count FROM code_branches WHERE repository_id = $1',
+    [repositoryId],
+  )).rows;
+  const known = before.map((r) => r.head_sha);
+  const counting = countCommits(git, branches, new Map(before.map((b) => [b.name, b])));
   counting.catch(() => {});
-
-  const known = (await db.query<{ head_sha: string }>('SELECT head_sha FROM code_branches WHERE repository_id = $1', [repositoryId])).rows.map((r) => r.head_sha);
-  const format = `--format=%H${FIELD}%P${FIELD}%an${FIELD}%aI${FIELD}%B${RECORD}`;
+  // Dates as epoch seconds: git keeps whatever offset a commit claims ("+518:00" exists in the wild).
+  const format = `--format=%H${FIELD}%P${FIELD}%an${FIELD}%at${FIELD}%B${RECORD}`;
   const log = await git(['log', '--branches', format, ...(known.length ? ['--not', ...known] : [])]).catch(() =>
     // A head mapped last time may be gone (a force push followed by gc): map everything again.
     git(['log', '--branches', format]),
@@ -60,7 +93,7 @@ export async function mapRepository(db: Database, repositoryId: string, gitDir: 
       db,
       'code_commits',
       { sha: 'text', parent_sha: 'text', author: 'text', date: 'timestamptz', message: 'text' },
-      rows.map((f) => ({ sha: f[0], parent_sha: f[1]!.split(' ')[0] || null, author: f[2], date: f[3], message: f.slice(4).join(FIELD).trim().slice(0, 8192) })),
+      rows.map((f) => ({ sha: f[0], parent_sha: f[1]!.split(' ')[0] || null, author: f[2], date: epochToIso(f[3]!), message: f.slice(4).join(FIELD).trim().slice(0, 8192) })),
       { repository_id: ['bigint', repositoryId] },
     );
     newCommits += rows.length;

@@ -15,6 +15,8 @@ export interface GitHttpServer {
    * its sha. `author` is "Name <email>", `date` an ISO date.
    */
   commit(name: string, files: Record<string, string | null>, options?: { branch?: string; author?: string; date?: string; message?: string }): string;
+  /** The bare repository's folder. */
+  path(name: string): string;
   /** Runs git in the bare repository (to add or delete branches and tags). */
   git(name: string, ...args: string[]): string;
   /** Deletes the repository: it answers 404 from now on. */
@@ -155,6 +157,7 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       rmSync(work, { recursive: true, force: true });
       return sha;
     },
+    path: (name) => path.join(root, name, 'repo.git'),
     git: (name, ...args) => git(path.join(root, name, 'repo.git'), ...args),
     removeRepo: (name) => rmSync(path.join(root, name), { recursive: true, force: true }),
     hangAfterRefs(n) {
