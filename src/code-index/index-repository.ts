@@ -58,6 +58,8 @@ export async function indexRepository(deps: IndexDeps, repositoryId: string, sig
     await indexMirror(deps, repository, gitDir, steps, { signal });
   } catch (err) {
     if (isDeleted(err) || !(await findRepository(db, repositoryId))) {
+      // Blobs this run stored after the delete removed the files that named them belong to no one.
+      await db.query('DELETE FROM code_blobs b WHERE NOT EXISTS (SELECT 1 FROM code_files f WHERE f.blob_sha = b.sha)');
       runLog.info('repository deleted while indexing');
       return;
     }

@@ -51,6 +51,7 @@ export class SnippetPool {
         this.#pending.get(worker)?.reject(err);
         this.#pending.delete(worker);
         this.#workers.splice(this.#workers.indexOf(worker), 1);
+        if (this.#idle.includes(worker)) this.#idle.splice(this.#idle.indexOf(worker), 1);
       });
       this.#workers.push(worker);
       this.#idle.push(worker);
