@@ -93,7 +93,10 @@ async function grepTimes(gitDir: string, commit: string, queries: string[][]): P
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
-async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: string[][] | null) {
+/** The top results of every query as comparable text: repository, path, lines and score. */
+type Answers = string[];
+
+async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: string[][] | null, reference: Answers | null) {
   const database = await createTestDatabase(kind);
   const config = loadConfig({ ...database.env, LOG_LEVEL: 'silent', KODAH_INDEX_MAX_FILES: '1000000' });
   const db = await connectDatabase(config);
@@ -154,6 +157,11 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
       return times.sort((a, b) => a - b);
     };
     const everywhere = await timed();
+    const answers: Answers = [];
+    for (const words of queries) {
+      const hits = await search.search(account.id, { keywords: words, limit: 10 });
+      answers.push(hits.map((h) => `${h.sourceUri} ${h.path}:${h.startLine}-${h.endLine} ${h.score.toFixed(9)}`).join('\n'));
+    }
     const one = await timed({ sources: [`https://bench.invalid/${name}`] });
     grep ??= await grepTimes(values.repo!, to, queries);
     console.log(`\nsearchable snippets: ${total} in ${1 + extras.length} repositories; first search (loads the index): ${seconds(loadMs)} s; peak RSS ${mb(peakRss)}\n`);
@@ -164,7 +172,11 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
     line(`all ${total} snippets`, everywhere);
     line(`${name} only (sources filter)`, one);
     console.log(`| git grep -l -i -F over ${name} @ ${to.slice(0, 10)} | ${grep.length} | ${pct(grep, 50).toFixed(1)} | ${pct(grep, 95).toFixed(1)} | 1× |`);
-    return { grep, queries };
+    if (reference) {
+      const same = answers.filter((a, i) => a === reference[i]).length;
+      console.log(`\nsame top-10 (paths, lines, scores) as on the first database: ${same} of ${answers.length} queries`);
+    }
+    return { grep, queries, answers };
   } finally {
     await pool.close();
     await db.close();
@@ -174,5 +186,10 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
 
 let grep: number[] | null = null;
 let queries: string[][] | null = null;
-for (const kind of kinds) ({ grep, queries } = await benchmark(kind, grep, queries));
+let reference: Answers | null = null;
+for (const kind of kinds) {
+  const result = await benchmark(kind, grep, queries, reference);
+  ({ grep, queries } = result);
+  reference ??= result.answers;
+}
 clearInterval(sampler);

@@ -173,6 +173,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     expect(new Set(paths(await search({ ...all, filters: { file_patterns: ['shop/**'] } })))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py']));
     expect(paths(await search({ ...all, filters: { file_patterns: ['*.ts'] } }))).toEqual(['web/checkout.ts']);
     expect(paths(await search({ ...all, filters: { sources: [git.url('shop').replace(/\.git$/, '')] } })).length).toBeGreaterThan(0);
+    expect(paths(await search({ ...all, filters: { sources: [repoId] } })).length).toBeGreaterThan(0);
     expect(paths(await search({ ...all, filters: { sources: ['https://github.com/someone/else'] } }))).toEqual([]);
     expect((await search({ ...all, limit: 1 })).body.data).toHaveLength(1);
   });

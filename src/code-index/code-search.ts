@@ -68,7 +68,7 @@ export class CodeSearch {
     const filters = compileFilters(query.filters);
     const repositories = (
       await this.#db.query<{ id: string; remote_uri: string; sanitized_remote_uri: string; indexed_commit: string }>(
-        'SELECT id, remote_uri, sanitized_remote_uri, indexed_commit FROM code_repositories WHERE account_id = $1 AND indexed_commit IS NOT NULL ORDER BY id',
+        'SELECT id::text AS id, remote_uri, sanitized_remote_uri, indexed_commit FROM code_repositories WHERE account_id = $1 AND indexed_commit IS NOT NULL ORDER BY id',
         [accountId],
       )
     ).rows;

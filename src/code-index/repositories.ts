@@ -24,7 +24,8 @@ export function sanitizeRemoteUri(uri: string): string {
 }
 
 const SELECT = `
-  SELECT r.*,
+  SELECT r.id::text AS id, r.account_id, r.remote_uri, r.sanitized_remote_uri, r.cloned_path, r.default_branch,
+         r.indexed_commit, r.created_at, r.updated_at,
          (SELECT count(*)::int FROM code_commits c WHERE c.repository_id = r.id) AS total_commits,
          (SELECT count(*)::int FROM code_branches b WHERE b.repository_id = r.id) AS total_branches
     FROM code_repositories r`;
@@ -39,7 +40,7 @@ export async function upsertRepository(db: Queryable, accountId: string, remoteU
   const sanitized = sanitizeRemoteUri(remoteUri);
   const inserted = await db.query<{ id: string }>(
     `INSERT INTO code_repositories (account_id, remote_uri, sanitized_remote_uri) VALUES ($1, $2, $3)
-     ON CONFLICT (account_id, sanitized_remote_uri) DO NOTHING RETURNING id`,
+     ON CONFLICT (account_id, sanitized_remote_uri) DO NOTHING RETURNING id::text`,
     [accountId, remoteUri, sanitized],
   );
   const existing = await db.query<RepositoryRow>(`${SELECT} WHERE r.account_id = $1 AND r.sanitized_remote_uri = $2`, [accountId, sanitized]);

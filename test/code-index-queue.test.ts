@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
+import { databaseKinds } from './helpers/test-database.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+// No workers: index runs stay queued, so the queue endpoints have something to show.
+describe.each(databaseKinds)('index task queue on %s', (kind) => {
+  let git: GitHttpServer;
+  let app: TestApp;
+  let key: string;
+  let other: string;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    git.createRepo('shop', { 'a.py': 'x = 1\n' });
+    git.createRepo('blog', { 'b.py': 'y = 2\n' });
+    app = await startTestApp(kind, { workers: false });
+    ({ key } = await app.account());
+    ({ key: other } = await app.account());
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await git?.close();
+  });
+
+  it('lists pending index runs with type, priority and payload, one per repository however often asked', async () => {
+    const shop = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
+    await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
+    await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } });
+    const blog = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('blog') } } });
+    expect([shop.status, blog.status]).toEqual([202, 201]);
+
+    const queue = await app.api(key, 'GET', '/api/v1/queue');
+    expect(queue.status).toBe(200);
+    expect(queue.body.data.map((t: any) => t.attributes.payload.repositoryId).sort()).toEqual([shop.body.data.id, blog.body.data.id].sort());
+    const task = queue.body.data.find((t: any) => t.attributes.payload.repositoryId === shop.body.data.id);
+    expect(task).toMatchObject({
+      type: 'task',
+      id: expect.any(String),
+      attributes: { type: 'repository.index', priority: 0, state: 'created', payload: { remoteUri: expect.stringContaining('/shop/') }, created_at: expect.any(String) },
+    });
+    expect((await app.api(key, 'GET', `/api/v1/queue/${task.id}`)).body.data).toEqual(task);
+    expect((await app.api(key, 'GET', '/api/v1/queue?task_type=repository.index')).body.data).toHaveLength(2);
+    expect((await app.api(key, 'GET', '/api/v1/queue?task_type=repository.delete')).body.data).toEqual([]);
+
+    // Another account sees none of them; deleting a repository cancels its runs.
+    expect((await app.api(other, 'GET', '/api/v1/queue')).body.data).toEqual([]);
+    expect((await app.api(other, 'GET', `/api/v1/queue/${task.id}`)).status).toBe(404);
+    expect((await app.api(key, 'DELETE', `/api/v1/indexes/${shop.body.data.id}`)).status).toBe(204);
+    expect((await app.api(key, 'GET', '/api/v1/queue')).body.data.map((t: any) => t.attributes.payload.repositoryId)).toEqual([blog.body.data.id]);
+  });
+
+  it('shows a repository whose run has not started as pending in every step', async () => {
+    const list = await app.api(key, 'GET', '/api/v1/indexes');
+    const status = await app.api(key, 'GET', `/api/v1/indexes/${list.body.data[0].id}/status`);
+    expect(status.status).toBe(200);
+    expect(status.body.data).toEqual([]);
+  });
+});
