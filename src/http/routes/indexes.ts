@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { enqueueIndex, type IndexTask, listIndexTasks } from '../../code-index/index-queue.js';
+import { type IndexTask, listIndexTasks } from '../../code-index/index-queue.js';
 import { listSteps } from '../../code-index/index-steps.js';
-import { getRepository, listRepositories, upsertRepository } from '../../code-index/repositories.js';
+import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-index/manage-repositories.js';
+import { getRepository, listRepositories } from '../../code-index/repositories.js';
 import { KodahError } from '../../lib/errors.js';
 import { requireApiKey } from '../auth.js';
 import { indexData, indexView, taskData, taskStatusData, taskStatusView } from '../code-index-views.js';
 import { errorSchema } from '../error-schema.js';
-import { checkRemote, type CodeIndexRouteDeps, removeRepository } from './repositories.js';
 
 const indexParams = z.object({ index_id: z.string() });
 const errors = { 401: errorSchema, 404: errorSchema, 422: errorSchema };
@@ -34,7 +34,7 @@ function taskView(t: IndexTask): z.infer<typeof taskData> {
  * Indexes are the older face of the same thing: an index is a repository's indexing, with the
  * same id. Creating one for a known URI runs the index again (picking up new commits).
  */
-export const indexRoutes: FastifyPluginAsyncZod<CodeIndexRouteDeps> = async (app, deps) => {
+export const indexRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, deps) => {
   const { db } = deps;
   app.addHook('onRequest', requireApiKey(db));
 
@@ -46,14 +46,7 @@ export const indexRoutes: FastifyPluginAsyncZod<CodeIndexRouteDeps> = async (app
     '/api/v1/indexes',
     { schema: { summary: 'Index a repository (asynchronously)', body: createIndexBody, response: { 202: z.object({ data: indexData }), ...errors } } },
     async (request, reply) => {
-      const uri = await checkRemote(deps.probe, request.body.data.attributes.uri, request.accountId).catch((err: unknown) => {
-        throw err instanceof KodahError ? new KodahError(err.code, err.message.replace(/^remote_uri:/, 'uri:'), { kind: err.kind }) : err;
-      });
-      const repository = await db.transaction(async (tx) => {
-        const { repository } = await upsertRepository(tx, request.accountId, uri);
-        await enqueueIndex(deps.boss, repository, tx);
-        return repository;
-      });
+      const { repository } = await addRepository(deps, request.accountId, request.body.data.attributes.uri, 'uri');
       return reply.status(202).send({ data: indexView(repository) });
     },
   );

@@ -1,25 +1,13 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
-import type { CodeSearch } from '../../code-index/code-search.js';
-import { cancelIndexTasks, enqueueIndex } from '../../code-index/index-queue.js';
 import { mimeTypeOf } from '../../code-index/mime-type.js';
-import { deleteRepository, getRepository, listRepositories, upsertRepository } from '../../code-index/repositories.js';
-import type { Database } from '../../db/database.js';
-import type { RepositoryProbe } from '../../git/repository-probe.js';
+import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-index/manage-repositories.js';
+import { getRepository, listRepositories } from '../../code-index/repositories.js';
 import { KodahError } from '../../lib/errors.js';
 import { requireApiKey } from '../auth.js';
 import { commitData, type CommitRow, commitView, fileData, repositoryData, repositoryView, tagData, tagView } from '../code-index-views.js';
 import { errorSchema } from '../error-schema.js';
 
-export interface CodeIndexRouteDeps {
-  db: Database;
-  boss: PgBoss;
-  probe: RepositoryProbe;
-  search: CodeSearch;
-}
 
 const repoParams = z.object({ repo_id: z.string() });
 const commitParams = repoParams.extend({ commit_sha: z.string() });
@@ -37,34 +25,7 @@ export const createRepositoryBody = z.object({
   }),
 });
 
-/**
- * Checks a remote the account asked to index: the URL policy, then a cheap ls-remote. Every way
- * it can fail is the caller's to fix (or to retry), so each is a 422 that says which.
- */
-export async function checkRemote(probe: RepositoryProbe, uri: string, accountId: string): Promise<string> {
-  try {
-    return (await probe.probe(uri, { accountId, fresh: true })).target.url;
-  } catch (err) {
-    if (!(err instanceof KodahError)) throw err;
-    const field = err.message.replace(/^repo_url: /, '');
-    if (err.code === 'invalid_input') throw new KodahError('invalid_input', `remote_uri: ${field}`, { kind: 'input' });
-    if (err.code === 'not_found') throw new KodahError('invalid_input', `remote_uri: no repository at ${uri} (or it is private and no credentials reach it)`, { kind: 'input' });
-    throw new KodahError('invalid_input', `remote_uri: ${uri} could not be reached: ${err.message}`, { kind: 'input' });
-  }
-}
-
-/** Deletes a repository everywhere this process can: rows, queued runs, the search cache, the mirror. */
-export async function removeRepository(deps: CodeIndexRouteDeps, accountId: string, id: string): Promise<void> {
-  const repository = await getRepository(deps.db, accountId, id);
-  await cancelIndexTasks(deps.boss, repository.id);
-  const { mirrorShared } = await deps.db.transaction((tx) => deleteRepository(tx, accountId, repository.id));
-  deps.search.forget(repository.id);
-  if (!mirrorShared && repository.cloned_path && existsSync(repository.cloned_path)) {
-    await rm(repository.cloned_path, { recursive: true, force: true });
-  }
-}
-
-export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexRouteDeps> = async (app, deps) => {
+export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, deps) => {
   const { db } = deps;
   app.addHook('onRequest', requireApiKey(db));
 
@@ -82,12 +43,7 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexRouteDeps> = async
       },
     },
     async (request, reply) => {
-      const uri = await checkRemote(deps.probe, request.body.data.attributes.remote_uri, request.accountId);
-      const { repository, created } = await db.transaction(async (tx) => {
-        const result = await upsertRepository(tx, request.accountId, uri);
-        await enqueueIndex(deps.boss, result.repository, tx);
-        return result;
-      });
+      const { repository, created } = await addRepository(deps, request.accountId, request.body.data.attributes.remote_uri, 'remote_uri');
       return reply.status(created ? 201 : 200).send({ data: repositoryView(repository) });
     },
   );

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { PgBoss } from 'pg-boss';
+import type { Database } from '../db/database.js';
+import type { RepositoryProbe } from '../git/repository-probe.js';
+import { KodahError } from '../lib/errors.js';
+import type { CodeSearch } from './code-search.js';
+import { cancelIndexTasks, enqueueIndex } from './index-queue.js';
+import { deleteRepository, getRepository, type RepositoryRow, upsertRepository } from './repositories.js';
+
+/** What adding, syncing and removing repositories touches. */
+export interface CodeIndexDeps {
+  db: Database;
+  boss: PgBoss;
+  probe: RepositoryProbe;
+  search: CodeSearch;
+}
+
+/**
+ * Checks a remote the account asked to index: the URL policy, then a cheap ls-remote. Every way
+ * it can fail is the caller's to fix (or to retry), so each is a 422 that says which.
+ */
+async function checkRemote(probe: RepositoryProbe, uri: string, accountId: string, field: string): Promise<string> {
+  try {
+    return (await probe.probe(uri, { accountId, fresh: true })).target.url;
+  } catch (err) {
+    if (!(err instanceof KodahError)) throw err;
+    const reason = err.message.replace(/^repo_url: /, '');
+    if (err.code === 'invalid_input') throw new KodahError('invalid_input', `${field}: ${reason}`, { kind: 'input' });
+    if (err.code === 'not_found') throw new KodahError('invalid_input', `${field}: no repository at ${uri} (or it is private and no credentials reach it)`, { kind: 'input' });
+    throw new KodahError('invalid_input', `${field}: ${uri} could not be reached: ${err.message}`, { kind: 'input' });
+  }
+}
+
+/** Deletes a repository everywhere this process can: rows, queued runs, the search cache, the mirror. */
+export async function removeRepository(deps: CodeIndexDeps, accountId: string, id: string): Promise<void> {
+  const repository = await getRepository(deps.db, accountId, id);
+  await cancelIndexTasks(deps.boss, repository.id);
+  const { mirrorShared } = await deps.db.transaction((tx) => deleteRepository(tx, accountId, repository.id));
+  deps.search.forget(repository.id);
+  if (!mirrorShared && repository.cloned_path && existsSync(repository.cloned_path)) {
+    await rm(repository.cloned_path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Adds the account's repository for a remote (or finds the one it has) and queues an index run,
+ * in one transaction: the repository exists exactly when its run is queued. `field` names the
+ * request field in errors.
+ */
+export async function addRepository(deps: CodeIndexDeps, accountId: string, rawUri: string, field: string): Promise<{ repository: RepositoryRow; created: boolean }> {
+  const uri = await checkRemote(deps.probe, rawUri, accountId, field);
+  return deps.db.transaction(async (tx) => {
+    const result = await upsertRepository(tx, accountId, uri);
+    await enqueueIndex(deps.boss, result.repository, tx);
+    return result;
+  });
+}
