@@ -49,7 +49,8 @@ export async function listTree(gitDir: string, commit: string): Promise<TreeFile
     if (tab < 0) continue;
     const [mode, type, sha, size] = entry.slice(0, tab).split(/\s+/);
     if (type !== 'blob' || mode === '120000' || !sha) continue;
-    files.push({ path: entry.slice(tab + 1), sha, size: Number(size) });
+    // A blob the clone lacks (a partial or damaged mirror) is listed with size "-".
+    files.push({ path: entry.slice(tab + 1), sha, size: Number(size) || 0 });
   }
   return files;
 }
