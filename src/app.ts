@@ -4,6 +4,8 @@ import { CodeSearch } from './code-index/code-search.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
+import { createFixEngine } from './fix/fix-pipeline.js';
+import { openAiChatModel } from './llm/chat-model.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
@@ -41,6 +43,26 @@ export interface Kodah {
   stop(): Promise<void>;
 }
 
+/** The fix pipeline with the configured model, git policy and limits. */
+export function fixEngineFor(config: Config, credentials: GitCredentials): FixEngine {
+  const { name, ...model } = config.model!;
+  return createFixEngine({
+    model: openAiChatModel({ ...model, model: name }),
+    credentials,
+    settings: {
+      policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+      mirrorDir: config.index.mirrorDir,
+      worktreeDir: config.fix.worktreeDir,
+      gitTimeoutMs: config.index.timeoutS * 1000,
+      maxRepoBytes: config.index.maxRepoBytes,
+      maxFiles: config.index.maxFiles,
+      maxAttempts: config.fix.maxAttempts,
+      contextTokens: config.fix.contextTokens,
+      testTimeoutMs: config.fix.testTimeoutS * 1000,
+    },
+  });
+}
+
 /** Wires one Kodah process: database, migrations, queue, workers and HTTP API, as asked. */
 export async function startKodah(options: KodahOptions): Promise<Kodah> {
   const { config } = options;
@@ -62,9 +84,9 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     });
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
     const search = new CodeSearch(db, embedder);
-    const workers = options.workers
-      ? await startWorkers(boss, { db, probe, engine: options.engine ?? unconfiguredEngine, log }, config)
-      : null;
+    const engine = options.engine ?? (config.model ? fixEngineFor(config, credentials) : unconfiguredEngine);
+    if (options.workers && !options.engine && !config.model) log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
+    const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log }, config) : null;
     const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }) : null;
     let url: string | null = null;
     if (options.http) {

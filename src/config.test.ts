@@ -22,8 +22,37 @@ describe('config', () => {
     expect(() => loadConfig({ KODAH_GIT_TOKENS: 'no-equals-sign' })).toThrow(/KODAH_GIT_TOKENS: expected host=token/);
   });
 
+  it('configures a model only with a base URL, and prices it fully or not at all', () => {
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-x' }).model).toBeNull();
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).model).toEqual({
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      apiKey: '',
+      name: 'gpt-4o-mini',
+      timeoutMs: 120_000,
+      maxRetries: 3,
+      pricing: null,
+    });
+    const priced = loadConfig({
+      OPENAI_BASE_URL: 'https://api.openai.com/v1',
+      KODAH_MODEL: 'gpt-4o',
+      KODAH_MODEL_TIMEOUT_S: '30',
+      KODAH_MODEL_MAX_RETRIES: '0',
+      KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5',
+      KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: '10',
+    });
+    expect(priced.model).toMatchObject({ name: 'gpt-4o', timeoutMs: 30_000, maxRetries: 0, pricing: { inputPerMTokUsd: 2.5, outputPerMTokUsd: 10 } });
+    expect(() => loadConfig({ KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5' })).toThrow(/KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: set both/);
+    expect(() => loadConfig({ KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: 'cheap' })).toThrow(/KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: a price/);
+    expect(() => loadConfig({ OPENAI_BASE_URL: 'localhost:8000' })).toThrow(/OPENAI_BASE_URL/);
+  });
+
   it('never echoes the value of a secret variable', () => {
-    for (const env of [{ KODAH_GIT_TOKENS: 'ghp_s3cret' }, { DATABASE_URL: 'postgress://u:ghp_s3cret@db/kodah' }]) {
+    for (const env of [
+      { KODAH_GIT_TOKENS: 'ghp_s3cret' },
+      { DATABASE_URL: 'postgress://u:ghp_s3cret@db/kodah' },
+      // A key read with $(cat key.txt) and a stray newline: refused, and still not quoted.
+      { OPENAI_API_KEY: 'sk-proj-s3cret\n' },
+    ]) {
       expect(() => loadConfig(env)).toThrow(Object.keys(env)[0]);
       try {
         loadConfig(env);

@@ -40,6 +40,15 @@ const usdCents = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
+/** A price in US dollars per million tokens; empty means unset. */
+const usdPerMTok = z.string().transform((v, ctx) => {
+  if (v.trim() === '') return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return n;
+  ctx.addIssue({ code: 'custom', message: 'a price in US dollars per million tokens such as 0.15' });
+  return z.NEVER;
+});
+
 /** Every environment variable Kodah reads, with its default. Nothing else reads process.env. */
 const schema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -76,6 +85,31 @@ const schema = z.object({
   KODAH_EMBEDDINGS_BASE_URL: z.string().url().optional().or(z.literal('').transform(() => undefined)),
   KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
   KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  OPENAI_BASE_URL: z
+    .string()
+    .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  // A key read with $(cat file) keeps its newline; fetch would then reject the header and quote it.
+  OPENAI_API_KEY: z.string().regex(/^\S*$/, 'an API key without spaces or line breaks').default(''),
+  KODAH_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  KODAH_MODEL_TIMEOUT_S: int(1, 3600).default(120),
+  KODAH_MODEL_MAX_RETRIES: int(0, 10).default(3),
+  KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: usdPerMTok.optional(),
+  KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: usdPerMTok.optional(),
+  KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
+  KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
+  KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
+}).superRefine((e, ctx) => {
+  // Half a price would silently under-count every job's cost.
+  if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
+    const missing = e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined ? 'INPUT' : 'OUTPUT';
+    ctx.addIssue({
+      code: 'custom',
+      path: [`KODAH_MODEL_PRICE_${missing}_PER_MTOK_USD`],
+      message: 'set both model prices (input and output) or neither',
+    });
+  }
 });
 
 export interface Config {
@@ -108,6 +142,26 @@ export interface Config {
   };
   /** Vector search beside BM25, when an OpenAI-compatible embeddings endpoint is configured. */
   embeddings: { baseUrl: string; apiKey: string; model: string } | null;
+  /** The chat model that writes fixes: any OpenAI-compatible endpoint; null when none is configured. */
+  model: {
+    baseUrl: string;
+    apiKey: string;
+    name: string;
+    /** Per attempt; the client retries `maxRetries` times on timeouts, 429 and 5xx. */
+    timeoutMs: number;
+    maxRetries: number;
+    /** Null when unknown: costs then count as 0. */
+    pricing: { inputPerMTokUsd: number; outputPerMTokUsd: number } | null;
+  } | null;
+  fix: {
+    /** Model answers per job before it fails with what was tried. */
+    maxAttempts: number;
+    /** The code shown to the model, in (estimated) tokens. */
+    contextTokens: number;
+    testTimeoutS: number;
+    /** Work trees of running jobs, one per attempt. */
+    worktreeDir: string;
+  };
   worker: {
     concurrency: number;
     jobTimeoutS: number;
@@ -119,7 +173,7 @@ export interface Config {
 }
 
 /** Variables whose values must never be echoed, not even in an error about them. */
-const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY']);
+const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY', 'OPENAI_API_KEY']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -167,6 +221,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddings: e.KODAH_EMBEDDINGS_BASE_URL
       ? { baseUrl: e.KODAH_EMBEDDINGS_BASE_URL, apiKey: e.KODAH_EMBEDDINGS_API_KEY, model: e.KODAH_EMBEDDINGS_MODEL }
       : null,
+    model: e.OPENAI_BASE_URL
+      ? {
+          baseUrl: e.OPENAI_BASE_URL,
+          apiKey: e.OPENAI_API_KEY,
+          name: e.KODAH_MODEL,
+          timeoutMs: e.KODAH_MODEL_TIMEOUT_S * 1000,
+          maxRetries: e.KODAH_MODEL_MAX_RETRIES,
+          pricing:
+            e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD !== undefined && e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD !== undefined
+              ? { inputPerMTokUsd: e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD, outputPerMTokUsd: e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD }
+              : null,
+        }
+      : null,
+    fix: {
+      maxAttempts: e.KODAH_FIX_MAX_ATTEMPTS,
+      contextTokens: e.KODAH_FIX_CONTEXT_TOKENS,
+      testTimeoutS: e.KODAH_FIX_TEST_TIMEOUT_S,
+      worktreeDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'worktrees'),
+    },
     worker: {
       concurrency: e.KODAH_WORKER_CONCURRENCY,
       jobTimeoutS: e.KODAH_JOB_TIMEOUT_S,

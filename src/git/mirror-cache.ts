@@ -16,6 +16,11 @@ export interface MirrorOptions {
   signal?: AbortSignal;
   /** Stop the clone or fetch, and remove what it wrote, once the mirror grows past this. */
   maxBytes?: number;
+  /**
+   * A commit the caller needs: when no branch or tag holds it (a pull request's head, a commit
+   * of a deleted branch), it is fetched by sha.
+   */
+  want?: string;
 }
 
 /** Bytes of all files under a folder (a clone in progress: its packs and temporary packs). */
@@ -77,8 +82,8 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
       await rm(dir, { recursive: true, force: true });
       throw tooLarge(target.url, options.maxBytes!);
     }
-    if (fetched.code === 0) return dir;
-    throw new KodahError('repository_unavailable', `git fetch of ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
+    if (fetched.code !== 0) throw new KodahError('repository_unavailable', `git fetch of ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
+    return fetchWanted(dir);
   }
   await mkdir(options.cacheDir, { recursive: true });
   // Clone beside the final place and rename: a clone cut short never looks like a mirror.
@@ -94,5 +99,18 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
     await rm(partial, { recursive: true, force: true });
     if (!existsSync(path.join(dir, 'HEAD'))) throw err;
   });
-  return dir;
+  return fetchWanted(dir);
+
+  async function fetchWanted(gitDir: string): Promise<string> {
+    const want = options.want;
+    if (!want) return gitDir;
+    const has = await run(['--git-dir', gitDir, 'cat-file', '-e', `${want}^{commit}`], gitDir);
+    if (has.code === 0) return gitDir;
+    const fetched = await run(['--git-dir', gitDir, 'fetch', '--quiet', '--no-recurse-submodules', '--', target.url, want], gitDir);
+    if (fetched.code === 0) return gitDir;
+    if (/not our ref|couldn't find remote ref|no such remote ref|unadvertised object/i.test(fetched.stderr)) {
+      throw new KodahError('ref_not_found', `Commit ${want} is not in ${target.url}`, { kind: 'input' });
+    }
+    throw new KodahError('repository_unavailable', `git fetch of ${want} from ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
+  }
 }

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   job_in_progress: 429,
   at_capacity: 429,
   repository_unavailable: 503,
+  model_unavailable: 503,
   engine_not_configured: 500,
   timeout: 504,
   shutdown: 503,

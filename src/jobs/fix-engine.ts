@@ -4,12 +4,23 @@ import type { Logger } from '../lib/logger.js';
 
 export interface FixRequest {
   jobId: string;
+  /** Whose credentials may read a private repository. */
+  accountId: string;
   repoUrl: string;
   ref: string;
   /** The commit the ref pointed at when the worker started. */
   commitSha: string;
   description: string;
   visibility: Visibility;
+  /** Overrides the repository's `.github/kodah.yml` test_command. */
+  testCommand?: string;
+}
+
+/** One check of a candidate fix and how it went. */
+export interface FixCheck {
+  name: 'diff_policy' | 'syntax' | 'tests';
+  outcome: 'passed' | 'failed' | 'skipped' | 'timeout';
+  detail?: string;
 }
 
 export interface FixResult {
@@ -17,6 +28,12 @@ export interface FixResult {
   explanation?: string;
   filesChanged: string[];
   usage?: { promptTokens: number; completionTokens: number; costUsd?: number };
+  /** The checks the returned diff passed (or skipped). */
+  checks?: FixCheck[];
+  /** Model answers it took. */
+  attempts?: number;
+  /** Seconds spent in each stage (checkout, localize, context, generate, apply, validate). */
+  stageSeconds?: Record<string, number>;
 }
 
 export interface FixContext {

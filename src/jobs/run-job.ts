@@ -60,6 +60,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
     const result = await engine.fix(
       {
         jobId,
+        accountId: record.accountId,
         repoUrl: record.repoUrl,
         ref: record.ref,
         commitSha: resolved.sha,

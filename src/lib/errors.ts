@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'conflict'
   | 'ref_not_found'
   | 'repository_unavailable'
+  | 'model_unavailable'
   | 'engine_not_configured'
   | 'timeout'
   | 'shutdown'

@@ -1,0 +1,177 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import parseDiff from 'parse-diff';
+import { localGit } from '../code-index/git-objects.js';
+import { localize } from '../code-index/localize.js';
+import type { GitCredentials } from '../git/credentials.js';
+import type { RepoUrlPolicy } from '../git/url-policy.js';
+import type { FixCheck, FixContext, FixEngine, FixRequest, FixResult } from '../jobs/fix-engine.js';
+import { KodahError } from '../lib/errors.js';
+import type { ChatMessage, ChatModel } from '../llm/chat-model.js';
+import { UsageMeter } from '../llm/usage.js';
+import { applyEdits } from './apply-edits.js';
+import { buildContext } from './build-context.js';
+import { newSyntaxErrors } from './check-syntax.js';
+import { checkout } from './checkout.js';
+import { checkDiffPolicy } from './diff-policy.js';
+import { parseEdits } from './parse-edits.js';
+import { feedbackMessage, firstMessages } from './prompts.js';
+import { readRepoSettings } from './repo-settings.js';
+import { runTestCommand } from './run-test-command.js';
+import { StageTimer } from './stage-timer.js';
+
+export interface FixSettings {
+  policy: RepoUrlPolicy;
+  mirrorDir: string;
+  worktreeDir: string;
+  gitTimeoutMs: number;
+  maxRepoBytes: number;
+  maxFiles: number;
+  maxAttempts: number;
+  contextTokens: number;
+  testTimeoutMs: number;
+}
+
+export interface FixPipelineDeps {
+  model: ChatModel;
+  credentials: GitCredentials;
+  settings: FixSettings;
+}
+
+/** What one answer of the model came to: a diff that passed every check, or why not. */
+type Attempt = { ok: true; diff: string; explanation: string; files: string[]; checks: FixCheck[] } | { ok: false; problems: string[]; testOutput?: string };
+
+/** The fix engine: checkout → localize → context → generate → apply → validate, retried with the evidence. */
+export function createFixEngine(deps: FixPipelineDeps): FixEngine {
+  return { fix: (request, context) => runFixPipeline(deps, request, context) };
+}
+
+/** The CLI runs the pipeline on a repository on disk: no URL, no mirror. */
+export type LocalFixRequest = FixRequest & { localGitDir?: string };
+
+export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixRequest, context: FixContext): Promise<FixResult> {
+  const { settings, model } = deps;
+  const { signal } = context;
+  const timer = new StageTimer();
+  const meter = new UsageMeter();
+
+  await context.report('checkout', 10);
+  const token = request.visibility === 'private' ? await deps.credentials.tokenFor(request.repoUrl, request.accountId) : null;
+  const tree = await timer.time('checkout', () =>
+    checkout(request.localGitDir ? { gitDir: request.localGitDir } : { url: request.repoUrl }, request.commitSha, {
+      policy: settings.policy,
+      mirrorDir: settings.mirrorDir,
+      worktreeDir: settings.worktreeDir,
+      token,
+      timeoutMs: settings.gitTimeoutMs,
+      maxRepoBytes: settings.maxRepoBytes,
+      maxFiles: settings.maxFiles,
+      signal,
+    }),
+  );
+  try {
+    const repoSettings = await readRepoSettings(tree.dir);
+    for (const problem of repoSettings.problems) context.log.warn(problem);
+    const testCommand = request.testCommand ?? repoSettings.test_command;
+
+    await context.report('localize', 20);
+    const localized = await timer.time('localize', () => localize(tree.gitDir, tree.commit, request.description, { files: 10, snippets: 20 }));
+    await context.report('context', 25);
+    const code = await timer.time('context', () => buildContext(tree.dir, localized, settings.contextTokens));
+    if (code.files.length === 0) throw new KodahError('job_failed', 'No code in the repository relates to the description', { kind: 'input' });
+
+    const messages: ChatMessage[] = firstMessages(request.description, code.text);
+    const tried: string[] = [];
+    for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
+      signal.throwIfAborted();
+      await context.report(attempt === 1 ? 'generate' : `generate (attempt ${attempt})`, 30 + Math.round((50 * (attempt - 1)) / settings.maxAttempts));
+      const answer = await timer.time('generate', () => model.complete(messages, { signal }));
+      meter.add(answer);
+      messages.push({ role: 'assistant', content: answer.content });
+
+      await context.report('apply', 30 + Math.round((50 * attempt) / settings.maxAttempts) - 5);
+      const outcome = await tryAnswer(deps, tree, answer.content, testCommand, timer, signal);
+      if (outcome.ok) {
+        const usage = meter.totals;
+        return {
+          diff: outcome.diff,
+          explanation: outcome.explanation,
+          filesChanged: outcome.files,
+          usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, costUsd: usage.costUsd },
+          checks: outcome.checks,
+          attempts: attempt,
+          stageSeconds: timer.seconds(),
+        };
+      }
+      tried.push(`attempt ${attempt}: ${outcome.problems.join(' ')}`);
+      context.log.info({ attempt, problems: outcome.problems }, 'fix attempt rejected');
+      await resetWorktree(tree.dir);
+      messages.push(feedbackMessage(outcome.problems, outcome.testOutput));
+    }
+    throw new KodahError('job_failed', `No valid fix within ${settings.maxAttempts} attempts. ${tried.join(' ').slice(0, 2000)}`, { kind: 'input' });
+  } finally {
+    await tree.remove();
+  }
+}
+
+async function tryAnswer(
+  deps: FixPipelineDeps,
+  tree: { gitDir: string; dir: string; commit: string },
+  answer: string,
+  testCommand: string | undefined,
+  timer: StageTimer,
+  signal: AbortSignal,
+): Promise<Attempt> {
+  let parsed: ReturnType<typeof parseEdits>;
+  try {
+    parsed = parseEdits(answer);
+  } catch (err) {
+    return { ok: false, problems: [(err as Error).message] };
+  }
+  if (parsed.edits.length === 0) return { ok: false, problems: ['The answer has no edit blocks.'] };
+
+  const applied = await timer.time('apply', async () => {
+    const current = new Map<string, string | null>();
+    for (const edit of parsed.edits) {
+      if (!current.has(edit.path)) current.set(edit.path, await readFile(path.join(tree.dir, edit.path), 'utf8').catch(() => null));
+    }
+    return applyEdits(current, parsed.edits);
+  });
+  if (applied.failures.length) return { ok: false, problems: applied.failures.map((f) => f.message) };
+
+  return timer.time('validate', async () => {
+    for (const [file, content] of applied.files) {
+      const target = path.join(tree.dir, file);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, content);
+    }
+    // The work tree has its own index: staging everything makes new files part of the diff.
+    await localGit(path.join(tree.dir, '.git'), ['--work-tree', tree.dir, 'add', '-A']);
+    const diff = await localGit(path.join(tree.dir, '.git'), ['--work-tree', tree.dir, 'diff', '--cached', '--binary', '--no-color', '--no-ext-diff']);
+    const policy = checkDiffPolicy(diff);
+    if (policy.length) return { ok: false, problems: policy };
+    const files = parseDiff(diff).map((f) => (f.to && f.to !== '/dev/null' ? f.to : f.from!));
+    const syntax = await newSyntaxErrors(tree.gitDir, tree.commit, tree.dir, files);
+    if (syntax.length) return { ok: false, problems: syntax };
+    const checks: FixCheck[] = [{ name: 'diff_policy', outcome: 'passed' }, { name: 'syntax', outcome: 'passed' }];
+    if (!testCommand) {
+      checks.push({ name: 'tests', outcome: 'skipped', detail: 'no test_command in .github/kodah.yml' });
+    } else {
+      const tests = await runTestCommand(tree.dir, testCommand, deps.settings.testTimeoutMs, signal);
+      signal.throwIfAborted();
+      if (tests.outcome !== 'passed') {
+        const why = tests.outcome === 'timeout' ? `did not finish within ${deps.settings.testTimeoutMs / 1000} s` : `failed (exit code ${tests.exitCode})`;
+        return { ok: false, problems: [`The test command \`${testCommand}\` ${why} with these edits.`], testOutput: tests.outputTail.slice(-4000) };
+      }
+      checks.push({ name: 'tests', outcome: 'passed', detail: `${testCommand} (${tests.seconds} s)` });
+    }
+    return { ok: true, diff, explanation: parsed.explanation, files, checks };
+  });
+}
+
+/** Back to the commit, for the next answer: tracked files restored, new and ignored ones removed. */
+async function resetWorktree(dir: string): Promise<void> {
+  const gitDir = path.join(dir, '.git');
+  await localGit(gitDir, ['--work-tree', dir, 'reset', '--hard', '--quiet']);
+  await localGit(gitDir, ['--work-tree', dir, 'clean', '-fdxq']);
+}

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+/** `.github/kodah.yml`: how a repository wants Kodah to work on it. */
+const schema = z.object({
+  test_command: z.string().min(1).max(2000).optional(),
+  test_timeout_s: z.number().int().min(1).max(3600).optional(),
+  delivery: z.enum(['pull_request', 'comment']).optional(),
+  ci: z.boolean().optional(),
+  label: z.string().min(1).max(50).optional(),
+});
+
+export type RepoSettings = z.infer<typeof schema> & { problems: string[] };
+
+const MAX_BYTES = 64 * 1024;
+
+/**
+ * Reads the repository's settings; a missing file means defaults, and a malformed one means
+ * defaults plus a problem to report (a bad settings file must not break fixing).
+ */
+export async function readRepoSettings(worktree: string): Promise<RepoSettings> {
+  const file = path.join(worktree, '.github', 'kodah.yml');
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return { problems: [] };
+  if (Buffer.byteLength(text) > MAX_BYTES) return { problems: ['.github/kodah.yml is larger than 64 KiB; ignored'] };
+  try {
+    const parsed = schema.safeParse(parse(text, { maxAliasCount: 10 }) ?? {});
+    if (parsed.success) return { ...parsed.data, problems: [] };
+    return { problems: parsed.error.issues.map((i) => `.github/kodah.yml: ${i.path.join('.') || 'file'}: ${i.message}; ignored`) };
+  } catch (err) {
+    return { problems: [`.github/kodah.yml is not valid YAML (${(err as Error).message.split('\n')[0]}); ignored`] };
+  }
+}

@@ -1,0 +1,242 @@
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { z } from 'zod';
+import { KodahError } from '../lib/errors.js';
+import { estimateTokens } from './count-tokens.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatCompletion {
+  content: string;
+  usage: { promptTokens: number; completionTokens: number };
+  /** Dollars (a call costs fractions of a cent); 0 when no pricing is configured. */
+  costUsd: number;
+  /** The model that answered, as the provider names it. */
+  model: string;
+  finishReason: string | null;
+}
+
+export interface ChatOptions {
+  signal?: AbortSignal;
+  maxTokens?: number;
+  temperature?: number;
+}
+
+/** A chat model that answers a conversation; one implementation per provider protocol. */
+export interface ChatModel {
+  readonly name: string;
+  complete(messages: ChatMessage[], options: ChatOptions): Promise<ChatCompletion>;
+}
+
+export interface OpenAiChatModelOptions {
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  /** Per attempt: the client gives up on an attempt after this long and retries it. */
+  timeoutMs: number;
+  /** Retries after the first attempt, on timeouts, connection errors, 408, 409, 429 and 5xx. */
+  maxRetries: number;
+  pricing?: { inputPerMTokUsd: number; outputPerMTokUsd: number } | null;
+}
+
+/** A retry-after longer than this hands the job back to the queue rather than sleeping in a worker. */
+const MAX_RETRY_AFTER_MS = 60_000;
+/** Provider error messages are quoted up to this length. */
+const MAX_QUOTE = 300;
+/** Per-message framing tokens (role, separators), for when a server reports no usage. */
+const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/** The part of a chat completion we use; anything else an "OpenAI-compatible" server sends is ignored. */
+const completionSchema = z.object({
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }).nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  // Some servers omit usage or fill it with nulls: then we estimate rather than count nothing.
+  usage: z
+    .object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() })
+    .nullish()
+    .catch(null),
+});
+
+/** Any OpenAI-compatible /chat/completions endpoint (OpenAI, Azure, vLLM, Ollama, LiteLLM…). */
+export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
+  const client = new OpenAI({
+    baseURL: options.baseUrl,
+    // The SDK refuses an empty key; local servers (Ollama, vLLM) need none.
+    apiKey: options.apiKey || 'none',
+    timeout: options.timeoutMs,
+    maxRetries: options.maxRetries,
+    // Explicit nulls: the SDK would otherwise read OPENAI_ORG_ID and friends from the environment
+    // and send them to whatever endpoint is configured. Errors are ours to report, not its to log.
+    organization: null,
+    project: null,
+    adminAPIKey: null,
+    webhookSecret: null,
+    logLevel: 'off',
+    fetch: bufferedFetch,
+  });
+  const where = `The model endpoint ${endpointHost(options.baseUrl)}`;
+  const redact = redactor(options.apiKey);
+  const pricing = options.pricing ?? null;
+
+  return {
+    name: options.model,
+    async complete(messages, { signal, maxTokens, temperature } = {}) {
+      let raw: unknown;
+      try {
+        const request = client.chat.completions.create(
+          {
+            model: options.model,
+            messages,
+            stream: false,
+            ...(maxTokens !== undefined && { max_tokens: maxTokens }),
+            ...(temperature !== undefined && { temperature }),
+          },
+          { signal },
+        );
+        raw = await settleOnAbort(request, signal);
+      } catch (err) {
+        if (signal?.aborted) throw new KodahError('timeout', 'The model call was stopped (time limit or shutdown)', { retryable: true });
+        throw toModelError(err, where, options, redact);
+      }
+
+      const parsed = completionSchema.safeParse(raw);
+      if (!parsed.success) {
+        throw new KodahError('model_unavailable', `${where} answered with something other than a chat completion`, { retryable: true });
+      }
+      const choice = parsed.data.choices?.[0];
+      if (!choice) throw new KodahError('model_unavailable', `${where} answered with no choices`, { retryable: true });
+      const content = choice.message?.content ?? '';
+      const finishReason = choice.finish_reason ?? null;
+      if (!content.trim()) {
+        const refusal = choice.message?.refusal ? `; it refused: ${quote(redact(choice.message.refusal))}` : '';
+        // A cut-off or filtered answer comes back the same on a retry; an empty one may not.
+        const retryable = finishReason !== 'length' && finishReason !== 'content_filter' && !refusal;
+        throw new KodahError('model_unavailable', `${where} answered with no content (finish reason: ${finishReason ?? 'none'})${refusal}`, { retryable });
+      }
+
+      const usage = parsed.data.usage
+        ? { promptTokens: parsed.data.usage.prompt_tokens, completionTokens: parsed.data.usage.completion_tokens }
+        : {
+            promptTokens: messages.reduce((sum, m) => sum + MESSAGE_OVERHEAD_TOKENS + estimateTokens(m.content), 0),
+            completionTokens: estimateTokens(content),
+          };
+      const costUsd = pricing
+        ? (usage.promptTokens * pricing.inputPerMTokUsd + usage.completionTokens * pricing.outputPerMTokUsd) / 1_000_000
+        : 0;
+      return { content, usage, costUsd, model: parsed.data.model || options.model, finishReason };
+    },
+  };
+}
+
+/**
+ * fetch for the SDK, closing two gaps in its retry loop. Its timeout stops at the response
+ * headers, so a body that stalls would hang for ever: the body is read here, while that timeout
+ * still runs. And it sleeps out any retry-after, an hour if a provider says so, deaf to the abort
+ * signal: a wait over MAX_RETRY_AFTER_MS is marked not worth retrying here (the queue retries).
+ */
+async function bufferedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, init);
+  const body = await response.arrayBuffer();
+  const headers = new Headers(response.headers);
+  // The body is already decoded and may have a new length.
+  headers.delete('content-encoding');
+  headers.delete('content-length');
+  if ((retryAfterMs(headers) ?? 0) > MAX_RETRY_AFTER_MS) headers.set('x-should-retry', 'false');
+  const hasBody = ![101, 204, 205, 304].includes(response.status);
+  return new Response(hasBody ? body : null, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** The wait a provider asks for, read as the SDK reads it (retry-after-ms, then retry-after). */
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (!Number.isNaN(ms)) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (!Number.isNaN(seconds)) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : date - Date.now();
+}
+
+/** Settles as soon as `signal` aborts: the SDK only notices an abort once its retry sleep ends. */
+function settleOnAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The provider's failure as a KodahError: ours (system) either way, since a 4xx means our
+ * configuration is wrong, not the user's report. No raw cause is attached: the SDK error quotes
+ * the provider's body, which may echo the key, and pino would log it.
+ */
+function toModelError(err: unknown, where: string, options: OpenAiChatModelOptions, redact: (text: string) => string): KodahError {
+  const retried = options.maxRetries > 0 ? ` (retried ${options.maxRetries} times)` : '';
+  if (err instanceof APIConnectionTimeoutError) {
+    return new KodahError('model_unavailable', `${where} did not answer within ${options.timeoutMs / 1000} s${retried}`, { retryable: true });
+  }
+  if (err instanceof APIConnectionError) {
+    const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';
+    return new KodahError('model_unavailable', redact(`${where} could not be reached${cause}${retried}`), { retryable: true });
+  }
+  if (err instanceof APIError && err.status !== undefined) {
+    const status = err.status;
+    const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+    const hint =
+      status === 401 || status === 403
+        ? ' Check OPENAI_API_KEY.'
+        : status === 404
+          ? ` Check KODAH_MODEL ("${options.model}") and OPENAI_BASE_URL.`
+          : '';
+    const wait = retryAfterMs(err.headers);
+    // bufferedFetch said not to retry: the provider asked for a longer wait than a worker sleeps.
+    const tooLong = retryable && wait !== undefined && wait > MAX_RETRY_AFTER_MS;
+    const attempts = tooLong ? ` and asks to wait ${Math.ceil(wait / 1000)} s` : retryable ? retried : '';
+    const requestId = err.requestID ? ` (request id ${err.requestID})` : '';
+    const detail = (err.error as { message?: unknown } | undefined)?.message;
+    const message = `${where} answered ${status}${attempts}: ${quote(typeof detail === 'string' ? detail : err.message)}${requestId}.${hint}`;
+    return new KodahError('model_unavailable', redact(message), {
+      retryable,
+      ...(wait !== undefined && wait > 0 && { retryAfterS: Math.ceil(wait / 1000) }),
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new KodahError('model_unavailable', redact(`${where} failed: ${quote(message)}`), { retryable: true });
+}
+
+/** Removes the key (and any bearer token) from text that may quote it. */
+function redactor(apiKey: string): (text: string) => string {
+  return (text) => {
+    let out = text.replace(/\bBearer\s+\S+/gi, 'Bearer [redacted]');
+    // A very short key ("x", "none") is a placeholder; replacing it would garble the message.
+    if (apiKey.length >= 8) out = out.replaceAll(apiKey, '[redacted]');
+    return out;
+  };
+}
+
+function quote(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_QUOTE ? `${oneLine.slice(0, MAX_QUOTE)}…` : oneLine;
+}
+
+/** The host only: a base URL may carry credentials (https://user:key@host/v1). */
+function endpointHost(baseUrl: string): string {
+  try {
+    return `at ${new URL(baseUrl).host}`;
+  } catch {
+    return '(OPENAI_BASE_URL)';
+  }
+}
