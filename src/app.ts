@@ -4,7 +4,7 @@ import { CodeSearch } from './code-index/code-search.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
-import { createFixEngine } from './fix/fix-pipeline.js';
+import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
 import { openAiChatModel } from './llm/chat-model.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -45,8 +45,12 @@ export interface Kodah {
 
 /** The fix pipeline with the configured model, git policy and limits. */
 export function fixEngineFor(config: Config, credentials: GitCredentials): FixEngine {
+  return createFixEngine(fixDepsFor(config, credentials));
+}
+
+export function fixDepsFor(config: Config, credentials: GitCredentials): FixPipelineDeps {
   const { name, ...model } = config.model!;
-  return createFixEngine({
+  return {
     model: openAiChatModel({ ...model, model: name }),
     credentials,
     settings: {
@@ -60,7 +64,7 @@ export function fixEngineFor(config: Config, credentials: GitCredentials): FixEn
       contextTokens: config.fix.contextTokens,
       testTimeoutMs: config.fix.testTimeoutS * 1000,
     },
-  });
+  };
 }
 
 /** Wires one Kodah process: database, migrations, queue, workers and HTTP API, as asked. */

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { type Kodah, startKodah } from './app.js';
+import { fixDepsFor, type Kodah, startKodah } from './app.js';
 import { rotateApiKey, createApiKey } from './billing/api-keys.js';
 import { createAccount, getAccount } from './billing/accounts.js';
 import { addCredits, getBalance } from './billing/credits.js';
 import { resolveCommit } from './code-index/git-objects.js';
 import { localize } from './code-index/localize.js';
+import { runFixPipeline } from './fix/fix-pipeline.js';
+import { runGit } from './git/run-git.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -192,6 +195,43 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
         }),
       );
       process.stdout.write(`added ${formatUsd(opts.usd)}; paid balance ${formatUsd(balance.paidBalanceCents)}\n`);
+    });
+
+  program
+    .command('fix')
+    .description('run the fix pipeline on a repository without the server and print the diff')
+    .requiredOption('--repo <path|url>', 'a local repository (bare or with a work tree) or a repository URL')
+    .option('--ref <ref>', 'branch, tag or commit', 'HEAD')
+    .option('--description <text>', 'the bug report')
+    .option('--description-file <file>', 'the bug report from a file ("-" for standard input)')
+    .option('--test-command <command>', "overrides the repository's .github/kodah.yml test_command")
+    .option('--apply', 'apply the diff to the repository at --repo (a local work tree)')
+    .option('--json', 'print the whole result as JSON')
+    .action(async (opts: { repo: string; ref: string; description?: string; descriptionFile?: string; testCommand?: string; apply?: boolean; json?: boolean }) => {
+      const config = cfg();
+      if (!config.model) throw new ConfigError('kodah fix needs a model: set OPENAI_BASE_URL (and OPENAI_API_KEY, KODAH_MODEL)');
+      const description = opts.description ?? (opts.descriptionFile ? await readFile(opts.descriptionFile === '-' ? '/dev/stdin' : opts.descriptionFile, 'utf8') : '');
+      if (!description.trim()) throw new InvalidArgumentError('give the bug report with --description or --description-file');
+      const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(opts.repo);
+      if (opts.apply && remote) throw new InvalidArgumentError('--apply needs --repo to be a local work tree');
+      const gitDir = await localGitDir(opts.repo, config);
+      const commit = await resolveCommit(gitDir, opts.ref);
+      const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+      const result = await runFixPipeline(
+        fixDepsFor(config, staticCredentials(config.git.tokens)),
+        { jobId: 'cli', accountId: 'operator', repoUrl: remote ? opts.repo : 'local', ref: opts.ref, commitSha: commit, description, visibility: 'public', testCommand: opts.testCommand, localGitDir: gitDir },
+        { signal: new AbortController().signal, log, report: async (stage) => void process.stderr.write(`kodah: ${stage}\n`) },
+      );
+      if (opts.apply) {
+        const patch = path.join(await mkdtemp(path.join(tmpdir(), 'kodah-fix-')), 'fix.diff');
+        await writeFile(patch, result.diff);
+        const applied = await runGit(['apply', '--whitespace=nowarn', patch], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: path.resolve(opts.repo), timeoutMs: 60_000 });
+        await rm(path.dirname(patch), { recursive: true, force: true });
+        if (applied.code !== 0) throw new KodahError('internal', `git apply failed: ${applied.stderr.trim()}`);
+      }
+      if (opts.json) print(true, result, '');
+      else process.stdout.write(`${result.explanation ? `${result.explanation.trim()}\n\n` : ''}${result.diff}`);
+      if (opts.apply) process.stderr.write(`kodah: applied to ${path.resolve(opts.repo)}\n`);
     });
 
   program

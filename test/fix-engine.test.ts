@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
+import { spawnKodah } from './helpers/kodah-process.js';
 import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
 
 const PROCESSOR = 'def calculate_total(items):\n    total = 0\n    for item in items:\n        total += item["price"]\n    return total\n';
@@ -147,5 +148,42 @@ describe.each(databaseKinds)('fix engine end to end on %s', (kind) => {
     expect(status).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
     const account = await app.api(key, 'GET', '/account');
     expect(account.body.free_credits).toBe(10);
+  });
+});
+
+describe('kodah fix (the pipeline without the server)', () => {
+  let model: FakeOpenAI;
+  beforeAll(async () => {
+    model = await startFakeOpenAI();
+  });
+  afterAll(() => model?.close());
+
+  it('prints the diff, and with --apply changes the work tree so the tests pass', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'kodah-cli-fix-'));
+    try {
+      for (const [file, content] of Object.entries(FILES)) {
+        execFileSync('mkdir', ['-p', path.dirname(path.join(work, file))]);
+        writeFileSync(path.join(work, file), content);
+      }
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], { cwd: work });
+      git('init', '-q', '-b', 'main');
+      git('add', '-A');
+      git('commit', '-q', '-m', 'initial');
+      model.reply(GOOD);
+      const proc = spawnKodah(['fix', '--repo', work, '--description', REPORT, '--apply'], {
+        OPENAI_BASE_URL: model.baseUrl,
+        KODAH_MODEL: 'fake-model',
+        KODAH_DATA_DIR: path.join(work, '.kodah-data'),
+        LOG_LEVEL: 'warn',
+      });
+      expect(await proc.exited, proc.output()).toBe(0);
+      expect(proc.output()).toContain('+        total += float(item["price"])');
+      expect(proc.output()).toContain('convert each one to a number');
+      execFileSync('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', '.'], { cwd: work, stdio: 'pipe' });
+      // Its own work tree is gone again.
+      expect(execFileSync('git', ['worktree', 'list'], { cwd: work, encoding: 'utf8' }).trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
