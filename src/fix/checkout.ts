@@ -28,13 +28,12 @@ export interface Checkout {
 }
 
 /**
- * A clean work tree of `commit`: the repository's mirror is fetched (or cloned) with the hardened
- * git of the platform, the commit fetched by sha when no branch or tag holds it, and a detached
- * work tree added beside the other jobs'. No hooks run, no submodule or LFS content is fetched,
- * and the token travels in a header of the fetch only: nothing is written into `.git/config`.
+ * The repository's mirror with `commit` in it: fetched (or cloned) with the hardened git of the
+ * platform, the commit fetched by sha when no branch or tag holds it. The token travels in a
+ * header of the fetch only: nothing is written into the mirror's config. A local repository (the
+ * CLI's --repo PATH) is used as it is.
  */
-export async function checkout(repository: { url: string } | { gitDir: string }, commit: string, options: CheckoutOptions): Promise<Checkout> {
-  // A local repository (the CLI's --repo PATH) is used as it is; a URL goes through the mirror cache.
+export async function openMirror(repository: { url: string } | { gitDir: string }, commit: string, options: CheckoutOptions): Promise<string> {
   const gitDir = 'gitDir' in repository ? repository.gitDir : await ensureMirror(repository.url, {
     policy: options.policy,
     cacheDir: options.mirrorDir,
@@ -48,6 +47,14 @@ export async function checkout(repository: { url: string } | { gitDir: string },
   if (files > options.maxFiles) {
     throw new KodahError('invalid_input', `The repository has ${files} files at ${commit.slice(0, 12)}, more than the limit of ${options.maxFiles}`, { kind: 'input' });
   }
+  return gitDir;
+}
+
+/**
+ * A clean, detached work tree of `commit` beside the other jobs', for one attempt. No hooks run
+ * and no submodule or LFS content is fetched (LFS files stay pointers).
+ */
+export async function addWorktree(gitDir: string, commit: string, options: Pick<CheckoutOptions, 'worktreeDir' | 'timeoutMs' | 'signal'>): Promise<Checkout> {
   await mkdir(options.worktreeDir, { recursive: true });
   const dir = path.join(options.worktreeDir, `${commit.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
   await localGit(gitDir, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit], { signal: options.signal, timeoutMs: options.timeoutMs });

@@ -12,7 +12,7 @@ import { UsageMeter } from '../llm/usage.js';
 import { applyEdits } from './apply-edits.js';
 import { buildContext } from './build-context.js';
 import { newSyntaxErrors } from './check-syntax.js';
-import { checkout } from './checkout.js';
+import { addWorktree, openMirror } from './checkout.js';
 import { checkDiffPolicy } from './diff-policy.js';
 import { parseEdits } from './parse-edits.js';
 import { feedbackMessage, firstMessages } from './prompts.js';
@@ -54,30 +54,38 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
   const { signal } = context;
   const timer = new StageTimer();
   const meter = new UsageMeter();
+  const started = performance.now();
 
   await context.report('checkout', 10);
   const token = request.visibility === 'private' ? await deps.credentials.tokenFor(request.repoUrl, request.accountId) : null;
-  const tree = await timer.time('checkout', () =>
-    checkout(request.localGitDir ? { gitDir: request.localGitDir } : { url: request.repoUrl }, request.commitSha, {
-      policy: settings.policy,
-      mirrorDir: settings.mirrorDir,
-      worktreeDir: settings.worktreeDir,
-      token,
-      timeoutMs: settings.gitTimeoutMs,
-      maxRepoBytes: settings.maxRepoBytes,
-      maxFiles: settings.maxFiles,
-      signal,
-    }),
-  );
+  const options = {
+    policy: settings.policy,
+    mirrorDir: settings.mirrorDir,
+    worktreeDir: settings.worktreeDir,
+    token,
+    timeoutMs: settings.gitTimeoutMs,
+    maxRepoBytes: settings.maxRepoBytes,
+    maxFiles: settings.maxFiles,
+    signal,
+  };
+  const gitDir = await timer.time('checkout', () => openMirror(request.localGitDir ? { gitDir: request.localGitDir } : { url: request.repoUrl }, request.commitSha, options));
+  // Localizing reads the mirror, not the work tree: both run at once.
+  await context.report('localize', 20);
+  const adding = timer.time('checkout', () => addWorktree(gitDir, request.commitSha, options));
+  const localizing = timer.time('localize', () => localize(gitDir, request.commitSha, request.description, { files: 10, snippets: 20 }));
+  const [added, localized] = await Promise.allSettled([adding, localizing]);
+  if (added.status === 'rejected') throw added.reason;
+  const tree = added.value;
   try {
+    if (localized.status === 'rejected') throw localized.reason;
     const repoSettings = await readRepoSettings(tree.dir);
     for (const problem of repoSettings.problems) context.log.warn(problem);
     const testCommand = request.testCommand ?? repoSettings.test_command;
+    // The repository may ask for less time than the operator allows, never more.
+    const testTimeoutMs = Math.min(settings.testTimeoutMs, (repoSettings.test_timeout_s ?? Infinity) * 1000);
 
-    await context.report('localize', 20);
-    const localized = await timer.time('localize', () => localize(tree.gitDir, tree.commit, request.description, { files: 10, snippets: 20 }));
     await context.report('context', 25);
-    const code = await timer.time('context', () => buildContext(tree.dir, localized, settings.contextTokens));
+    const code = await timer.time('context', () => buildContext(tree.dir, localized.value, settings.contextTokens));
     if (code.files.length === 0) throw new KodahError('job_failed', 'No code in the repository relates to the description', { kind: 'input' });
 
     const messages: ChatMessage[] = firstMessages(request.description, code.text);
@@ -90,7 +98,7 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
       messages.push({ role: 'assistant', content: answer.content });
 
       await context.report('apply', 30 + Math.round((50 * attempt) / settings.maxAttempts) - 5);
-      const outcome = await tryAnswer(deps, tree, answer.content, testCommand, timer, signal);
+      const outcome = await tryAnswer(tree, answer.content, { command: testCommand, timeoutMs: testTimeoutMs }, timer, signal);
       if (outcome.ok) {
         const usage = meter.totals;
         return {
@@ -100,7 +108,8 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
           usage: { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, costUsd: usage.costUsd },
           checks: outcome.checks,
           attempts: attempt,
-          stageSeconds: timer.seconds(),
+          // Stages overlap (the work tree is added while localizing): `total` is the wall time.
+          stageSeconds: { ...timer.seconds(), total: Math.round(performance.now() - started) / 1000 },
         };
       }
       tried.push(`attempt ${attempt}: ${outcome.problems.join(' ')}`);
@@ -115,10 +124,9 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
 }
 
 async function tryAnswer(
-  deps: FixPipelineDeps,
   tree: { gitDir: string; dir: string; commit: string },
   answer: string,
-  testCommand: string | undefined,
+  test: { command: string | undefined; timeoutMs: number },
   timer: StageTimer,
   signal: AbortSignal,
 ): Promise<Attempt> {
@@ -154,13 +162,14 @@ async function tryAnswer(
     const syntax = await newSyntaxErrors(tree.gitDir, tree.commit, tree.dir, files);
     if (syntax.length) return { ok: false, problems: syntax };
     const checks: FixCheck[] = [{ name: 'diff_policy', outcome: 'passed' }, { name: 'syntax', outcome: 'passed' }];
+    const testCommand = test.command;
     if (!testCommand) {
       checks.push({ name: 'tests', outcome: 'skipped', detail: 'no test_command in .github/kodah.yml' });
     } else {
-      const tests = await runTestCommand(tree.dir, testCommand, deps.settings.testTimeoutMs, signal);
+      const tests = await runTestCommand(tree.dir, testCommand, test.timeoutMs, signal);
       signal.throwIfAborted();
       if (tests.outcome !== 'passed') {
-        const why = tests.outcome === 'timeout' ? `did not finish within ${deps.settings.testTimeoutMs / 1000} s` : `failed (exit code ${tests.exitCode})`;
+        const why = tests.outcome === 'timeout' ? `did not finish within ${test.timeoutMs / 1000} s` : `failed (exit code ${tests.exitCode})`;
         return { ok: false, problems: [`The test command \`${testCommand}\` ${why} with these edits.`], testOutput: tests.outputTail.slice(-4000) };
       }
       checks.push({ name: 'tests', outcome: 'passed', detail: `${testCommand} (${tests.seconds} s)` });

@@ -1,0 +1,104 @@
+/**
+ * Time per stage of the fix pipeline on a large repository whose mirror is already on disk (a
+ * warm cache), with an OpenAI-compatible fake model over HTTP answering at once: everything but
+ * the model is measured. Then the edit-application rate on mistakes built from real commits
+ * (bench/edits.ts).
+ *
+ *   npm run bench:fix -- [--repo DIR] [--data FILE.jsonl] [--instances 5] [--no-edits]
+ *
+ * DIR is a bare mirror (default: sympy under /work/.mirror); the bug reports are the data file's
+ * instances of that repository, each at its base commit.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { localGit } from '../src/code-index/git-objects.js';
+import { runFixPipeline } from '../src/fix/fix-pipeline.js';
+import { staticCredentials } from '../src/git/credentials.js';
+import { createLogger } from '../src/lib/logger.js';
+import { openAiChatModel } from '../src/llm/chat-model.js';
+import { startFakeOpenAI } from '../test/helpers/fake-openai.js';
+
+const { values } = parseArgs({
+  options: {
+    repo: { type: 'string', default: '/work/.mirror/sympy+sympy/repo' },
+    data: { type: 'string', default: path.join(import.meta.dirname, '../../shared/bench/localize-dev.jsonl') },
+    instances: { type: 'string', default: '5' },
+    'no-edits': { type: 'boolean', default: false },
+  },
+  // bench/edits.ts, run at the end, reads its own options.
+  strict: false,
+});
+const repo = String(values.repo);
+const name = path.basename(path.dirname(repo)).replace('+', '/');
+const instances = readFileSync(String(values.data), 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l) as { instance_id: string; repo: string; base_commit: string; problem_statement: string })
+  .filter((i) => i.repo === name)
+  .slice(0, Number(values.instances));
+if (instances.length === 0) {
+  console.error(`no instances of ${name} in ${values.data}`);
+  process.exit(2);
+}
+
+/** The fake model's answer: a comment appended to the first line of code it was shown. */
+function answer(body: { messages: Array<{ content: string }> }): string {
+  const prompt = body.messages[1]!.content;
+  const file = /^### (\S+) \(/m.exec(prompt)?.[1];
+  const line = /^\s*\d+ \| (\S.*)$/m.exec(prompt.slice(prompt.indexOf(`### ${file}`)))?.[1];
+  if (!file || !line) return 'No code to change.';
+  return `A benchmark edit.\n\n${file}\n<<<<<<< SEARCH\n${line}\n=======\n${line}  # kodah\n>>>>>>> REPLACE\n`;
+}
+
+const model = await startFakeOpenAI();
+const worktrees = await mkdtemp(path.join(tmpdir(), 'kodah-bench-fix-'));
+const rows: Array<Record<string, number>> = [];
+try {
+  const deps = {
+    model: openAiChatModel({ baseUrl: model.baseUrl, apiKey: 'none', model: 'fake', timeoutMs: 30_000, maxRetries: 0 }),
+    credentials: staticCredentials({}),
+    settings: {
+      policy: { allowedHosts: [], allowLocal: true },
+      mirrorDir: worktrees,
+      worktreeDir: worktrees,
+      gitTimeoutMs: 120_000,
+      maxRepoBytes: 1e12,
+      maxFiles: 1_000_000,
+      maxAttempts: 1,
+      contextTokens: 24_000,
+      testTimeoutMs: 60_000,
+    },
+  };
+  console.log(`| instance | ${['checkout', 'localize', 'context', 'generate (fake model)', 'apply', 'validate', 'wall time without the model'].join(' | ')} |`);
+  console.log(`|---|${'---:|'.repeat(7)}`);
+  for (const instance of instances) {
+    model.reply(answer);
+    const commit = (await localGit(repo, ['rev-parse', `${instance.base_commit}^{commit}`])).trim();
+    const result = await runFixPipeline(
+      deps,
+      { jobId: instance.instance_id, accountId: 'bench', repoUrl: 'local', ref: commit, commitSha: commit, description: instance.problem_statement, visibility: 'public', localGitDir: repo },
+      { signal: new AbortController().signal, log: createLogger('silent'), report: async () => {} },
+    );
+    const s = result.stageSeconds ?? {};
+    const total = (s.total ?? 0) - (s.generate ?? 0);
+    rows.push({ ...s, total });
+    const cell = (k: string) => (s[k] ?? 0).toFixed(2);
+    console.log(`| ${instance.instance_id} | ${cell('checkout')} | ${cell('localize')} | ${cell('context')} | ${cell('generate')} | ${cell('apply')} | ${cell('validate')} | ${total.toFixed(2)} |`);
+  }
+  const median = (k: string) => {
+    const v = rows.map((r) => r[k] ?? 0).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)]!.toFixed(2);
+  };
+  console.log(`| median | ${median('checkout')} | ${median('localize')} | ${median('context')} | ${median('generate')} | ${median('apply')} | ${median('validate')} | ${median('total')} |`);
+} finally {
+  await model.close();
+  await rm(worktrees, { recursive: true, force: true });
+}
+
+if (!values['no-edits']) {
+  console.log('\n## Edit application on mistakes built from real commits\n');
+  await import('./edits.js');
+}
