@@ -91,7 +91,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const engine = options.engine ?? (config.model ? fixEngineFor(config, credentials) : unconfiguredEngine);
     if (options.workers && !options.engine && !config.model) log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
     const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log }, config) : null;
-    const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }) : null;
+    const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit)) : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({

@@ -34,10 +34,10 @@ function isDeleted(err: unknown): boolean {
  * after a crash at any point: every write is an upsert and the searchable commit moves last.
  * Throws only what is worth a retry; the caller's mistakes end the run as failed.
  */
-export async function indexRepository(deps: IndexDeps, repositoryId: string, signal?: AbortSignal): Promise<void> {
+export async function indexRepository(deps: IndexDeps, repositoryId: string, signal?: AbortSignal): Promise<IndexedCommit | null> {
   const { db, config, log } = deps;
   const repository = await findRepository(db, repositoryId);
-  if (!repository) return;
+  if (!repository) return null;
   const steps = new StepRecorder(db, repositoryId);
   await steps.reset();
   const runLog = log.child({ repositoryId, remote: repository.remote_uri });
@@ -55,13 +55,13 @@ export async function indexRepository(deps: IndexDeps, repositoryId: string, sig
     await db.query('UPDATE code_repositories SET cloned_path = $2, updated_at = now() WHERE id = $1', [repositoryId, gitDir]);
     await steps.complete('clone');
 
-    await indexMirror(deps, repository, gitDir, steps, { signal });
+    return await indexMirror(deps, repository, gitDir, steps, { signal });
   } catch (err) {
     if (isDeleted(err) || !(await findRepository(db, repositoryId))) {
       // Blobs this run stored after the delete removed the files that named them belong to no one.
       await db.query('DELETE FROM code_blobs b WHERE NOT EXISTS (SELECT 1 FROM code_files f WHERE f.blob_sha = b.sha)');
       runLog.info('repository deleted while indexing');
-      return;
+      return null;
     }
     const error = toKodahError(err);
     const retry = error.retryable && !signal?.aborted;
@@ -69,6 +69,7 @@ export async function indexRepository(deps: IndexDeps, repositoryId: string, sig
     runLog.warn({ err: error }, 'index run failed');
     if (retry) throw error;
     if (signal?.aborted && error.kind === 'system') throw new KodahError('timeout', 'Index run stopped', { retryable: true });
+    return null;
   }
 }
 
