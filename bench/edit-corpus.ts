@@ -39,11 +39,15 @@ export interface CorpusStats {
   commits: number;
   files: number;
   hunks: number;
+  /** Hunks that needed more context than exact uniqueness because a whitespace-tolerant place also matched. */
+  widened: number;
   skipped: Record<string, number>;
 }
 
 const MAX_CONTEXT = 8;
 const MAX_BYTES = 512 * 1024;
+/** Mass rewrites (a formatter run) are not what a fix looks like, and each hunk holds the file twice. */
+const MAX_HUNKS = 100;
 
 function git(gitDir: string, args: string[]): string {
   return execFileSync('git', ['--git-dir', gitDir, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -101,6 +105,7 @@ function buildFile(commit: string, path: string, pre: string, post: string, hunk
       const search = [...all.slice(pos - before, pos), ...oldText, ...all.slice(pos + h.oldCount, pos + h.oldCount + after)];
       if (!search.some((s) => s.trim())) continue;
       const matches = findMatches(all, search);
+      if (matches.incomplete) continue;
       if (exactUniqueAt < 0 && matches.filter((m) => m.kind === 'exact').length === 1) exactUniqueAt = c;
       if (matches.length === 1) chosen = { search, before, after, c };
     }
@@ -139,19 +144,24 @@ function usable(content: string): string | null {
   return null;
 }
 
-/** Reads up to `limit` non-merge commits touching `pattern` and turns them into blocks. */
-export function buildCorpus(gitDir: string, limit: number, pattern: string): { commits: BenchCommit[]; stats: CorpusStats } {
-  const stats: CorpusStats = { commits: 0, files: 0, hunks: 0, skipped: {} };
+/**
+ * Reads up to `limit` non-merge commits touching `pattern` and turns them into blocks, one commit
+ * at a time: each block holds its file twice, so a whole corpus would not fit in memory.
+ */
+export function* readCorpus(gitDir: string, limit: number, pattern: string, stats: CorpusStats): Generator<BenchCommit> {
   const skip = (why: string) => {
     stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
   };
   const log = git(gitDir, ['log', '--no-merges', '--format=%H %P', '-n', String(limit), '--', pattern]).trim().split('\n');
-  const commits: BenchCommit[] = [];
   for (const entry of log) {
     const [commit, parent] = entry.split(' ');
     if (!commit || !parent) continue;
     const files: BenchFile[] = [];
     for (const [path, hunks] of diffHunks(gitDir, parent, commit, pattern)) {
+      if (hunks.length > MAX_HUNKS) {
+        skip(`more than ${MAX_HUNKS} hunks in a file`);
+        continue;
+      }
       const pre = git(gitDir, ['cat-file', 'blob', `${parent}:${path}`]);
       const post = git(gitDir, ['cat-file', 'blob', `${commit}:${path}`]);
       const why = usable(pre) ?? usable(post);
@@ -169,10 +179,10 @@ export function buildCorpus(gitDir: string, limit: number, pattern: string): { c
       if (!usable(content)) created.push({ path, content });
     }
     if (files.length === 0 && created.length === 0) continue;
-    commits.push({ commit, files, created });
     stats.commits++;
     stats.files += files.length;
     stats.hunks += files.reduce((n, f) => n + f.blocks.length, 0);
+    stats.widened += files.reduce((n, f) => n + f.blocks.filter((b) => b.widened).length, 0);
+    yield { commit, files, created };
   }
-  return { commits, stats };
 }

@@ -34,12 +34,15 @@ function commonIndent(lines: string[]): string {
   return common;
 }
 
-function mutateWord(line: string): string | null {
+/** The line with one word misremembered (plural for singular), middle word first. */
+function staleLines(line: string): string[] {
   const words = [...line.matchAll(/[A-Za-z_]{4,}/g)];
-  const w = words[words.length >> 1];
-  if (!w) return null;
-  const changed = w[0].endsWith('s') ? w[0].slice(0, -1) : `${w[0]}s`;
-  return line.slice(0, w.index) + changed + line.slice(w.index + w[0].length);
+  const mid = words.length >> 1;
+  const order = [...words.slice(mid), ...words.slice(0, mid).reverse()];
+  return order.map((w) => {
+    const changed = w[0].endsWith('s') ? w[0].slice(0, -1) : `${w[0]}s`;
+    return line.slice(0, w.index) + changed + line.slice(w.index + w[0].length);
+  });
 }
 
 export const VARIANTS: Record<string, Variant> = {
@@ -72,7 +75,8 @@ export const VARIANTS: Record<string, Variant> = {
         const headStart = b.start - gap - h;
         if (headStart < 0) continue;
         const head = lines.slice(headStart, headStart + h);
-        if (!head.some((l) => l.trim()) || findMatches(lines, head).length !== 1) continue;
+        const found = findMatches(lines, head);
+        if (!head.some((l) => l.trim()) || found.length !== 1 || found.incomplete) continue;
         const indent = /^\s*/.exec(b.search.find((l) => l.trim()) ?? '')![0];
         const marker = n % 2 ? `${indent}# ...` : '...';
         return { ...asIs(b), search: [...head, marker, ...b.search], replace: [...head, marker, ...b.replace] };
@@ -84,15 +88,18 @@ export const VARIANTS: Record<string, Variant> = {
   'crlf file': (b) => ({ ...asIs(b), state: b.state.replace(/\n/g, '\r\n'), expected: b.expected.replace(/\n/g, '\r\n') }),
   'stale line (must fail)': (b) => {
     const changed = [...b.search.keys()].filter((i) => i >= b.before && i < b.search.length - b.after);
-    const order = [...changed, ...b.search.keys()];
-    for (const i of order) {
-      const stale = mutateWord(b.search[i]!);
-      if (stale === null) continue;
-      const search = b.search.map((l, j) => (j === i ? stale : l));
-      // A context line the model misremembers, it also copies into REPLACE.
-      const r = i < b.before ? i : i >= b.search.length - b.after ? b.replace.length - (b.search.length - i) : -1;
-      const replace = b.replace.map((l, j) => (j === r ? stale : l));
-      return { search, replace, state: b.state, expected: null, reason: 'not_found' };
+    const lines = splitLines(b.state).map((l) => l.text);
+    for (const i of [...changed, ...b.search.keys()]) {
+      for (const stale of staleLines(b.search[i]!)) {
+        const search = b.search.map((l, j) => (j === i ? stale : l));
+        // A rewrite that happens to be real text of the file (userToken → userTokens) is not stale.
+        const found = findMatches(lines, search);
+        if (found.length > 0 || found.incomplete) continue;
+        // A context line the model misremembers, it also copies into REPLACE.
+        const r = i < b.before ? i : i >= b.search.length - b.after ? b.replace.length - (b.search.length - i) : -1;
+        const replace = b.replace.map((l, j) => (j === r ? stale : l));
+        return { search, replace, state: b.state, expected: null, reason: 'not_found' };
+      }
     }
     return null;
   },

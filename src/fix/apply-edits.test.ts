@@ -91,6 +91,11 @@ describe('applyEdits: whitespace tolerance', () => {
     expect(apply1('a\r\nb\nc\r\nd\r\n', edit('d\n', 'e\n')).content).toBe('a\r\nb\nc\r\ne\r\n');
   });
 
+  it('matches past a byte-order mark and keeps it; a BOM is never taken for indentation', () => {
+    expect(apply1('\uFEFFimport os\nx = 1\n', edit('import os\n', 'import sys\n')).content).toBe('\uFEFFimport sys\nx = 1\n');
+    expect(apply1('a = 1\n\u00a0b = 2\n', edit('b = 2\n', 'b = 3\n')).failures[0]!.reason).toBe('not_found');
+  });
+
   it('keeps a missing final newline missing', () => {
     expect(apply1('a = 1\nb = 2', edit('b = 2\n', 'b = 3\n')).content).toBe('a = 1\nb = 3');
     expect(apply1('a = 1\nb = 2', edit('b = 2\n', '')).content).toBe('a = 1');
@@ -131,6 +136,21 @@ describe('applyEdits: elided context', () => {
     // When every reading that fits gives the same file, there is nothing to guess.
     const same = apply1(doc, edit('def f():\n    # ...\n        ...\n        ctx.pop()\n', 'def f():\n    # ...\n        ...\n        ctx.close()\n'));
     expect(same.content).toBe(doc.replace('ctx.pop()', 'ctx.close()'));
+  });
+
+  it('stays quick on hostile input (many `...` lines, huge files of identical lines) and never calls a crowded SEARCH unique', () => {
+    const stubs = Array.from({ length: 40 }, (_, i) => `def m${i}(self):\n...`).join('\n');
+    const started = performance.now();
+    const r = apply1(LONG, edit('def run(items):\n...\n    return total\n', `def run(items):\n...\n    return total\n${stubs}\n`));
+    expect(r.failures[0]).toMatchObject({ reason: expect.stringMatching(/ambiguous|elision/) });
+    const huge = apply1('x = 1\n'.repeat(50_000), edit('x = 1\nx = 2\n', 'y\n'));
+    expect(huge.failures[0]).toMatchObject({ reason: 'not_found' });
+    const same = '}\n'.repeat(100_000);
+    const crowded = apply1(same, edit('}\n'.repeat(50), '\n'));
+    expect(crowded.failures[0]!.message).toMatch(/SEARCH text matches too many places to list \(lines 1, 2, 3 and \d+ more, …\)/);
+    const elided = apply1(same, edit(`${'}\n'.repeat(2000)}...\n${'}\n'.repeat(2000)}`, 'x\n...\n'));
+    expect(elided.failures[0]).toMatchObject({ reason: 'ambiguous' });
+    expect(performance.now() - started).toBeLessThan(3000);
   });
 
   it('matches a literal `...` line (a Python stub) as code before treating it as elision', () => {

@@ -79,7 +79,14 @@ export function applyEdits(files: ReadonlyMap<string, string | null>, edits: rea
   return { files: changed, applied, failures };
 }
 
+const BOM = '\uFEFF';
+
 function applyEdit(content: string | null, edit: Edit): Step {
+  // A byte-order mark is invisible to the model: match without it, keep it in the file.
+  if (content?.startsWith(BOM)) {
+    const step = applyEdit(content.slice(1), edit);
+    return step.ok ? { ...step, content: BOM + step.content } : step;
+  }
   const search = editLines(edit.search);
   const replace = editLines(edit.replace);
   if (search.every(isBlank)) return createOrFill(content, replace);
@@ -91,7 +98,7 @@ function applyEdit(content: string | null, edit: Edit): Step {
   const eol = dominantEol(lines);
 
   const found = locate(texts, search, replace);
-  if (found.status === 'many') return ambiguous(found.matches);
+  if (found.status === 'many') return ambiguous(found.matches, found.incomplete);
   if (found.status === 'one') {
     const { match } = found;
     const newTexts = replacementTexts(texts, match, found.search, found.replace);
@@ -113,7 +120,7 @@ function applyEdit(content: string | null, edit: Edit): Step {
 
 type Located =
   | { status: 'one'; match: LineMatch; search: string[]; replace: string[] }
-  | { status: 'many'; matches: LineMatch[] }
+  | { status: 'many'; matches: LineMatch[]; incomplete: boolean }
   | { status: 'none' };
 
 /**
@@ -125,26 +132,29 @@ function locate(file: readonly string[], search: string[], replace: string[]): L
   const edges = blankEdges(search);
   for (let dropped = 0; dropped <= edges.lead + edges.tail; dropped++) {
     const tries: Array<{ match: LineMatch; search: string[]; replace: string[] }> = [];
+    let incomplete = false;
     for (let lead = Math.max(0, dropped - edges.tail); lead <= Math.min(dropped, edges.lead); lead++) {
       const trimmed = trimBlankEdges(search, replace, lead, dropped - lead);
       if (trimmed.search.length === 0) continue;
-      for (const match of findMatches(file, trimmed.search)) tries.push({ match, ...trimmed });
+      const matches = findMatches(file, trimmed.search);
+      incomplete ||= matches.incomplete === true;
+      for (const match of matches) tries.push({ match, ...trimmed });
     }
+    if (incomplete) return { status: 'many', matches: tries.map((t) => t.match), incomplete };
     // Two trims can find the same place (one blank line kept before, or after): one place, not two.
     const starts = new Set(tries.map((t) => t.match.start + blankEdges(t.search).lead));
     if (starts.size === 1) return { status: 'one', ...tries[0]! };
-    if (starts.size > 1) return { status: 'many', matches: tries.map((t) => t.match) };
+    if (starts.size > 1) return { status: 'many', matches: tries.map((t) => t.match), incomplete };
   }
   return { status: 'none' };
 }
 
-function ambiguous(matches: LineMatch[]): Step {
+function ambiguous(matches: LineMatch[], incomplete: boolean): Step {
   const loose = matches.some((m) => m.kind !== 'exact') ? ', counting places that differ only in whitespace or indentation' : '';
-  return {
-    ok: false,
-    reason: 'ambiguous',
-    message: `SEARCH text matches ${matches.length} places (${describeLines(matches.map((m) => m.start))}${loose}); add surrounding lines to make it unique`,
-  };
+  const places = incomplete
+    ? `too many places to list${matches.length ? ` (${describeLines(matches.map((m) => m.start))}${loose}, …)` : ''}`
+    : `${matches.length} places (${describeLines(matches.map((m) => m.start))}${loose})`;
+  return { ok: false, reason: 'ambiguous', message: `SEARCH text matches ${places}; add surrounding lines to make it unique` };
 }
 
 /** An empty SEARCH makes a file: a new one, or content for one that is empty. */

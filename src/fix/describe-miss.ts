@@ -12,7 +12,10 @@ export function describeMiss(file: readonly string[], search: readonly string[])
   const at = new Map<string, number[]>();
   file.forEach((text, i) => {
     const key = text.trim();
-    if (key) at.set(key, [...(at.get(key) ?? []), i]);
+    if (!key) return;
+    const list = at.get(key);
+    if (list) list.push(i);
+    else at.set(key, [i]);
   });
   // Each SEARCH line that occurs in the file votes for the start it implies.
   const votes = new Map<number, number>();
@@ -20,7 +23,10 @@ export function describeMiss(file: readonly string[], search: readonly string[])
   search.forEach((s, j) => {
     if (isBlank(s)) return;
     nonBlank++;
-    for (const i of at.get(s.trim()) ?? []) votes.set(i - j, (votes.get(i - j) ?? 0) + 1);
+    const hits = at.get(s.trim()) ?? [];
+    // A line found all over the file (`}`, `return None`) says nothing about where SEARCH was meant.
+    if (hits.length > 20) return;
+    for (const i of hits) votes.set(i - j, (votes.get(i - j) ?? 0) + 1);
   });
   let best = -1;
   let bestVotes = 0;

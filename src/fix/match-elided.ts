@@ -32,11 +32,22 @@ type Failure = Extract<ElidedResult, { ok: false }>;
 
 const markerLines = (lines: readonly string[]) => [...lines.keys()].filter((i) => isElisionMarker(lines[i]!));
 
-/** Every subset of `items`, smallest first. */
+/** Every subset of `items` (at most MAX_MARKERS of them), smallest first. */
 function subsets(items: number[]): number[][] {
   const out: number[][] = [];
   for (let mask = 0; mask < 1 << items.length; mask++) out.push(items.filter((_, i) => mask & (1 << i)));
   return out.sort((a, b) => a.length - b.length);
+}
+
+/** The k-element subsets of `items`, lazily: REPLACE may hold many `...` lines of its own (stubs). */
+function* combinations(items: number[], k: number, from = 0): Generator<number[]> {
+  if (k === 0) {
+    yield [];
+    return;
+  }
+  for (let i = from; i <= items.length - k; i++) {
+    for (const rest of combinations(items, k - 1, i + 1)) yield [items[i]!, ...rest];
+  }
 }
 
 function splitAt(lines: readonly string[], at: number[]): string[][] {
@@ -62,6 +73,8 @@ export function matchElided(file: readonly Line[], search: string[], replace: st
   if (sMarks.length > MAX_MARKERS) {
     return { ok: false, reason: 'elision', message: `SEARCH has more than ${MAX_MARKERS} \`...\` lines; quote the lines in full` };
   }
+  // One array for the whole search: findMatches caches its index of the file per array.
+  const texts = file.map((l) => l.text);
   const results = new Map<string, Extract<ElidedResult, { ok: true }>>();
   const failures: Failure[] = [];
   let tried = 0;
@@ -69,12 +82,12 @@ export function matchElided(file: readonly Line[], search: string[], replace: st
     if (a.length === 0) continue;
     // REPLACE's markers are as many of its `...` lines written like the SEARCH lines read as
     // markers (any choice of them, when there are more), or all of them when they are as many.
-    const texts = new Set(a.map((i) => search[i]!.trim()));
-    const alike = rMarks.filter((i) => texts.has(replace[i]!.trim()));
-    const readings = alike.length >= a.length ? subsets(alike).filter((b) => b.length === a.length) : rMarks.length === a.length ? [rMarks] : [];
+    const written = new Set(a.map((i) => search[i]!.trim()));
+    const alike = rMarks.filter((i) => written.has(replace[i]!.trim()));
+    const readings = alike.length >= a.length ? combinations(alike, a.length) : rMarks.length === a.length ? [rMarks] : [];
     for (const b of readings) {
       if (++tried > MAX_READINGS) return { ok: false, reason: 'elision', message: 'it has too many `...` lines to tell code from left-out lines; quote the lines in full' };
-      const r = interpret(file, splitAt(search, a), splitAt(replace, b), eol);
+      const r = interpret(file, texts, splitAt(search, a), splitAt(replace, b), eol);
       if (r.ok) results.set(`${r.start}:${r.end}:${joinLines(r.replacement)}`, r);
       else failures.push(r);
     }
@@ -100,7 +113,7 @@ export function matchElided(file: readonly Line[], search: string[], replace: st
 }
 
 /** One reading: SEARCH and REPLACE split at the lines taken as markers, equally many on each side. */
-function interpret(file: readonly Line[], parts: string[][], rParts: string[][], eol: Line['eol']): ElidedResult {
+function interpret(file: readonly Line[], texts: readonly string[], parts: string[][], rParts: string[][], eol: Line['eol']): ElidedResult {
   // A marker at either end means "and more around it": nothing to match, nothing to keep.
   if (allBlank(parts[0]!) && allBlank(rParts[0]!)) [parts, rParts] = [parts.slice(1), rParts.slice(1)];
   if (parts.length > 0 && allBlank(parts[parts.length - 1]!) && allBlank(rParts[rParts.length - 1]!)) {
@@ -116,10 +129,10 @@ function interpret(file: readonly Line[], parts: string[][], rParts: string[][],
   // Blank lines next to a marker are often the model's own spacing; the elided run absorbs them,
   // but only when the parts as written do not place.
   let pairs = parts.map((p, i) => ({ search: p, replace: rParts[i]! }));
-  let placed = place(file, pairs);
+  let placed = place(texts, pairs);
   if (placed.count === 0) {
     pairs = parts.map((p, i) => trimBlankEdges(p, rParts[i]!));
-    placed = place(file, pairs);
+    placed = place(texts, pairs);
   }
   if (typeof placed.missing === 'number') {
     return { ok: false, reason: 'not_found', message: `SEARCH text not found: its part ${describePart(placed.missing, parts.length)} is not in the file` };
@@ -135,7 +148,6 @@ function interpret(file: readonly Line[], parts: string[][], rParts: string[][],
     };
   }
   const chosen = placed.placement;
-  const texts = file.map((l) => l.text);
   const replacement: Line[] = [];
   for (let i = 0; i < chosen.length; i++) {
     const m = chosen[i]!;
@@ -149,11 +161,13 @@ function interpret(file: readonly Line[], parts: string[][], rParts: string[][],
   return { ok: true, start: chosen[0]!.start, end: last.start + last.length, replacement };
 }
 
-function place(file: readonly Line[], parts: Array<{ search: string[] }>): ReturnType<typeof placeInOrder> & { missing?: number } {
-  const texts = file.map((l) => l.text);
+function place(texts: readonly string[], parts: Array<{ search: string[] }>): ReturnType<typeof placeInOrder> & { missing?: number } {
   const candidates = parts.map((p) => findMatches(texts, p.search));
-  const missing = candidates.findIndex((c) => c.length === 0);
+  const missing = candidates.findIndex((c) => c.length === 0 && !c.incomplete);
   if (missing >= 0) return { count: 0, starts: [], placement: null, missing };
+  // A part found in too many places cannot be placed with certainty, whatever the others do.
+  const crowded = candidates.find((c) => c.incomplete);
+  if (crowded) return { count: 2, starts: crowded.map((m) => m.start), placement: null };
   return placeInOrder(candidates);
 }
 

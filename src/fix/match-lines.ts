@@ -34,6 +34,9 @@ export const NO_INDENT: Indent = Object.freeze({ add: '', remove: '' });
 
 export const isBlank = (text: string): boolean => text.trim() === '';
 
+/** Indentation is spaces and tabs only: trim() also eats a BOM or a no-break space, which are text. */
+const isIndent = (text: string): boolean => /^[ \t]*$/.test(text);
+
 /** Splits file content into lines, keeping each line's own break so mixed files survive. */
 export function splitLines(content: string): Line[] {
   const lines: Line[] = [];
@@ -90,8 +93,8 @@ export function matchAt(file: readonly string[], search: readonly string[], star
     }
     if (indent === null) {
       // The first non-blank line fixes the offset; every other line must agree with it.
-      if (f.endsWith(s) && isBlank(f.slice(0, f.length - s.length))) indent = { add: f.slice(0, f.length - s.length), remove: '' };
-      else if (s.endsWith(f) && isBlank(s.slice(0, s.length - f.length))) indent = { add: '', remove: s.slice(0, s.length - f.length) };
+      if (f.endsWith(s) && isIndent(f.slice(0, f.length - s.length))) indent = { add: f.slice(0, f.length - s.length), remove: '' };
+      else if (s.endsWith(f) && isIndent(s.slice(0, s.length - f.length))) indent = { add: '', remove: s.slice(0, s.length - f.length) };
       else return null;
     } else if (indent.add ? f !== indent.add + s : s !== indent.remove + f) {
       return null;
@@ -102,17 +105,66 @@ export function matchAt(file: readonly string[], search: readonly string[], star
   return { start, length: search.length, kind, indent };
 }
 
-/** Every place SEARCH matches at any tolerance; callers refuse to pick when there is more than one. */
-export function findMatches(file: readonly string[], search: readonly string[]): LineMatch[] {
-  const matches: LineMatch[] = [];
-  if (search.length === 0) return matches;
-  // Cheap pre-filter on the first non-blank line's body before the full comparison.
-  const first = search.findIndex((s) => !isBlank(s));
-  const body = first >= 0 ? search[first]!.trim() : null;
-  for (let i = 0; i + search.length <= file.length; i++) {
-    if (body !== null && file[i + first]!.trim() !== body) continue;
-    const m = matchAt(file, search, i);
+/**
+ * Places SEARCH matches. `incomplete` means the search stopped early (more than MAX_MATCHES places,
+ * or too much work on a degenerate file): there are at least two places, never take it as one.
+ */
+export type Matches = LineMatch[] & { incomplete?: boolean };
+
+/** Enough places to refuse and to list; more only cost time. */
+export const MAX_MATCHES = 100;
+/** Line comparisons spent verifying candidates before giving up (a hostile file of identical lines). */
+const WORK_BUDGET = 5_000_000;
+
+/** Each distinct trimmed line of a file as a number, computed once per file version. */
+const internCache = new WeakMap<readonly string[], { ids: Int32Array; dict: Map<string, number> }>();
+
+function intern(file: readonly string[]): { ids: Int32Array; dict: Map<string, number> } {
+  let cached = internCache.get(file);
+  if (!cached) {
+    const dict = new Map<string, number>();
+    const ids = new Int32Array(file.length);
+    file.forEach((line, i) => {
+      const key = line.trim();
+      let id = dict.get(key);
+      if (id === undefined) dict.set(key, (id = dict.size));
+      ids[i] = id;
+    });
+    internCache.set(file, (cached = { ids, dict }));
+  }
+  return cached;
+}
+
+/**
+ * Every place SEARCH matches at any tolerance; callers refuse to pick when there is more than one.
+ * Lines equal once trimmed is necessary at every tolerance, so candidates come from a linear
+ * (Knuth–Morris–Pratt) scan over interned lines and only they get the full comparison.
+ */
+export function findMatches(file: readonly string[], search: readonly string[]): Matches {
+  const matches: Matches = [];
+  if (search.length === 0 || search.length > file.length) return matches;
+  const { ids, dict } = intern(file);
+  const pattern = search.map((s) => dict.get(s.trim()) ?? -1);
+  if (pattern.includes(-1)) return matches;
+  const fail = new Int32Array(pattern.length);
+  for (let i = 1, k = 0; i < pattern.length; i++) {
+    while (k > 0 && pattern[i] !== pattern[k]) k = fail[k - 1]!;
+    if (pattern[i] === pattern[k]) k++;
+    fail[i] = k;
+  }
+  let work = 0;
+  for (let i = 0, k = 0; i < ids.length; i++) {
+    while (k > 0 && ids[i] !== pattern[k]) k = fail[k - 1]!;
+    if (ids[i] === pattern[k]) k++;
+    if (k < pattern.length) continue;
+    k = fail[k - 1]!;
+    const m = matchAt(file, search, i - pattern.length + 1);
+    work += pattern.length;
     if (m) matches.push(m);
+    if (matches.length >= MAX_MATCHES || work > WORK_BUDGET) {
+      matches.incomplete = true;
+      break;
+    }
   }
   return matches;
 }
@@ -188,8 +240,9 @@ export function trimBlankEdges(search: string[], replace: string[], lead?: numbe
 
 /** "lines 10 and 40" / "lines 3, 9, 12 and 2 more" for failure messages (1-based). */
 export function describeLines(starts: readonly number[]): string {
-  const shown = starts.slice(0, 3).map((s) => String(s + 1));
-  if (starts.length > 3) return `lines ${shown.join(', ')} and ${starts.length - 3} more`;
+  const sorted = [...new Set(starts)].sort((a, b) => a - b);
+  const shown = sorted.slice(0, 3).map((s) => String(s + 1));
+  if (sorted.length > 3) return `lines ${shown.join(', ')} and ${sorted.length - 3} more`;
   if (shown.length === 1) return `line ${shown[0]}`;
   return `lines ${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
 }
