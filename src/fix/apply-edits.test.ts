@@ -83,6 +83,9 @@ describe('applyEdits: whitespace tolerance', () => {
     // Both found by bench:edits on requests: a deleted line between blanks; a whitespace-only context line.
     expect(apply1('import a\n\nclass T:\n\n    x = 1\n', edit('\n\nclass T:\n\n\n', '\n\n\n\n')).content).toBe('import a\n\n\n    x = 1\n');
     expect(apply1('x = 1\n        \ny = 2\nz = 3\n', edit('\ny = 2\nz = 3\n\n', '\ny = 20\nz = 3\n\n')).content).toBe('x = 1\n        \ny = 20\nz = 3\n');
+    // Found on numpy: a whitespace-only line the edit empties stays emptied, though an added blank SEARCH line matched another.
+    const numpy = 'f(1)\n    \n# a b\nm = 1\n    \nnext\n';
+    expect(apply1(numpy, edit('f(1)\n    \n# a b\nm = 1\n\n', 'f(1)\n\n# a\n# b\nm = 1\n\n')).content).toBe('f(1)\n\n# a\n# b\nm = 1\n    \nnext\n');
   });
 
   it('keeps a CRLF file CRLF, reads CRLF edits against LF files, and leaves other lines’ endings alone', () => {

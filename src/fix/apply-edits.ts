@@ -142,9 +142,9 @@ function locate(file: readonly string[], search: string[], replace: string[]): L
     }
     if (incomplete) return { status: 'many', matches: tries.map((t) => t.match), incomplete };
     // Two trims can find the same place (one blank line kept before, or after): one place, not two.
-    const starts = new Set(tries.map((t) => t.match.start + blankEdges(t.search).lead));
-    if (starts.size === 1) return { status: 'one', ...tries[0]! };
-    if (starts.size > 1) return { status: 'many', matches: tries.map((t) => t.match), incomplete };
+    const byPlace = new Map(tries.map((t) => [t.match.start + blankEdges(t.search).lead, t]));
+    if (byPlace.size === 1) return { status: 'one', ...tries[0]! };
+    if (byPlace.size > 1) return { status: 'many', matches: [...byPlace.values()].map((t) => t.match), incomplete };
   }
   return { status: 'none' };
 }

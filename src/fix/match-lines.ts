@@ -186,8 +186,8 @@ export function reindent(lines: readonly string[], indent: Indent): string[] | n
  * REPLACE lines as the file should get them. A line the model carried over unchanged from SEARCH
  * keeps the file's own text (its trailing whitespace, its indentation); the others are re-indented
  * by the match's offset. Carried-over lines are paired by position at both ends of the block (its
- * context), elsewhere only when the same SEARCH text stands for one file text. Null when
- * re-indenting is impossible.
+ * context), elsewhere only when the same non-blank SEARCH text stands for one file text. Null
+ * when re-indenting is impossible.
  */
 export function replacementTexts(
   file: readonly string[],
@@ -206,6 +206,8 @@ export function replacementTexts(
   return replace.map((r, i) => {
     if (i < prefix) return file[match.start + i]!;
     if (i >= replace.length - suffix) return file[match.start + search.length - (replace.length - i)]!;
+    // Blank lines are too common (and too often the changed ones) to pair by their text.
+    if (isBlank(r)) return shifted[i]!;
     const originals = new Set<string>();
     search.forEach((s, j) => {
       if (s === r) originals.add(file[match.start + j]!);
