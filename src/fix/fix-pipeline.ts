@@ -18,6 +18,7 @@ import { parseEdits } from './parse-edits.js';
 import { feedbackMessage, firstMessages } from './prompts.js';
 import { readRepoSettings } from './repo-settings.js';
 import { runTestCommand } from './run-test-command.js';
+import { safeTarget } from './safe-path.js';
 import { StageTimer } from './stage-timer.js';
 
 export interface FixSettings {
@@ -138,18 +139,26 @@ async function tryAnswer(
   }
   if (parsed.edits.length === 0) return { ok: false, problems: ['The answer has no edit blocks.'] };
 
+  const targets = new Map<string, string>();
+  const unsafe: string[] = [];
+  for (const edit of parsed.edits) {
+    if (targets.has(edit.path)) continue;
+    const target = await safeTarget(tree.dir, edit.path);
+    if ('problem' in target) unsafe.push(target.problem);
+    else targets.set(edit.path, target.path);
+  }
+  if (unsafe.length) return { ok: false, problems: [...new Set(unsafe)] };
+
   const applied = await timer.time('apply', async () => {
     const current = new Map<string, string | null>();
-    for (const edit of parsed.edits) {
-      if (!current.has(edit.path)) current.set(edit.path, await readFile(path.join(tree.dir, edit.path), 'utf8').catch(() => null));
-    }
+    for (const [file, target] of targets) current.set(file, await readFile(target, 'utf8').catch(() => null));
     return applyEdits(current, parsed.edits);
   });
   if (applied.failures.length) return { ok: false, problems: applied.failures.map((f) => f.message) };
 
   return timer.time('validate', async () => {
     for (const [file, content] of applied.files) {
-      const target = path.join(tree.dir, file);
+      const target = targets.get(file)!;
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, content);
     }
