@@ -82,6 +82,7 @@ const schema = z.object({
   KODAH_INDEX_MAX_FILE_KB: int(1, 100_000).default(1024),
   KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
   KODAH_INDEX_THREADS: int(0, 64).default(0),
+  KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
   KODAH_EMBEDDINGS_BASE_URL: z.string().url().optional().or(z.literal('').transform(() => undefined)),
   KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
   KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
@@ -139,6 +140,8 @@ export interface Config {
     timeoutS: number;
     /** Threads that cut snippets; 0 means one per core. */
     threads: number;
+    /** Repositories one account may have in the index. */
+    maxRepositories: number;
   };
   /** Vector search beside BM25, when an OpenAI-compatible embeddings endpoint is configured. */
   embeddings: { baseUrl: string; apiKey: string; model: string } | null;
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFileBytes: e.KODAH_INDEX_MAX_FILE_KB * 1024,
       timeoutS: e.KODAH_INDEX_TIMEOUT_S,
       threads: e.KODAH_INDEX_THREADS,
+      maxRepositories: e.KODAH_INDEX_MAX_REPOSITORIES,
     },
     embeddings: e.KODAH_EMBEDDINGS_BASE_URL
       ? { baseUrl: e.KODAH_EMBEDDINGS_BASE_URL, apiKey: e.KODAH_EMBEDDINGS_API_KEY, model: e.KODAH_EMBEDDINGS_MODEL }

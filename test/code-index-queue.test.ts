@@ -14,7 +14,8 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
     git = await startGitHttpServer();
     git.createRepo('shop', { 'a.py': 'x = 1\n' });
     git.createRepo('blog', { 'b.py': 'y = 2\n' });
-    app = await startTestApp(kind, { workers: false });
+    git.createRepo('third', { 'c.py': 'z = 3\n' });
+    app = await startTestApp(kind, { workers: false, env: { KODAH_INDEX_MAX_REPOSITORIES: '2' } });
     ({ key } = await app.account());
     ({ key: other } = await app.account());
   }, 60_000);
@@ -55,5 +56,16 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
     const status = await app.api(key, 'GET', `/api/v1/indexes/${list.body.data[0].id}/status`);
     expect(status.status).toBe(200);
     expect(status.body.data).toEqual([]);
+  });
+
+  it('holds an account to its number of repositories, and asking again for one it has still works', async () => {
+    expect((await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } })).status).toBe(201);
+    const third = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('third') } } });
+    expect(third.status).toBe(422);
+    expect(third.body.detail).toMatch(/uri: this account already has 2 repositories, the limit; delete one first/);
+    expect((await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('blog') } } })).status).toBe(202);
+    expect((await app.api(key, 'GET', '/api/v1/repositories')).body.data).toHaveLength(2);
+    // Another account has its own allowance.
+    expect((await app.api(other, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('third') } } })).status).toBe(202);
   });
 });

@@ -6,7 +6,7 @@ import type { RepositoryProbe } from '../git/repository-probe.js';
 import { KodahError } from '../lib/errors.js';
 import type { CodeSearch } from './code-search.js';
 import { cancelIndexTasks, enqueueIndex } from './index-queue.js';
-import { deleteRepository, getRepository, type RepositoryRow, upsertRepository } from './repositories.js';
+import { deleteRepository, getRepository, type RepositoryRow, sanitizeRemoteUri, upsertRepository } from './repositories.js';
 
 /** What adding, syncing and removing repositories touches. */
 export interface CodeIndexDeps {
@@ -14,6 +14,7 @@ export interface CodeIndexDeps {
   boss: PgBoss;
   probe: RepositoryProbe;
   search: CodeSearch;
+  maxRepositories: number;
 }
 
 /**
@@ -51,6 +52,15 @@ export async function removeRepository(deps: CodeIndexDeps, accountId: string, i
 export async function addRepository(deps: CodeIndexDeps, accountId: string, rawUri: string, field: string): Promise<{ repository: RepositoryRow; created: boolean }> {
   const uri = await checkRemote(deps.probe, rawUri, accountId, field);
   return deps.db.transaction(async (tx) => {
+    // The account row is the lock: two requests at once cannot both take the last place.
+    await tx.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [accountId]);
+    const { rows } = await tx.query<{ n: number; known: boolean }>(
+      'SELECT count(*)::int AS n, bool_or(sanitized_remote_uri = $2) AS known FROM code_repositories WHERE account_id = $1',
+      [accountId, sanitizeRemoteUri(uri)],
+    );
+    if (!rows[0]!.known && rows[0]!.n >= deps.maxRepositories) {
+      throw new KodahError('invalid_input', `${field}: this account already has ${rows[0]!.n} repositories, the limit; delete one first`, { kind: 'input' });
+    }
     const result = await upsertRepository(tx, accountId, uri);
     await enqueueIndex(deps.boss, result.repository, tx);
     return result;

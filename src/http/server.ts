@@ -55,7 +55,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     defaultMaxRunningJobs: deps.config.limits.maxRunningJobsPerAccount,
   });
   await app.register(jobRoutes, deps);
-  const codeIndex = { db: deps.db, boss: deps.boss, probe: deps.probe, search: deps.search };
+  const codeIndex = { db: deps.db, boss: deps.boss, probe: deps.probe, search: deps.search, maxRepositories: deps.config.index.maxRepositories };
   await app.register(repositoryRoutes, codeIndex);
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);
