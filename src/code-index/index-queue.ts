@@ -59,10 +59,12 @@ export interface IndexTask {
 
 /** The index runs waiting or running, oldest first; only those of the given repositories. */
 export async function listIndexTasks(boss: PgBoss, repositoryIds: ReadonlySet<string>): Promise<IndexTask[]> {
-  const jobs = await boss.findJobs<IndexTaskData>(INDEX_QUEUE, { queued: true, limit: 10_000 });
-  const active = (await boss.findJobs<IndexTaskData>(INDEX_QUEUE, { limit: 10_000 })).filter((j) => j.state === 'active');
-  return [...active, ...jobs]
-    .filter((j) => repositoryIds.has(j.data.repositoryId))
+  const jobs = await boss.findJobs<IndexTaskData>(INDEX_QUEUE, { limit: 10_000 });
+  const open = jobs.filter((j) => j.state === 'active' || j.state === 'created' || j.state === 'retry');
+  // Running first, then waiting, each oldest first.
+  open.sort((a, b) => Number(b.state === 'active') - Number(a.state === 'active'));
+  return open
+    .filter((j) => repositoryIds.has(String(j.data.repositoryId)))
     .map((j) => ({
       id: j.id,
       type: j.data.type,

@@ -34,8 +34,8 @@ async function checkRemote(probe: RepositoryProbe, uri: string, accountId: strin
 }
 
 /** Deletes a repository everywhere this process can: rows, queued runs, the search cache, the mirror. */
-export async function removeRepository(deps: CodeIndexDeps, accountId: string, id: string): Promise<void> {
-  const repository = await getRepository(deps.db, accountId, id);
+export async function removeRepository(deps: CodeIndexDeps, accountId: string, id: string, noun = 'Repository'): Promise<void> {
+  const repository = await getRepository(deps.db, accountId, id, noun);
   await cancelIndexTasks(deps.boss, repository.id);
   const { mirrorShared } = await deps.db.transaction((tx) => deleteRepository(tx, accountId, repository.id));
   deps.search.forget(repository.id);

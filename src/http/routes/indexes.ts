@@ -56,8 +56,7 @@ export const indexRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, dep
   }));
 
   app.delete('/api/v1/indexes/:index_id', { schema: { summary: 'Delete an index (and its repository)', params: indexParams, response: { 204: z.null(), ...errors } } }, async (request, reply) => {
-    await getRepository(db, request.accountId, request.params.index_id, 'Index');
-    await removeRepository(deps, request.accountId, request.params.index_id);
+    await removeRepository(deps, request.accountId, request.params.index_id, 'Index');
     return reply.status(204).send(null);
   });
 
