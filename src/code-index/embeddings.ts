@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import { openAiClient } from '../llm/openai-client.js';
 import { KodahError } from '../lib/errors.js';
 
 /** Turns texts into vectors; one implementation per provider protocol. */
@@ -9,7 +9,7 @@ export interface Embedder {
 
 /** Any OpenAI-compatible /embeddings endpoint, through the openai package. */
 export function openAiEmbedder(options: { baseUrl: string; apiKey: string; model: string; timeoutMs?: number }): Embedder {
-  const client = new OpenAI({ baseURL: options.baseUrl, apiKey: options.apiKey || 'none', timeout: options.timeoutMs ?? 60_000, maxRetries: 3 });
+  const client = openAiClient({ baseUrl: options.baseUrl, apiKey: options.apiKey, timeoutMs: options.timeoutMs ?? 60_000, maxRetries: 3 });
   return {
     model: options.model,
     async embed(texts, signal) {

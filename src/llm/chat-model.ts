@@ -1,7 +1,8 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { z } from 'zod';
 import { KodahError } from '../lib/errors.js';
 import { estimateTokens } from './count-tokens.js';
+import { MAX_RETRY_AFTER_MS, openAiClient, retryAfterMs } from './openai-client.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -42,7 +43,6 @@ export interface OpenAiChatModelOptions {
 }
 
 /** A retry-after longer than this hands the job back to the queue rather than sleeping in a worker. */
-const MAX_RETRY_AFTER_MS = 60_000;
 /** Provider error messages are quoted up to this length. */
 const MAX_QUOTE = 300;
 /** Per-message framing tokens (role, separators), for when a server reports no usage. */
@@ -68,21 +68,7 @@ const completionSchema = z.object({
 
 /** Any OpenAI-compatible /chat/completions endpoint (OpenAI, Azure, vLLM, Ollama, LiteLLM…). */
 export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
-  const client = new OpenAI({
-    baseURL: options.baseUrl,
-    // The SDK refuses an empty key; local servers (Ollama, vLLM) need none.
-    apiKey: options.apiKey || 'none',
-    timeout: options.timeoutMs,
-    maxRetries: options.maxRetries,
-    // Explicit nulls: the SDK would otherwise read OPENAI_ORG_ID and friends from the environment
-    // and send them to whatever endpoint is configured. Errors are ours to report, not its to log.
-    organization: null,
-    project: null,
-    adminAPIKey: null,
-    webhookSecret: null,
-    logLevel: 'off',
-    fetch: bufferedFetch,
-  });
+  const client = openAiClient(options);
   const where = `The model endpoint ${endpointHost(options.baseUrl)}`;
   const redact = redactor(options.apiKey);
   const pricing = options.pricing ?? null;
@@ -135,36 +121,6 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
       return { content, usage, costUsd, model: parsed.data.model || options.model, finishReason };
     },
   };
-}
-
-/**
- * fetch for the SDK, closing two gaps in its retry loop. Its timeout stops at the response
- * headers, so a body that stalls would hang for ever: the body is read here, while that timeout
- * still runs. And it sleeps out any retry-after, an hour if a provider says so, deaf to the abort
- * signal: a wait over MAX_RETRY_AFTER_MS is marked not worth retrying here (the queue retries).
- */
-async function bufferedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-  const response = await fetch(input, init);
-  const body = await response.arrayBuffer();
-  const headers = new Headers(response.headers);
-  // The body is already decoded and may have a new length.
-  headers.delete('content-encoding');
-  headers.delete('content-length');
-  if ((retryAfterMs(headers) ?? 0) > MAX_RETRY_AFTER_MS) headers.set('x-should-retry', 'false');
-  const hasBody = ![101, 204, 205, 304].includes(response.status);
-  return new Response(hasBody ? body : null, { status: response.status, statusText: response.statusText, headers });
-}
-
-/** The wait a provider asks for, read as the SDK reads it (retry-after-ms, then retry-after). */
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-  if (!Number.isNaN(ms)) return ms;
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (!Number.isNaN(seconds)) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : date - Date.now();
 }
 
 /** Settles as soon as `signal` aborts: the SDK only notices an abort once its retry sleep ends. */
