@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { waitForFailedStep, waitForIndex } from './helpers/wait-for-index.js';
 
 const FIRST: Record<string, string> = {
   'shop/processor.py':
@@ -12,30 +13,6 @@ const FIRST: Record<string, string> = {
   'README.md': '# Shop\n\nA tiny shop used to test the code index.\n',
   'logo.png': '\u0089PNG\r\n\u001a\n\u0000\u0000binary',
 };
-
-async function waitForIndex(app: TestApp, key: string, id: string, commit: string, timeoutMs = 30_000): Promise<any[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const repo = await app.api(key, 'GET', `/api/v1/repositories/${id}`);
-    const status = await app.api(key, 'GET', `/api/v1/indexes/${id}/status`);
-    if (repo.body.data?.attributes.indexed_commit_sha === commit) return status.body.data;
-    const failed = status.body.data?.find((s: any) => s.attributes.state === 'failed');
-    if (failed && !failed.attributes.error.includes('will retry')) throw new Error(`index failed: ${failed.attributes.error}`);
-    if (Date.now() > deadline) throw new Error(`index did not reach ${commit}: ${JSON.stringify(status.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function waitForFailure(app: TestApp, key: string, id: string, timeoutMs = 30_000): Promise<any> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await app.api(key, 'GET', `/api/v1/indexes/${id}/status`);
-    const failed = status.body.data?.find((s: any) => s.attributes.state === 'failed');
-    if (failed) return failed;
-    if (Date.now() > deadline) throw new Error(`index did not fail: ${JSON.stringify(status.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.each(databaseKinds)('code index API on %s', (kind) => {
   let git: GitHttpServer;
@@ -224,7 +201,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   it('fails a repository over the file limit cleanly, with the reason in its status', async () => {
     const created = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('big') } } });
     expect(created.status).toBe(202);
-    const failed = await waitForFailure(app, key, created.body.data.id);
+    const failed = await waitForFailedStep(app, key, created.body.data.id);
     expect(failed.attributes).toMatchObject({ step: 'scan', state: 'failed', error: expect.stringMatching(/30 files .* more than the limit of 20/) });
     const status = await app.api(key, 'GET', `/api/v1/indexes/${created.body.data.id}/status`);
     expect(status.body.data.filter((s: any) => s.attributes.state === 'skipped').map((s: any) => s.attributes.step)).toEqual(['extract_snippets', 'build_search_index']);

@@ -3,20 +3,12 @@ import { startFakeEmbeddings, type FakeEmbeddings } from './helpers/fake-embeddi
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { waitForFailedStep, waitForIndex } from './helpers/wait-for-index.js';
 
 const FILES = {
   'shop/processor.py': 'def calculate_total(items):\n    return sum(item["price"] for item in items)\n',
   'shop/shipping.py': 'def shipping_label(address):\n    return address.upper()\n',
 };
-
-async function indexed(app: TestApp, key: string, id: string, commit: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const repo = await app.api(key, 'GET', `/api/v1/repositories/${id}`);
-    if (repo.body.data.attributes.indexed_commit_sha === commit) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('not indexed');
-}
 
 describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
   let git: GitHttpServer;
@@ -33,7 +25,7 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
     const first = git.createRepo('shop', FILES);
     const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } });
     id = created.body.data.id;
-    await indexed(app, key, id, first);
+    await waitForIndex(app, key, id, first);
   }, 60_000);
   afterAll(async () => {
     await app?.stop();
@@ -48,7 +40,7 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
     expect(embeddings.inputs[0]).toMatch(/^shop\/processor\.py\ndef calculate_total/);
     const second = git.commit('shop', { 'shop/refunds.py': 'def refund(order):\n    return -order.total\n' });
     await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
-    await indexed(app, key, id, second);
+    await waitForIndex(app, key, id, second);
     expect(embeddings.inputs).toHaveLength(3);
     expect(embeddings.inputs[2]).toMatch(/^shop\/refunds\.py/);
   });
@@ -71,12 +63,7 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
     embeddings.failWith = 500;
     git.commit('shop', { 'shop/tax.py': 'def tax(total):\n    return total * 0.2\n' });
     await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
-    let step: any;
-    for (let i = 0; i < 300 && !step; i++) {
-      const status = await app.api(key, 'GET', `/api/v1/indexes/${id}/status`);
-      step = status.body.data.find((s: any) => s.attributes.state === 'failed');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const step = await waitForFailedStep(app, key, id);
     expect(step.attributes).toMatchObject({ step: 'build_search_index', error: expect.stringMatching(/Embeddings endpoint failed.*will retry/) });
     embeddings.failWith = null;
   });

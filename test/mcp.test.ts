@@ -7,6 +7,7 @@ import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-serve
 import { spawnKodah } from './helpers/kodah-process.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { waitForIndex } from './helpers/wait-for-index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -15,19 +16,6 @@ const FILES: Record<string, string> = {
     'class Invoice:\n    def __init__(self, lines):\n        self.lines = lines\n\ndef calculate_total(lines):\n    total = 0\n    for line in lines:\n        total += line["price"] * line["quantity"]\n    return total\n',
   'web/render.ts': 'export function renderInvoiceTotal(total: number): string {\n  return `Invoice total: ${total.toFixed(2)}`;\n}\n',
 };
-
-async function waitForIndex(app: TestApp, key: string, id: string, commit: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const repo = await app.api(key, 'GET', `/api/v1/repositories/${id}`);
-    if (repo.body.data?.attributes.indexed_commit_sha === commit) return;
-    const status = await app.api(key, 'GET', `/api/v1/indexes/${id}/status`);
-    const failed = status.body.data?.find((s: any) => s.attributes.state === 'failed');
-    if (failed && !failed.attributes.error.includes('will retry')) throw new Error(`index failed: ${failed.attributes.error}`);
-    if (Date.now() > deadline) throw new Error(`index did not reach ${commit}: ${JSON.stringify(status.body)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const text = (result: any): string => result.content.map((c: any) => c.text).join('\n');
 
