@@ -10,6 +10,8 @@ import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
+import { GitHubApi, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
+import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
@@ -79,7 +81,10 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'database migrated');
     boss = await startQueue(db, config, log);
-    const credentials = options.credentials ?? staticCredentials(config.git.tokens);
+    const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
+    const operatorTokens = staticCredentials(config.git.tokens);
+    const credentials =
+      options.credentials ?? (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -90,22 +95,44 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const search = new CodeSearch(db, embedder);
     const engine = options.engine ?? (config.model ? fixEngineFor(config, credentials) : unconfiguredEngine);
     if (options.workers && !options.engine && !config.model) log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
-    const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log }, config) : null;
+    const hooks = github ? gitHubJobHooks(boss, log) : null;
+    const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
+    const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits };
+    const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config) : null;
+    if (options.workers && github && hooks) {
+      await startGitHubWorkers(
+        {
+          db,
+          boss,
+          api: github,
+          settings: config.github!,
+          log: log.child({ name: 'github' }),
+          submit,
+          codeIndex: { db, boss, probe, search, maxRepositories: config.index.maxRepositories },
+          push: {
+            policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+            mirrorDir: config.index.mirrorDir,
+            worktreeDir: config.fix.worktreeDir,
+            timeoutMs: config.index.timeoutS * 1000,
+            maxRepoBytes: config.index.maxRepoBytes,
+          },
+          onSettled: hooks.onSettled,
+        },
+        config.worker.concurrency,
+      );
+    }
     const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit)) : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({
-        db,
-        boss,
-        probe,
-        queueDepth: new QueueDepth(db, config.limits.maxQueuedJobs),
-        clock,
-        rules: config.billing,
-        limits: config.limits,
+        ...submit,
         config,
         log,
         search,
+        github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
+        onSettled: hooks?.onSettled,
       });
+      if (!config.github) log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseUsd } from './lib/money.js';
@@ -28,6 +29,11 @@ const tokenMap = z
     }
     return out;
   });
+
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
 
 const usdCents = z.string().transform((v, ctx) => {
   try {
@@ -101,7 +107,26 @@ const schema = z.object({
   KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
   KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
   KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
+  // The GitHub App, with Probot's variable names; all three of the first group, or none.
+  APP_ID: z.string().regex(/^\d+$/, 'the numeric App ID from the App settings page').optional().or(z.literal('').transform(() => undefined)),
+  PRIVATE_KEY: z.string().optional().or(z.literal('').transform(() => undefined)),
+  PRIVATE_KEY_PATH: z.string().optional().or(z.literal('').transform(() => undefined)),
+  WEBHOOK_SECRET: z.string().optional().or(z.literal('').transform(() => undefined)),
+  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+  GITHUB_URL: httpUrl.default('https://github.com'),
+  KODAH_GITHUB_LABEL: z.string().min(1).max(50).default('kodah-fix'),
+  KODAH_GITHUB_INDEX_REPOSITORIES: flag.default(false),
+  KODAH_GITHUB_CI_ATTEMPTS: int(0, 10).default(1),
+  KODAH_GITHUB_CI_FORKS: flag.default(false),
+  KODAH_GITHUB_WRITE_INTERVAL_MS: int(0, 60_000).default(1000),
 }).superRefine((e, ctx) => {
+  const app = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': e.PRIVATE_KEY ?? e.PRIVATE_KEY_PATH, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
+  const given = Object.entries(app).filter(([, v]) => v !== undefined);
+  if (given.length > 0 && given.length < 3) {
+    for (const [name, value] of Object.entries(app)) {
+      if (value === undefined) ctx.addIssue({ code: 'custom', path: [name.split(' ')[0]!], message: `the GitHub App needs ${name} too (or unset ${given.map(([n]) => n).join(', ')})` });
+    }
+  }
   // Half a price would silently under-count every job's cost.
   if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
     const missing = e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined ? 'INPUT' : 'OUTPUT';
@@ -165,6 +190,27 @@ export interface Config {
     /** Work trees of running jobs, one per attempt. */
     worktreeDir: string;
   };
+  /** The GitHub App; null when APP_ID, the private key and WEBHOOK_SECRET are not set. */
+  github: {
+    appId: number;
+    /** PEM; read from PRIVATE_KEY_PATH at start-up when given as a path. */
+    privateKey: string;
+    webhookSecret: string;
+    /** REST API base: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
+    apiUrl: string;
+    /** Web and git base: repositories are cloned from `${webUrl}/${owner}/${name}.git`. */
+    webUrl: string;
+    /** The issue label that starts a fix; a repository's `.github/kodah.yml` may rename it. */
+    label: string;
+    /** Index repositories in the background when the App is given access to them. */
+    indexRepositories: boolean;
+    /** Fix attempts per head commit and failed check; 0 turns failed-check fixes off. */
+    ciAttempts: number;
+    /** Also act on failed checks of pull requests from forks (answered with a comment only). */
+    ciForks: boolean;
+    /** Spacing of mutating requests per installation (GitHub asks for one a second). */
+    writeIntervalMs: number;
+  } | null;
   worker: {
     concurrency: number;
     jobTimeoutS: number;
@@ -176,10 +222,31 @@ export interface Config {
 }
 
 /** Variables whose values must never be echoed, not even in an error about them. */
-const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY', 'OPENAI_API_KEY']);
+const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY', 'OPENAI_API_KEY', 'PRIVATE_KEY', 'WEBHOOK_SECRET']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * The App's private key: PRIVATE_KEY itself (a PEM, with real or escaped line breaks, or the PEM
+ * in base64 as some secret stores want it) or the file PRIVATE_KEY_PATH names.
+ */
+function readPrivateKey(inline: string | undefined, file: string | undefined): string {
+  let pem: string;
+  if (inline) {
+    pem = inline.includes('-----BEGIN') ? inline.replace(/\\n/g, '\n') : Buffer.from(inline, 'base64').toString('utf8');
+  } else {
+    try {
+      pem = readFileSync(file!, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`Invalid configuration:\n  PRIVATE_KEY_PATH: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(pem)) {
+    throw new ConfigError(`Invalid configuration:\n  ${inline ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH'}: not a PEM private key (download one from the App's settings page)`);
+  }
+  return pem;
 }
 
 /** Reads and validates the environment once; a bad value names its variable and what it wants. */
@@ -244,6 +311,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       testTimeoutS: e.KODAH_FIX_TEST_TIMEOUT_S,
       worktreeDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'worktrees'),
     },
+    github: e.APP_ID && e.WEBHOOK_SECRET
+      ? {
+          appId: Number(e.APP_ID),
+          privateKey: readPrivateKey(e.PRIVATE_KEY, e.PRIVATE_KEY_PATH),
+          webhookSecret: e.WEBHOOK_SECRET,
+          apiUrl: e.GITHUB_API_URL,
+          webUrl: e.GITHUB_URL,
+          label: e.KODAH_GITHUB_LABEL,
+          indexRepositories: e.KODAH_GITHUB_INDEX_REPOSITORIES,
+          ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
+          ciForks: e.KODAH_GITHUB_CI_FORKS,
+          writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
+        }
+      : null,
     worker: {
       concurrency: e.KODAH_WORKER_CONCURRENCY,
       jobTimeoutS: e.KODAH_JOB_TIMEOUT_S,

@@ -22,7 +22,11 @@ const MAX_BYTES = 64 * 1024;
  */
 export async function readRepoSettings(worktree: string): Promise<RepoSettings> {
   const file = path.join(worktree, '.github', 'kodah.yml');
-  const text = await readFile(file, 'utf8').catch(() => null);
+  return parseRepoSettings(await readFile(file, 'utf8').catch(() => null));
+}
+
+/** The settings in the text of a `.github/kodah.yml` (null: no such file). */
+export function parseRepoSettings(text: string | null): RepoSettings {
   if (text === null) return { problems: [] };
   if (Buffer.byteLength(text) > MAX_BYTES) return { problems: ['.github/kodah.yml is larger than 64 KiB; ignored'] };
   try {

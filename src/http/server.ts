@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
+import type { JobSettled } from '../jobs/job-lifecycle.js';
 import type { SubmitJobDeps } from '../jobs/submit-job.js';
 import type { Logger } from '../lib/logger.js';
 import { installErrorHandler } from './error-handler.js';
@@ -20,6 +21,9 @@ export interface HttpDeps extends SubmitJobDeps {
   config: Config;
   log: Logger;
   search: CodeSearch;
+  /** The GitHub App's webhook endpoint; null when the App is not configured. */
+  github: FastifyPluginAsync | null;
+  onSettled?: JobSettled;
 }
 
 /** The HTTP API: jobs, account, health, and the OpenAPI document with its UI at /docs. */
@@ -60,5 +64,6 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);
   await app.register(mcpRoutes, { db: deps.db, search: deps.search });
+  if (deps.github) await app.register(deps.github);
   return app;
 }

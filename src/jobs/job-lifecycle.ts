@@ -10,6 +10,12 @@ import { JOB_COLUMNS, type JobRecord, type JobRow, toJobRecord } from './job-rec
  * overwrite the attempt that holds the job, and a terminal state is never left.
  */
 
+/**
+ * Called inside the transaction that settles a job (completed, failed or cancelled), so work that
+ * must follow a settlement (answering on GitHub) is queued exactly when the settlement commits.
+ */
+export type JobSettled = (tx: Queryable, job: { id: string; source: string }) => Promise<void>;
+
 /** Takes the job for this attempt; null when it is already finished or cancelled (nothing to do). */
 export async function claimJob(db: Queryable, jobId: string, attempt: number): Promise<JobRecord | null> {
   const { rows } = await db.query<JobRow>(
@@ -38,14 +44,17 @@ export async function recordCommit(db: Queryable, jobId: string, attempt: number
 }
 
 /** Stores the result once; a second completion (a duplicate run) changes nothing. */
-export async function completeJob(db: Queryable, jobId: string, attempt: number, result: FixResult): Promise<boolean> {
-  const { rows } = await db.query(
-    `UPDATE jobs SET state = 'completed', stage = 'done', progress = 100, result = $3, completed_at = now(),
-                     error = NULL, error_code = NULL, error_kind = NULL
-      WHERE id = $1 AND attempt = $2 AND state = 'running' RETURNING id`,
-    [jobId, attempt, JSON.stringify(result)],
-  );
-  return rows.length > 0;
+export async function completeJob(db: Database, jobId: string, attempt: number, result: FixResult, onSettled?: JobSettled): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string; source: string }>(
+      `UPDATE jobs SET state = 'completed', stage = 'done', progress = 100, result = $3, completed_at = now(),
+                       error = NULL, error_code = NULL, error_kind = NULL
+        WHERE id = $1 AND attempt = $2 AND state = 'running' RETURNING id, source`,
+      [jobId, attempt, JSON.stringify(result)],
+    );
+    if (rows[0]) await onSettled?.(tx, rows[0]);
+    return rows.length > 0;
+  });
 }
 
 /** Notes a failed attempt that the queue will retry; the job stays running from the user's view. */
@@ -61,29 +70,34 @@ export async function noteAttemptFailure(db: Queryable, jobId: string, attempt: 
  * `attempt` null settles whatever attempt holds it (the dead-letter path for a worker that died).
  * Resolves to whether this call was the one that settled it.
  */
-export async function failJob(db: Database, jobId: string, attempt: number | null, error: KodahError): Promise<boolean> {
+export async function failJob(db: Database, jobId: string, attempt: number | null, error: KodahError, onSettled?: JobSettled): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query(
+    const { rows } = await tx.query<{ id: string; source: string }>(
       `UPDATE jobs SET state = 'failed', stage = 'failed', error = $3, error_code = $4, error_kind = $5, completed_at = now()
-        WHERE id = $1 AND ($2::int IS NULL OR attempt = $2) AND state IN ('queued', 'running') RETURNING id`,
+        WHERE id = $1 AND ($2::int IS NULL OR attempt = $2) AND state IN ('queued', 'running') RETURNING id, source`,
       [jobId, attempt, error.message, error.code, error.kind],
     );
-    if (rows.length === 0) return false;
+    if (!rows[0]) return false;
     if (error.kind === 'system') await refund(tx, jobId, `${error.code}: ${error.message}`.slice(0, 500));
+    await onSettled?.(tx, rows[0]);
     return true;
   });
 }
 
-/** Cancels a job that no worker has started; its credit comes back. */
-export async function cancelQueuedJob(db: Database, jobId: string, accountId: string): Promise<void> {
+/**
+ * Cancels a job. One no worker has started gets its credit back; a running one (only its owner on
+ * GitHub may stop it, `/kodah cancel`) keeps the debit, since the work was being done, and its
+ * worker stops at its next stage report.
+ */
+export async function cancelJob(db: Database, jobId: string, accountId: string, options: { running?: boolean; onSettled?: JobSettled } = {}): Promise<void> {
   await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ state: string }>(
-      'SELECT state FROM jobs WHERE id = $1 AND account_id = $2 FOR UPDATE',
+    const { rows } = await tx.query<{ state: string; source: string }>(
+      'SELECT state, source FROM jobs WHERE id = $1 AND account_id = $2 FOR UPDATE',
       [jobId, accountId],
     );
     const state = rows[0]?.state;
     if (!state) throw new KodahError('not_found', 'Job not found', { kind: 'input' });
-    if (state !== 'queued') {
+    if (state !== 'queued' && !(state === 'running' && options.running)) {
       throw new KodahError('conflict', state === 'running' ? 'Job already started; it can no longer be cancelled' : `Job already ${state}`, {
         kind: 'input',
       });
@@ -93,7 +107,8 @@ export async function cancelQueuedJob(db: Database, jobId: string, accountId: st
                        completed_at = now() WHERE id = $1`,
       [jobId],
     );
-    await refund(tx, jobId, 'cancelled before work started');
+    if (state === 'queued') await refund(tx, jobId, 'cancelled before work started');
+    await options.onSettled?.(tx, { id: jobId, source: rows[0]!.source });
   });
 }
 
@@ -122,4 +137,10 @@ export async function listJobs(
     params,
   );
   return rows.map(toJobRecord);
+}
+
+/** A job whoever owns it: for the worker-side deliveries that act on the job's behalf. */
+export async function getJobById(db: Queryable, jobId: string): Promise<JobRecord | null> {
+  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1`, [jobId]);
+  return rows[0] ? toJobRecord(rows[0]) : null;
 }

@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Database } from '../db/database.js';
 import { KodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { failJob } from './job-lifecycle.js';
+import { failJob, type JobSettled } from './job-lifecycle.js';
 import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './queue.js';
 
 const LIVE = new Set(['created', 'retry', 'active']);
@@ -15,7 +15,7 @@ const LIVE = new Set(['created', 'retry', 'active']);
  * number of workers may run it. Resolves to the number of jobs settled.
  */
 export async function reconcileLostJobs(
-  deps: { db: Database; boss: PgBoss; log: Logger },
+  deps: { db: Database; boss: PgBoss; log: Logger; onSettled?: JobSettled },
   options: { olderThanS: number; limit?: number },
 ): Promise<number> {
   const { db, boss, log } = deps;
@@ -31,7 +31,7 @@ export async function reconcileLostJobs(
     const dead = await boss.findJobs<FixJobData>(FIX_DEAD_LETTER_QUEUE, { data: { jobId: id } });
     if (dead.some((j) => LIVE.has(j.state))) continue;
     const error = new KodahError('worker_lost', 'The job was lost by the queue before it could finish');
-    if (await failJob(db, id, null, error)) {
+    if (await failJob(db, id, null, error, deps.onSettled)) {
       settled++;
       log.warn({ jobId: id }, 'lost job failed and refunded');
     }

@@ -4,7 +4,7 @@ import { KodahError, toKodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
 import type { FixEngine } from './fix-engine.js';
-import { claimJob, completeJob, failJob, noteAttemptFailure, recordCommit, reportStage } from './job-lifecycle.js';
+import { claimJob, completeJob, failJob, type JobSettled, noteAttemptFailure, recordCommit, reportStage } from './job-lifecycle.js';
 import type { FixJobData } from './queue.js';
 
 export interface RunJobDeps {
@@ -12,6 +12,10 @@ export interface RunJobDeps {
   probe: RepositoryProbe;
   engine: FixEngine;
   log: Logger;
+  /** Runs in the settling transaction (GitHub answers for jobs it started). */
+  onSettled?: JobSettled;
+  /** Told of each stage a job reaches, after it is recorded; must not throw or wait for long. */
+  onStage?: (job: { id: string; source: string }, stage: string, progress: number) => void;
 }
 
 /**
@@ -41,6 +45,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
     if (!(await reportStage(db, jobId, attempt, name, progress))) {
       throw new KodahError('superseded', 'This attempt no longer holds the job');
     }
+    deps.onStage?.({ id: jobId, source: record.source }, name, progress);
   };
   log.info({ repo: record.repoUrl, ref: record.ref }, 'job started');
   const started = Date.now();
@@ -70,7 +75,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
       { signal: job.signal, log, report },
     );
     job.signal.throwIfAborted();
-    await completeJob(db, jobId, attempt, result);
+    await completeJob(db, jobId, attempt, result, deps.onSettled);
     log.info({ ms: Date.now() - started }, 'job completed');
   } catch (thrown) {
     const error = toKodahError(thrown);
@@ -90,7 +95,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
       await noteAttemptFailure(db, jobId, attempt, error, `waiting for a worker (retry after: ${stage})`);
       throw thrown;
     }
-    const settled = await failJob(db, jobId, attempt, error);
+    const settled = await failJob(db, jobId, attempt, error, deps.onSettled);
     log[error.kind === 'system' ? 'error' : 'info'](
       { err: thrown, code: error.code, kind: error.kind, settled, ms: Date.now() - started },
       'job failed',
@@ -99,7 +104,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
 }
 
 /** Settles a job whose retries ran out without a handler settling it: its worker died or hung. */
-export async function settleDeadLetter(deps: Pick<RunJobDeps, 'db' | 'log'>, job: JobWithMetadata<FixJobData>): Promise<void> {
+export async function settleDeadLetter(deps: Pick<RunJobDeps, 'db' | 'log' | 'onSettled'>, job: JobWithMetadata<FixJobData>): Promise<void> {
   const { jobId } = job.data;
   const { rows } = await deps.db.query<{ last_error: string | null }>('SELECT last_error FROM jobs WHERE id = $1', [jobId]);
   const last = rows[0]?.last_error;
@@ -107,6 +112,6 @@ export async function settleDeadLetter(deps: Pick<RunJobDeps, 'db' | 'log'>, job
     'worker_lost',
     `The job could not be finished: its worker stopped or timed out and the retries are exhausted${last ? ` (last error: ${last})` : ''}`,
   );
-  const settled = await failJob(deps.db, jobId, null, error);
+  const settled = await failJob(deps.db, jobId, null, error, deps.onSettled);
   deps.log.warn({ jobId, settled }, 'dead-lettered job failed and refunded');
 }

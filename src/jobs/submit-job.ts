@@ -15,6 +15,8 @@ export interface SubmitJobInput {
   ref: string;
   description: string;
   source?: string;
+  /** A caller-chosen id (GitHub tasks derive it from the delivery, so a retry finds its job). */
+  jobId?: string;
 }
 
 export interface SubmitJobDeps {
@@ -67,7 +69,7 @@ export async function submitJob(deps: SubmitJobDeps, accountId: string, input: S
     throw new KodahError('not_found', `Ref not found: ${input.ref}${hint}`, { kind: 'input' });
   }
 
-  const jobId = randomUUID();
+  const jobId = input.jobId ?? randomUUID();
   const atCapacity = await queueDepth.atCapacity();
   await db.transaction(async (tx) => {
     const { rows } = await tx.query<{ outcome: Refusal | 'accepted' }>(

@@ -41,7 +41,7 @@ export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Confi
     if (job) await track(settleDeadLetter(deps, job));
   });
   const reconcile = setInterval(() => {
-    reconcileLostJobs({ db: deps.db, boss, log: deps.log }, { olderThanS: RECONCILE_OLDER_THAN_S }).catch((err: unknown) =>
+    reconcileLostJobs({ db: deps.db, boss, log: deps.log, onSettled: deps.onSettled }, { olderThanS: RECONCILE_OLDER_THAN_S }).catch((err: unknown) =>
       deps.log.error({ err }, 'reconciling lost jobs failed'),
     );
   }, RECONCILE_EVERY_MS);

@@ -5,10 +5,38 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+/** One request as the auth check saw it (see GitHttpServer.authLog). */
+export interface GitAuthLogEntry {
+  /** The repository name as given to createRepo ("shop", "octo-org/widgets"). */
+  repo: string;
+  service: 'upload-pack' | 'receive-pack' | 'other';
+  /** The password of the request's Basic auth; null when it sent none. */
+  token: string | null;
+}
+
+/** One commit as GitHttpServer.log returns it. */
+export interface GitLogEntry {
+  sha: string;
+  parents: string[];
+  subject: string;
+  body: string;
+  /** The paths the commit changed (against its first parent; every path for a root commit). */
+  files: string[];
+}
+
+/**
+ * Repository names are either plain ("shop": `<root>/shop/repo.git`, served at `/shop/repo.git`)
+ * or GitHub style ("octo-org/widgets": `<root>/octo-org/widgets.git`, served at
+ * `/octo-org/widgets.git`), so a fake GitHub can hand out clone URLs shaped like the real ones.
+ */
 export interface GitHttpServer {
   /** The clone URL of a repository made with createRepo. */
   url(name: string): string;
-  /** A bare repository with one commit of `files` on `branch`; returns the commit sha. */
+  /**
+   * A bare repository with one commit of `files` on `branch`; returns the commit sha. A private
+   * one answers reads only with Basic auth whose password is `token` or a token granted with
+   * allowToken. Pushes (`git push` to url(name)) are enabled, and always need such a password.
+   */
   createRepo(name: string, files: Record<string, string>, options?: { branch?: string; private?: boolean }): string;
   /**
    * Adds a commit on top of `branch` (default main): files to write, or null to delete; returns
@@ -25,39 +53,108 @@ export interface GitHttpServer {
   setHang(hang: boolean): void;
   /** Answers the next `n` ref advertisements (one per ls-remote, clone or fetch), then hangs. */
   hangAfterRefs(n: number): void;
-  /** The token that private repositories accept (as the password of Basic auth). */
+  /** The token that every repository accepts, for reads and pushes (as the password of Basic auth). */
   readonly token: string;
+  /**
+   * Accepts `token` (as the Basic password, any username, e.g. x-access-token) for reads of the
+   * private repositories among `names` and for pushes to them; '*' for every repository.
+   * Granting the same token again replaces its list. `push: false` makes it read-only (a token
+   * with contents: read): pushes with it get 403, as on GitHub.
+   */
+  allowToken(token: string, names: string[] | '*', options?: { push?: boolean }): void;
+  /** Stops accepting a token granted with allowToken. */
+  revokeToken(token: string): void;
+  /** Each request's repository, service and Basic password, in order (hung ones too). */
+  authLog: GitAuthLogEntry[];
+  /** The sha `branch` points at, or null when there is no such branch. */
+  branchSha(name: string, branch: string): string | null;
+  /** The last `n` (default 20) commits reachable from `ref`, newest first. */
+  log(name: string, ref: string, n?: number): GitLogEntry[];
   requests: number;
   close(): Promise<void>;
 }
 
 const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', HOME: tmpdir() };
 
+/** The bare repository's folder, relative to the server root, for either kind of name. */
+const relativeRepoPath = (name: string) => (name.includes('/') ? `${name}.git` : path.join(name, 'repo.git'));
+
+/** The service a smart-HTTP request is for: `?service=` on info/refs, or the RPC path. */
+function serviceOf(url: URL): GitAuthLogEntry['service'] {
+  const service = url.searchParams.get('service') ?? url.pathname.split('/').pop() ?? '';
+  if (service === 'git-upload-pack') return 'upload-pack';
+  if (service === 'git-receive-pack') return 'receive-pack';
+  return 'other';
+}
+
+/** The password of a Basic authorization header (any username), or null. */
+function basicPassword(header: string | undefined): string | null {
+  if (!header || !/^basic /i.test(header)) return null;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString();
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? null : decoded.slice(colon + 1);
+}
+
 /** A real git smart-HTTP server: `git http-backend` behind node's HTTP server, as CGI. */
 export async function startGitHttpServer(): Promise<GitHttpServer> {
   const root = mkdtempSync(path.join(tmpdir(), 'kodah-git-'));
   const privateRepos = new Set<string>();
+  // Names made with createRepo: they tell "/shop/repo.git/..." (plain name "shop") apart from
+  // "/octo/widgets.git/..." (GitHub-style name "octo/widgets") when reading a request's path.
+  const knownRepos = new Set<string>();
+  const grants = new Map<string, { repos: Set<string> | '*'; push: boolean }>();
   const token = 'test-token-0123456789';
   const hung = new Set<ServerResponse>();
   let hang = false;
   let refsBeforeHang = Number.POSITIVE_INFINITY;
 
+  /** The repository name a request path is for, in either layout. */
+  const repoFromPath = (pathname: string): string => {
+    let decoded = pathname;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      // a malformed escape: keep the raw path (http-backend answers it with an error)
+    }
+    const [first = '', second = ''] = decoded.split('/').filter(Boolean);
+    if (second === 'repo.git' && knownRepos.has(first)) return first;
+    if (second.endsWith('.git')) return `${first}/${second.slice(0, -4)}`;
+    return first;
+  };
+
+  /** 'ok', 'read-only' (may read, not push) or 'refused', for a Basic password on a repository. */
+  const access = (password: string | null, repo: string): 'ok' | 'read-only' | 'refused' => {
+    if (password === null) return 'refused';
+    if (password === token) return 'ok';
+    const grant = grants.get(password);
+    if (!grant || (grant.repos !== '*' && !grant.repos.has(repo))) return 'refused';
+    return grant.push ? 'ok' : 'read-only';
+  };
+
+  // Everything here stays asynchronous: tests run git clients against this server from the same
+  // process, and a synchronous child process in this path would block the answers they wait for.
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     state.requests++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const repo = repoFromPath(url.pathname);
+    const service = serviceOf(url);
+    const password = basicPassword(req.headers.authorization);
+    state.authLog.push({ repo, service, token: password });
     if (req.url?.includes('/info/refs') && --refsBeforeHang < 0) hang = true;
     if (hang) {
       hung.add(res);
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://x');
-    const repo = url.pathname.split('/')[1] ?? '';
-    if (privateRepos.has(repo)) {
-      const auth = req.headers.authorization ?? '';
-      const password = auth.startsWith('Basic ') ? Buffer.from(auth.slice(6), 'base64').toString().split(':')[1] : undefined;
-      if (password !== token) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('authentication required');
-        return;
-      }
+    // Like GitHub: anyone may read a public repository, only a token holder may push to any.
+    const needsAuth = service === 'receive-pack' || privateRepos.has(repo);
+    const granted = access(password, repo);
+    if (needsAuth && granted === 'refused') {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('authentication required');
+      return;
+    }
+    if (service === 'receive-pack' && granted === 'read-only') {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(`Permission to ${repo}.git denied.`);
+      return;
     }
     const cgi = spawn('git', ['http-backend'], {
       env: {
@@ -111,10 +208,13 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
   const git = (cwd: string, ...args: string[]) =>
     execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 
+  const barePath = (name: string) => path.join(root, relativeRepoPath(name));
+
   const state: GitHttpServer = {
     token,
     requests: 0,
-    url: (name) => `http://127.0.0.1:${port}/${name}/repo.git`,
+    authLog: [],
+    url: (name) => `http://127.0.0.1:${port}/${relativeRepoPath(name).split(path.sep).join('/')}`,
     createRepo(name, files, options = {}) {
       const branch = options.branch ?? 'main';
       const work = mkdtempSync(path.join(tmpdir(), 'kodah-work-'));
@@ -125,16 +225,19 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       }
       git(work, 'add', '-A');
       git(work, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'initial');
-      const bare = path.join(root, name, 'repo.git');
+      const bare = barePath(name);
       mkdirSync(path.dirname(bare), { recursive: true });
       git(root, 'clone', '-q', '--bare', work, bare);
       rmSync(work, { recursive: true, force: true });
+      // http-backend only runs receive-pack for a repository that allows it (see git-http-backend(1)).
+      git(bare, 'config', 'http.receivepack', 'true');
+      knownRepos.add(name);
       if (options.private) privateRepos.add(name);
       return git(bare, 'rev-parse', branch);
     },
     commit(name, files, options = {}) {
       const branch = options.branch ?? 'main';
-      const bare = path.join(root, name, 'repo.git');
+      const bare = barePath(name);
       const work = mkdtempSync(path.join(tmpdir(), 'kodah-work-'));
       git(work, 'clone', '-q', '-b', branch, bare, '.');
       for (const [file, content] of Object.entries(files)) {
@@ -157,9 +260,41 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       rmSync(work, { recursive: true, force: true });
       return sha;
     },
-    path: (name) => path.join(root, name, 'repo.git'),
-    git: (name, ...args) => git(path.join(root, name, 'repo.git'), ...args),
-    removeRepo: (name) => rmSync(path.join(root, name), { recursive: true, force: true }),
+    path: barePath,
+    git: (name, ...args) => git(barePath(name), ...args),
+    // A plain name owns its whole folder; a GitHub-style one only its .git folder (the owner's
+    // folder may hold other repositories).
+    removeRepo: (name) => rmSync(name.includes('/') ? barePath(name) : path.join(root, name), { recursive: true, force: true }),
+    allowToken(granted, names, options = {}) {
+      grants.set(granted, { repos: names === '*' ? '*' : new Set(names), push: options.push ?? true });
+    },
+    revokeToken(granted) {
+      grants.delete(granted);
+    },
+    branchSha(name, branch) {
+      try {
+        return git(barePath(name), 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`) || null;
+      } catch {
+        return null; // --verify --quiet exits 1 when the branch does not exist
+      }
+    },
+    log(name, ref, n = 20) {
+      const bare = barePath(name);
+      // NUL-separated fields and a record separator, so subjects and bodies may hold anything else.
+      const raw = git(bare, 'log', `-n${n}`, '--format=%H%x00%P%x00%s%x00%b%x1e', ref, '--');
+      return raw
+        .split('\x1e')
+        .map((record) => record.trim())
+        .filter(Boolean)
+        .map((record) => {
+          const [sha = '', parents = '', subject = '', body = ''] = record.split('\0');
+          const parentList = parents.split(' ').filter(Boolean);
+          const changed = parentList[0]
+            ? git(bare, 'diff', '--name-only', parentList[0], sha)
+            : git(bare, 'diff-tree', '--no-commit-id', '--name-only', '-r', '--root', sha);
+          return { sha, parents: parentList, subject, body: body.trim(), files: changed.split('\n').filter(Boolean) };
+        });
+    },
     hangAfterRefs(n) {
       refsBeforeHang = n;
     },

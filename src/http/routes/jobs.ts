@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KodahError } from '../../lib/errors.js';
-import { cancelQueuedJob, getJob, listJobs } from '../../jobs/job-lifecycle.js';
+import { cancelJob, getJob, type JobSettled, listJobs } from '../../jobs/job-lifecycle.js';
 import { FIX_QUEUE } from '../../jobs/queue.js';
 import { submitJob, type SubmitJobDeps } from '../../jobs/submit-job.js';
 import { requireApiKey } from '../auth.js';
@@ -43,7 +43,7 @@ function parseCursor(cursor: string): { createdAtMicros: string; id: string } {
   throw new KodahError('invalid_input', 'cursor: not a cursor returned by this endpoint', { kind: 'input' });
 }
 
-export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps> = async (app, deps) => {
+export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobSettled }> = async (app, deps) => {
   const { db } = deps;
   // onRequest: a request without a valid key is refused before its body is even read.
   app.addHook('onRequest', requireApiKey(db));
@@ -131,7 +131,7 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps> = async (app, deps)
     },
     async (request) => {
       const job = await ownJob(request.accountId, request.params.id);
-      await cancelQueuedJob(db, job.id, request.accountId);
+      await cancelJob(db, job.id, request.accountId, { onSettled: deps.onSettled });
       await deps.boss.cancel(FIX_QUEUE, job.id).catch((err: unknown) => request.log.warn({ err }, 'queue cancel failed'));
       return jobStatusView(await ownJob(request.accountId, job.id));
     },

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * The parts of GitHub's webhook payloads Kodah reads, checked at the boundary: a payload without
+ * them (a test ping, a changed schema) is logged and dropped rather than half-handled.
+ */
+const user = z.object({ login: z.string(), id: z.number(), type: z.string() });
+const repository = z.object({
+  id: z.number(),
+  full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+  private: z.boolean(),
+  default_branch: z.string().optional(),
+  owner: user,
+});
+const installationRef = z.object({ id: z.number() });
+const repoRef = z.object({ id: z.number(), full_name: z.string(), private: z.boolean() });
+
+export const installationPayload = z.object({
+  action: z.string(),
+  installation: z.object({ id: z.number(), account: user, repository_selection: z.string().nullish() }),
+  repositories: z.array(repoRef).nullish(),
+});
+
+export const installationRepositoriesPayload = z.object({
+  action: z.enum(['added', 'removed']),
+  installation: z.object({ id: z.number(), account: user, repository_selection: z.string().nullish() }),
+  repositories_added: z.array(repoRef).default([]),
+  repositories_removed: z.array(z.object({ id: z.number(), full_name: z.string() })).default([]),
+});
+
+const issue = z.object({
+  number: z.number(),
+  title: z.string(),
+  body: z.string().nullish(),
+  pull_request: z.unknown().optional(),
+});
+
+export const issueLabeledPayload = z.object({
+  action: z.literal('labeled'),
+  label: z.object({ name: z.string() }),
+  issue,
+  repository,
+  sender: user,
+  installation: installationRef,
+});
+
+export const issueCommentPayload = z.object({
+  action: z.literal('created'),
+  comment: z.object({ id: z.number(), body: z.string(), user }),
+  issue,
+  repository,
+  sender: user,
+  installation: installationRef,
+});
+
+const prRef = z.object({
+  number: z.number(),
+  head: z.object({ ref: z.string(), sha: z.string(), repo: z.object({ id: z.number() }).nullish() }),
+  base: z.object({ ref: z.string(), repo: z.object({ id: z.number() }).nullish() }),
+});
+
+export const checkRunPayload = z.object({
+  action: z.literal('completed'),
+  check_run: z.object({
+    id: z.number(),
+    name: z.string(),
+    head_sha: z.string(),
+    conclusion: z.string().nullable(),
+    html_url: z.string().nullish(),
+    output: z.object({ title: z.string().nullish(), summary: z.string().nullish(), text: z.string().nullish() }).partial().nullish(),
+    app: z.object({ slug: z.string().nullish() }).nullish(),
+    check_suite: z.object({ head_branch: z.string().nullish() }).partial().nullish(),
+    pull_requests: z.array(prRef).default([]),
+  }),
+  repository,
+  installation: installationRef,
+});
+
+export const checkSuitePayload = z.object({
+  action: z.literal('completed'),
+  check_suite: z.object({
+    id: z.number(),
+    head_sha: z.string(),
+    head_branch: z.string().nullish(),
+    conclusion: z.string().nullable(),
+    pull_requests: z.array(prRef).default([]),
+  }),
+  repository,
+  installation: installationRef,
+});
+
+export const workflowRunPayload = z.object({
+  action: z.literal('completed'),
+  workflow_run: z.object({
+    id: z.number(),
+    name: z.string().nullish(),
+    head_sha: z.string(),
+    head_branch: z.string().nullish(),
+    conclusion: z.string().nullable(),
+    head_repository: z.object({ id: z.number() }).nullish(),
+    pull_requests: z.array(prRef).default([]),
+  }),
+  repository,
+  installation: installationRef,
+});
+
+export type Repository = z.infer<typeof repository>;
+export type PullRequestRef = z.infer<typeof prRef>;
