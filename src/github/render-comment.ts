@@ -124,6 +124,8 @@ function safeInline(line: string): string {
   };
 
   const out: string[] = [];
+  // GitHub looks for mentions in the rendered text, where what follows a code span or an emphasis
+  // starts afresh: only a letter or digit just before `@` in what is written makes it no mention.
   const last = () => out.at(-1)?.at(-1) ?? '';
   let i = 0;
   while (i < line.length) {
@@ -142,7 +144,7 @@ function safeInline(line: string): string {
         out.push('\\`'.repeat(j - i));
         i = j;
       }
-    } else if (ch === '@' && !(i > 0 && /\w/.test(line[i - 1]!)) && ((MENTION.lastIndex = i), MENTION.test(line))) {
+    } else if (ch === '@' && !/[A-Za-z0-9]/.test(last()) && ((MENTION.lastIndex = i), MENTION.test(line))) {
       const mention = line.slice(i, MENTION.lastIndex);
       // A backtick or backslash next to the new span would merge with it or escape it.
       const lead = last() === '`' || last() === '\\' ? ' ' : '';
@@ -514,12 +516,14 @@ function wrap(text: string, width: number): string {
     const lead = /^\s*(?:[-*+]|\d+[.)])\s+/.exec(line)?.[0] ?? /^\s*/.exec(line)![0];
     const hang = ' '.repeat(lead.length);
     let current = lead;
+    let empty = true;
     for (const word of line.slice(lead.length).split(/ +/)) {
       if (!word) continue;
-      if (current.trim() && current.length + 1 + word.length > width) {
+      if (!empty && current.length + 1 + word.length > width) {
         out.push(current);
         current = hang + word;
-      } else current += current.trim() ? ` ${word}` : word;
+      } else current += empty ? word : ` ${word}`;
+      empty = false;
     }
     out.push(current);
   }
