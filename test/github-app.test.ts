@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/billing/api-keys.js';
 import { addCredits } from '../src/billing/credits.js';
+import { enqueueDelivery } from '../src/github/github-queues.js';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
@@ -202,9 +203,23 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(prompt).not.toContain('ignore all previous instructions');
     expect(prompt).not.toContain('\u200b');
 
-    const { jobs } = await jobsOf();
-    expect(jobs.filter((j: any) => j.source === 'github' || j.job_id)).toHaveLength(1);
+    const { key, jobs } = await jobsOf();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ source: 'github', state: 'completed', repo_url: git.url('octo-org/widgets'), ref: 'main' });
+    const result = await app.api(key, 'GET', `/jobs/${jobs[0].job_id}`);
+    expect(result.body.diff).toContain('+        total += float(item["price"])');
     expect(await jobCount()).toBe(1);
+
+    // A delivery that runs again (a crash before it recorded its answer) finds the branch, the
+    // pull request and the comment it made: nothing new, nothing moved.
+    const tip = git.branchSha('octo-org/widgets', 'kodah/fix-12');
+    const comments = github.comments(WIDGETS.owner, WIDGETS.name, 12).length;
+    await app.kodah.db.query(`UPDATE github_tasks SET state = 'submitted' WHERE id = $1`, [jobs[0].job_id]);
+    await enqueueDelivery(app.kodah.boss, { taskId: jobs[0].job_id, final: true });
+    await waitFor('the second delivery', async () => (await app.kodah.db.query(`SELECT 1 FROM github_tasks WHERE id = $1 AND state = 'delivered'`, [jobs[0].job_id])).rows.length > 0);
+    expect(git.branchSha('octo-org/widgets', 'kodah/fix-12')).toBe(tip);
+    expect(github.pulls(WIDGETS.owner, WIDGETS.name).filter((p) => p.head.ref === 'kodah/fix-12')).toHaveLength(1);
+    expect(github.comments(WIDGETS.owner, WIDGETS.name, 12)).toHaveLength(comments);
     expect(github.unhandled).toEqual([]);
   });
 
@@ -340,8 +355,17 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     const fork = adaptRepository(loadExample('workflow_run', (p) => p.action === 'completed'), repository(WIDGETS));
     Object.assign(fork.workflow_run, { id: 6001, head_sha: head, head_branch: 'patch-1', conclusion: 'failure', head_repository: { ...fork.workflow_run.head_repository, id: 123456 }, pull_requests: [] });
     await send('workflow_run', fork);
+    // And not when the repository turns CI fixes off.
+    git.commit('octo-org/widgets', { '.github/kodah.yml': 'ci: false\n' }, { branch: 'feature/receipts', message: 'no CI fixes' });
+    const off = structuredClone(payload);
+    const offHead = git.branchSha('octo-org/widgets', 'feature/receipts')!;
+    Object.assign(off.check_run, { id: 7003, head_sha: offHead });
+    off.check_run.pull_requests[0].head.sha = offHead;
+    await send('check_run', off);
     await new Promise((r) => setTimeout(r, 2500));
     expect(await jobCount()).toBe(before + 1);
+    // Every mutation of the installation went out one at a time.
+    expect(github.maxConcurrentWrites(INSTALLATION)).toBe(1);
   });
 
   it('reads a private repository with a token for that repository only, also for REST jobs of the installation account', async () => {

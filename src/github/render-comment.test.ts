@@ -122,6 +122,8 @@ describe('renderStatus', () => {
   });
 
   it('offers cancelling only while the job is queued or running', () => {
+    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain('**Waiting for a free worker** `░░░░░░░░░░ 0%`');
+    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', stage: 'waiting: Server at capacity', trigger: 't' })).toContain('**Waiting: Server at capacity** `░░░░░░░░░░ 0%`');
     expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain('`/kodah cancel`');
     for (const state of ['completed', 'failed', 'cancelled'] as const) {
       const body = renderStatus({ key: 'k', jobId: 'j', state, trigger: 't' });
@@ -304,11 +306,16 @@ describe('renderRefused', () => {
     ['Private repos require paid credits', /paid credits/],
     ['Job already in progress', /`\/kodah cancel`/],
     ['Server at capacity', /in a few minutes/],
-    ['Something new', /`\/kodah retry` once that is sorted out/],
+    ['There is no fix in progress here to cancel.', /`\/kodah help` for the commands/],
   ])('%s', (reason, advice) => {
     const body = renderRefused({ key: 'k', reason });
     expect(body).toContain(`🚫 Kodah did not start a fix: ${reason}`);
     expect(body).toMatch(advice);
+  });
+
+  it('adds no advice to a reason that already names a command', () => {
+    const reason = 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.';
+    expect(renderRefused({ key: 'k', reason })).toBe(`<!-- kodah:k -->\n\n🚫 Kodah did not start a fix: ${reason}`);
   });
 
   it('neutralises what it echoes', () => {

@@ -39,9 +39,6 @@ const MAX_CHECKS = 10;
 const MAX_MESSAGE = 20_000;
 const PROGRESS_CELLS = 10;
 
-// ---------------------------------------------------------------------------------------------
-// Markers
-
 /** Marker keys go inside an HTML comment: no spaces, no `>`, no `--` that could end it early. */
 const MARKER_KEY = /^[A-Za-z0-9_.:/#-]+$/;
 
@@ -61,9 +58,6 @@ export function hasMarker(body: string, key: string): boolean {
   const end = text.indexOf('\n');
   return (end < 0 ? text : text.slice(0, end)).trim() === marker(key);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Safe Markdown
 
 function longestBacktickRun(text: string): number {
   let longest = 0;
@@ -241,9 +235,6 @@ function safeUrl(url: string | null | undefined): string | null {
   return url && /^https:\/\/[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+$/.test(url) && url.length <= 2_000 ? url : null;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shared pieces
-
 const CHECK_NAMES: Record<string, string> = { diff_policy: 'Diff policy', syntax: 'Syntax', tests: 'Tests' };
 const OUTCOMES: Record<string, [string, string]> = {
   passed: ['✅', 'passed'],
@@ -277,9 +268,6 @@ const RETRY_HINT = 'Comment `/kodah retry` to try again, or `/kodah fix <more co
 function join(parts: Array<string | null | undefined | false>): string {
   return parts.filter((part): part is string => !!part).join('\n\n');
 }
-
-// ---------------------------------------------------------------------------------------------
-// Comments
 
 const STAGES: Record<string, string> = {
   starting: 'Starting',
@@ -319,7 +307,8 @@ export function renderStatus(v: StatusView): string {
   return join([
     marker(v.key),
     `${HEADLINES[v.state] ?? HEADLINES.running} ${inline(v.trigger, 300)}.`,
-    v.state === 'queued' && `**Waiting for a free worker** ${progressBar(0)}`,
+    // A queued job's stage, when there is one, says why it waits (the server is at capacity).
+    v.state === 'queued' && `**${v.stage ? stageLabel(v.stage) : 'Waiting for a free worker'}** ${progressBar(0)}`,
     v.state === 'running' && `**${stageLabel(v.stage)}** ${progressBar(v.progress)}`,
     active ? `${job} · comment \`/kodah cancel\` to stop it.` : `${job}.`,
   ]);
@@ -431,16 +420,20 @@ export function renderFailure(v: {
   return join([marker(v.key), tried, why, [whose, credit].filter(Boolean).join(' '), RETRY_HINT]);
 }
 
-/** What to do about a refusal, for the reasons Kodah gives (see jobs/submit-job.ts). */
-function adviceFor(reason: string): string {
+/**
+ * What to do about a refusal, for the reasons the job API gives (see jobs/submit-job.ts). A reason
+ * that already names a command says what to do itself; a second, generic hint could contradict it.
+ */
+function adviceFor(reason: string): string | null {
+  if (/\/kodah\b/i.test(reason)) return null;
   if (/private/i.test(reason) && /paid/i.test(reason)) {
     return 'Fixes in private repositories are paid for with paid credits: add some to the Kodah account of this installation, then comment `/kodah retry`.';
   }
   if (/credit/i.test(reason)) return 'Add credits to the Kodah account of this installation, then comment `/kodah retry`.';
-  if (/in progress|already/i.test(reason)) return 'Wait for the fix that is running to finish, or stop it with `/kodah cancel`.';
+  if (/already in progress/i.test(reason)) return 'Wait for the fix that is running to finish, or stop it with `/kodah cancel`.';
   if (/capacity|busy/i.test(reason)) return 'Kodah is busy right now: comment `/kodah retry` in a few minutes.';
   if (/access|permission/i.test(reason)) return 'Only people with write access to this repository can ask Kodah for a fix.';
-  return 'Comment `/kodah retry` once that is sorted out, or `/kodah help` for the commands.';
+  return 'Comment `/kodah help` for the commands.';
 }
 
 /** The comment for a request Kodah did not take on (no credits, one already running, …). */
@@ -463,9 +456,6 @@ export function renderHelp(label: string): string {
     'A command is the first line of a comment. Only people with write access to this repository can use these; Kodah ignores them from everyone else.',
   ]);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Pull requests and commits
 
 /**
  * A closing keyword in front of an issue reference ("fixes #5") closes that issue when the pull

@@ -24,6 +24,8 @@ export const jobStatusSchema = z.object({
   repo_url: z.string(),
   ref: z.string(),
   commit_sha: z.string().nullable(),
+  /** Who asked: `api`, or `github` for fixes the GitHub App started. */
+  source: z.string(),
 });
 
 export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<typeof jobStatusSchema> {
@@ -44,6 +46,7 @@ export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<t
     repo_url: job.repoUrl,
     ref: job.ref,
     commit_sha: job.commitSha,
+    source: job.source,
   };
 }
 
