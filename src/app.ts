@@ -10,7 +10,7 @@ import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
-import { GitHubApi, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
+import { GitHubApi, gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
 import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
@@ -99,28 +99,10 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
     const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits };
     const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config) : null;
-    if (options.workers && github && hooks) {
-      await startGitHubWorkers(
-        {
-          db,
-          boss,
-          api: github,
-          settings: config.github!,
-          log: log.child({ name: 'github' }),
-          submit,
-          codeIndex: { db, boss, probe, search, maxRepositories: config.index.maxRepositories },
-          push: {
-            policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
-            mirrorDir: config.index.mirrorDir,
-            worktreeDir: config.fix.worktreeDir,
-            timeoutMs: config.index.timeoutS * 1000,
-            maxRepoBytes: config.index.maxRepoBytes,
-          },
-          onSettled: hooks.onSettled,
-        },
-        config.worker.concurrency,
-      );
-    }
+    const githubWorkers =
+      options.workers && github && hooks
+        ? await startGitHubWorkers(gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled: hooks.onSettled }), config.worker.concurrency)
+        : null;
     const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit)) : null;
     let url: string | null = null;
     if (options.http) {
@@ -157,6 +139,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         (stopping ??= (async () => {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
+          githubWorkers?.stop();
           await workers?.stop(10_000);
           await indexers?.stop();
           await db.close();

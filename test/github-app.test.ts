@@ -122,6 +122,7 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
         GITHUB_API_URL: github.url,
         GITHUB_URL: gitBase,
         KODAH_GITHUB_WRITE_INTERVAL_MS: '0',
+        KODAH_GITHUB_INDEX_REPOSITORIES: '1',
         OPENAI_BASE_URL: model.baseUrl,
         OPENAI_API_KEY: 'sk-test',
         KODAH_MODEL: 'fake-model',
@@ -155,6 +156,17 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     });
     expect(repos.map((r) => r.full_name)).toEqual(['octo-org/gadgets', 'octo-org/vault', 'octo-org/widgets']);
     expect(repos[0]!.github_login).toBe('octo-org');
+    // KODAH_GITHUB_INDEX_REPOSITORIES: each repository is indexed in the background, the private
+    // one with the installation's token.
+    const indexed = await waitFor('the repositories to be indexed', async () => {
+      const { rows } = await app.kodah.db.query<{ remote_uri: string }>(
+        `SELECT r.remote_uri FROM code_repositories r JOIN accounts a ON a.id = r.account_id
+          WHERE a.github_id = $1 AND r.indexed_commit IS NOT NULL ORDER BY r.remote_uri`,
+        [OWNER.id],
+      );
+      return rows.length === 3 ? rows : null;
+    }, 60_000);
+    expect(indexed.map((r) => r.remote_uri)).toContain(git.url('octo-org/vault'));
   });
 
   it('rejects a forged or unsigned delivery and does nothing', async () => {

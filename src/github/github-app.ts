@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { createNodeMiddleware, Probot } from 'probot';
 import { ZodError } from 'zod';
+import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
+import type { RepositoryProbe } from '../git/repository-probe.js';
 import type { Database } from '../db/database.js';
 import type { JobSettled } from '../jobs/job-lifecycle.js';
 import { KodahError } from '../lib/errors.js';
@@ -56,9 +58,43 @@ export async function gitHubWebhookRoutes(settings: NonNullable<Config['github']
   return webhookRoute(middleware);
 }
 
-/** Workers for queued webhook deliveries and for status updates and answers. */
-export async function startGitHubWorkers(deps: GitHubDeps, concurrency: number): Promise<void> {
+/** The App's handlers' dependencies, from the process's shared ones. */
+export function gitHubDeps(
+  config: Config,
+  parts: Pick<GitHubDeps, 'db' | 'boss' | 'api' | 'log' | 'submit' | 'onSettled'> & { probe: RepositoryProbe; search: CodeSearch },
+): GitHubDeps {
+  const { db, boss, probe, search } = parts;
+  return {
+    db,
+    boss,
+    api: parts.api,
+    settings: config.github!,
+    log: parts.log.child({ name: 'github' }),
+    submit: parts.submit,
+    codeIndex: { db, boss, probe, search, maxRepositories: config.index.maxRepositories },
+    push: {
+      policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+      mirrorDir: config.index.mirrorDir,
+      worktreeDir: config.fix.worktreeDir,
+      timeoutMs: config.index.timeoutS * 1000,
+      maxRepoBytes: config.index.maxRepoBytes,
+    },
+    onSettled: parts.onSettled,
+  };
+}
+
+/** GitHub redelivers on request for a few days; a month of delivery ids is plenty to refuse repeats. */
+const KEEP_DELIVERIES_DAYS = 30;
+
+/** Workers for queued webhook deliveries and for status updates and answers; stop() ends the housekeeping. */
+export async function startGitHubWorkers(deps: GitHubDeps, concurrency: number): Promise<{ stop(): void }> {
   await ensureGitHubQueues(deps.boss);
+  const prune = setInterval(() => {
+    deps.db
+      .query(`DELETE FROM github_deliveries WHERE received_at < now() - $1 * interval '1 day'`, [KEEP_DELIVERIES_DAYS])
+      .catch((err: unknown) => deps.log.warn({ err }, 'pruning old webhook deliveries failed'));
+  }, 3_600_000);
+  prune.unref();
   const run = async <T>(what: string, data: T, handle: (data: T) => Promise<void>) => {
     try {
       await handle(data);
@@ -77,6 +113,7 @@ export async function startGitHubWorkers(deps: GitHubDeps, concurrency: number):
   await deps.boss.work<GitHubDeliverData>(GITHUB_DELIVER_QUEUE, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 2 }, async ([job]) => {
     if (job) await run('delivery', job.data, (d) => deliverTask(deps, d));
   });
+  return { stop: () => clearInterval(prune) };
 }
 
 export { GitHubApi };

@@ -297,7 +297,7 @@ const HEADLINES: Record<StatusView['state'], string> = {
   running: '👀 Kodah is working on a fix, triggered by',
   completed: '✅ Kodah finished the fix triggered by',
   failed: '❌ Kodah could not finish the fix triggered by',
-  cancelled: '🛑 Kodah stopped: cancelled the fix triggered by',
+  cancelled: '🛑 Kodah cancelled the fix triggered by',
 };
 
 /** The comment that follows a job while it runs: the stage, a progress bar, how to cancel. */
