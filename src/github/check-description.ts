@@ -6,6 +6,7 @@
  * densely), then every check is cut to a fair share, so one chatty check cannot crowd out another.
  */
 import { sanitizeText } from './sanitize-text.js';
+import { firstBytes, lastBytes } from '../lib/utf8-slice.js';
 
 export interface CheckAnnotation {
   path: string;
@@ -48,28 +49,6 @@ const LEVEL_ORDER: Record<string, number> = { failure: 0, warning: 1, notice: 2 
 
 const bytes = (text: string) => Buffer.byteLength(text);
 const oneLine = (text: string | null | undefined) => sanitizeText(text ?? '').replace(/\s+/g, ' ');
-
-/** The head of a text in at most `maxBytes` UTF-8 bytes, never ending inside a character. */
-function firstBytes(text: string, maxBytes: number): string {
-  if (bytes(text) <= maxBytes) return text;
-  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(Math.max(0, maxBytes)));
-  return text.slice(0, read);
-}
-
-/** The tail of a text in at most `maxBytes` UTF-8 bytes, never starting inside a character. */
-function lastBytes(text: string, maxBytes: number): string {
-  let used = 0;
-  let i = text.length;
-  while (i > 0) {
-    const code = text.charCodeAt(i - 1);
-    const pair = code >= 0xdc00 && code <= 0xdfff && i >= 2 && (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
-    const size = pair ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
-    if (used + size > maxBytes) break;
-    used += size;
-    i -= pair ? 2 : 1;
-  }
-  return text.slice(i);
-}
 
 const CUT_NOTE = '\n[… cut]';
 const LOG_CUT_NOTE = '[… earlier lines cut]\n';

@@ -5,6 +5,7 @@
  */
 import { parseCommand } from './parse-command.js';
 import { sanitizeText } from './sanitize-text.js';
+import { firstBytes } from '../lib/utf8-slice.js';
 
 export interface IssueComment {
   author: string;
@@ -28,14 +29,6 @@ const KODAH_MARKER = /<!-- kodah:[^>]*-->/;
 const MIN_PARTIAL_COMMENT = 400;
 
 const bytes = (text: string) => Buffer.byteLength(text);
-
-/** The head of a text in at most `maxBytes` UTF-8 bytes, never ending inside a character. */
-function firstBytes(text: string, maxBytes: number): string {
-  if (bytes(text) <= maxBytes) return text;
-  // encodeInto writes whole characters only and says how much of the string that was.
-  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(Math.max(0, maxBytes)));
-  return text.slice(0, read);
-}
 
 /** The text, or its head and `note` in at most `maxBytes`. */
 function cut(text: string, maxBytes: number, note: string): string {

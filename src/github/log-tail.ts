@@ -5,6 +5,8 @@
  * window ends a little after the last error and reaches back from there.
  */
 
+import { lastBytes } from '../lib/utf8-slice.js';
+
 export interface LogTailOptions {
   /** Lines kept at most; 150 by default. */
   maxLines?: number;
@@ -40,21 +42,6 @@ function cleanLine(raw: string): Line | null {
   const kind = marker[1]!;
   if (kind === 'endgroup') return null;
   return { text: (LABELS[kind] ?? '') + text.slice(marker[0].length), error: kind === 'error' };
-}
-
-/** The last `maxBytes` UTF-8 bytes of a text, never starting inside a character. */
-function lastBytes(text: string, maxBytes: number): string {
-  let bytes = 0;
-  let i = text.length;
-  while (i > 0) {
-    const code = text.charCodeAt(i - 1);
-    const pair = code >= 0xdc00 && code <= 0xdfff && i >= 2 && (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
-    const size = pair ? 4 : code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    i -= pair ? 2 : 1;
-  }
-  return text.slice(i);
 }
 
 /** The lines of a job log that explain its failure, cleaned of timestamps, colours and markers. */
