@@ -272,6 +272,16 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(body).toMatch(/model/i);
     const { rows } = await app.kodah.db.query(`SELECT 1 FROM ledger l JOIN jobs j ON j.id = l.job_id WHERE l.kind = 'refund' AND j.source = 'github'`);
     expect(rows).toHaveLength(1);
+
+    // `/kodah retry` runs it again, with a status comment of its own.
+    model.reply(GOOD);
+    await send('issue_comment', commented(WIDGETS, { number: 30, title: 'Crash on empty cart' }, '/kodah retry').payload);
+    await waitFor('the retried fix', () => github.pulls(WIDGETS.owner, WIDGETS.name).find((p) => p.head.ref === 'kodah/fix-30'), 60_000);
+    const statuses = await waitFor('the retry\'s status comment to link the pull request', () => {
+      const found = github.comments(WIDGETS.owner, WIDGETS.name, 30).filter((c) => c.includes('kodah:task:'));
+      return found.length === 2 && /pull\/\d+/.test(found[1]!) ? found : null;
+    });
+    expect(statuses[0]).toMatch(/Your credit was restored/);
   });
 
   it('commands: help lists them, fix takes more context, cancel stops a running fix', async () => {

@@ -96,14 +96,14 @@ function baseTask(c: CommandContext, trigger: string): Pick<NewTask, 'id' | 'ins
   };
 }
 
-async function fixIssue(c: CommandContext, extra: string): Promise<void> {
+async function fixIssue(c: CommandContext, extra: string, trigger = '`/kodah fix`'): Promise<void> {
   if (await refuseWhileActive(c)) return;
   const { issue } = c.payload;
   const { branch, settings } = await settingsOf(c);
   await startTask(
     c.deps,
     {
-      ...baseTask(c, '`/kodah fix`'),
+      ...baseTask(c, trigger),
       kind: 'issue',
       title: issue.title,
       issueNumber: issue.number,
@@ -160,7 +160,7 @@ async function retry(c: CommandContext): Promise<void> {
     await c.reply((key) => renderRefused({ key, reason: 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.' }));
     return;
   }
-  if (latest.kind === 'issue') return fixIssue(c, '');
+  if (latest.kind === 'issue') return fixIssue(c, '', '`/kodah retry`');
   if (latest.kind === 'revision') return revise(c, '');
   if (await refuseWhileActive(c)) return;
   const previous = await c.deps.db.query<{ description: string }>('SELECT description FROM jobs WHERE id = $1', [latest.id]);
