@@ -46,6 +46,26 @@ describe('config', () => {
     expect(() => loadConfig({ OPENAI_BASE_URL: 'localhost:8000' })).toThrow(/OPENAI_BASE_URL/);
   });
 
+  it('turns the GitHub App on with all of its settings, and names what is missing otherwise', () => {
+    expect(loadConfig({}).github).toBeNull();
+    const pem = '-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n';
+    const github = loadConfig({ APP_ID: '42', PRIVATE_KEY: pem, WEBHOOK_SECRET: 's3cret', GITHUB_API_URL: 'http://127.0.0.1:9/' }).github!;
+    expect(github).toMatchObject({ appId: 42, webhookSecret: 's3cret', apiUrl: 'http://127.0.0.1:9', label: 'kodah-fix', ciAttempts: 1 });
+    // Escaped line breaks, as PRIVATE_KEY often arrives from a secret store, become real ones.
+    expect(github.privateKey).toBe('-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+    expect(() => loadConfig({ APP_ID: '42', WEBHOOK_SECRET: 's3cret' })).toThrow(/PRIVATE_KEY: the GitHub App needs PRIVATE_KEY or PRIVATE_KEY_PATH too/);
+    expect(() => loadConfig({ APP_ID: '42', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 'x' })).toThrow(/PRIVATE_KEY: not a PEM private key/);
+    expect(() => loadConfig({ APP_ID: '42', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 'x' })).toThrow(/cannot read \/nonexistent\/key.pem/);
+    const leaked = (() => {
+      try {
+        loadConfig({ APP_ID: '42', WEBHOOK_SECRET: 'do-not-echo' });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(leaked).not.toContain('do-not-echo');
+  });
+
   it('never echoes the value of a secret variable', () => {
     for (const env of [
       { KODAH_GIT_TOKENS: 'ghp_s3cret' },
