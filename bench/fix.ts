@@ -14,8 +14,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localGit } from '../src/code-index/git-objects.js';
+import { localGit } from '../src/git/git-objects.js';
 import { runFixPipeline } from '../src/fix/fix-pipeline.js';
+import { FactsCache } from '../src/localize/facts-cache.js';
 import { staticCredentials } from '../src/git/credentials.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openAiChatModel } from '../src/llm/chat-model.js';
@@ -60,6 +61,7 @@ try {
   const deps = {
     model: openAiChatModel({ baseUrl: model.baseUrl, apiKey: 'none', model: 'fake', timeoutMs: 30_000, maxRetries: 0 }),
     credentials: staticCredentials({}),
+    localizeCache: new FactsCache(),
     settings: {
       policy: { allowedHosts: [], allowLocal: true },
       mirrorDir: worktrees,

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createAccount } from '../src/billing/accounts.js';
 import { CodeSearch } from '../src/code-index/code-search.js';
-import { resolveCommit } from '../src/code-index/git-objects.js';
+import { resolveCommit } from '../src/git/git-objects.js';
 import { indexMirror } from '../src/code-index/index-repository.js';
 import { listSteps, StepRecorder } from '../src/code-index/index-steps.js';
 import { upsertRepository } from '../src/code-index/repositories.js';

@@ -12,7 +12,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { localizeFiles } from '../src/code-index/localize.js';
+import { FactsCache } from '../src/localize/facts-cache.js';
+import { localizeFiles } from '../src/localize/localize.js';
+
+// One cache for the whole run, as a worker keeps one across jobs.
+const cache = new FactsCache();
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +60,7 @@ for (const inst of instances) {
     continue;
   }
   const started = performance.now();
-  const ranked = await localizeFiles(gitDir, inst.base_commit, inst.problem_statement, { limit: 50 });
+  const ranked = await localizeFiles(gitDir, inst.base_commit, inst.problem_statement, { cache, limit: 50 });
   const seconds = (performance.now() - started) / 1000;
   const positions = inst.gold_files.map((g) => ranked.findIndex((r) => r.path === g));
   // The rank at which every gold file has appeared (1-based); null when one is beyond the list.

@@ -5,6 +5,7 @@ import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
+import { FactsCache } from './localize/facts-cache.js';
 import { openAiChatModel } from './llm/chat-model.js';
 import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
@@ -55,6 +56,7 @@ export function fixDepsFor(config: Config, credentials: GitCredentials): FixPipe
   return {
     model: openAiChatModel({ ...model, model: name }),
     credentials,
+    localizeCache: new FactsCache(),
     settings: {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       mirrorDir: config.index.mirrorDir,

@@ -7,8 +7,9 @@ import { fixDepsFor, type Kodah, startKodah } from './app.js';
 import { rotateApiKey, createApiKey } from './billing/api-keys.js';
 import { createAccount, getAccount } from './billing/accounts.js';
 import { addCredits, getBalance } from './billing/credits.js';
-import { resolveCommit } from './code-index/git-objects.js';
-import { localize } from './code-index/localize.js';
+import { resolveCommit } from './git/git-objects.js';
+import { FactsCache } from './localize/facts-cache.js';
+import { localize } from './localize/localize.js';
 import { runFixPipeline } from './fix/fix-pipeline.js';
 import { runGit } from './git/run-git.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
@@ -247,7 +248,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
       const gitDir = await localGitDir(opts.repo, cfg());
       const commit = await resolveCommit(gitDir, opts.ref);
       const limit = Number(opts.limit) || 10;
-      const { files: ranked, snippets } = await localize(gitDir, commit, description, { files: limit, snippets: limit });
+      const { files: ranked, snippets } = await localize(gitDir, commit, description, { cache: new FactsCache(), files: limit, snippets: limit });
       if (opts.json) {
         print(true, { commit, files: ranked, snippets: snippets.map(({ text: _text, ...s }) => s) }, '');
         return;

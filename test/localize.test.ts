@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localize, localizeFiles } from '../src/code-index/localize.js';
-import { resolveCommit } from '../src/code-index/git-objects.js';
+import { FactsCache } from '../src/localize/facts-cache.js';
+import { localize, localizeFiles } from '../src/localize/localize.js';
+import { resolveCommit } from '../src/git/git-objects.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { spawnKodah } from './helpers/kodah-process.js';
 
@@ -42,7 +43,7 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('puts the file of the innermost own stack frame first, with its reasons; tests, docs and vendored code after', async () => {
-    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), REPORT);
+    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), REPORT, { cache: new FactsCache() });
     expect(ranked[0]!.path).toBe('shop/processor.py');
     expect(ranked[0]!.reasons).toEqual(expect.arrayContaining(['stack frame (innermost of ours) in calculate_total', 'defines calculate_total']));
     const position = (p: string) => ranked.findIndex((r) => r.path === p);
@@ -54,7 +55,7 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('ranks the functions of the best files: the one in the trace first, with its lines and signature', async () => {
-    const { snippets: [best] } = await localize(gitDir, await resolveCommit(gitDir, 'main'), REPORT);
+    const { snippets: [best] } = await localize(gitDir, await resolveCommit(gitDir, 'main'), REPORT, { cache: new FactsCache() });
     expect(best).toMatchObject({
       path: 'shop/processor.py',
       qualifiedName: 'calculate_total',
@@ -67,7 +68,7 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('finds a class member named in prose without any trace', async () => {
-    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total');
+    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total', { cache: new FactsCache() });
     expect(ranked[0]).toMatchObject({ path: 'shop/formatting.py', reasons: expect.arrayContaining(['defines Receipt.render']) });
   });
 

@@ -7,8 +7,6 @@ export interface CreditRules {
   freeFixesPerMonth: number;
 }
 
-export type Visibility = 'public' | 'private';
-
 export interface Balance {
   /** Free fixes left this calendar month (UTC). */
   freeCredits: number;

@@ -1,10 +1,10 @@
 import type { Queryable } from '../db/database.js';
-import { termCounts } from './bm25.js';
+import { termCounts } from '../code/bm25.js';
 import type { Embedder } from './embeddings.js';
 import { compileFilters, type CompiledFilters, type SearchFilters } from './search-filters.js';
 import { SearchSegment } from './search-segment.js';
 import { snippetText } from './snippet-text.js';
-import { tokenize } from './tokenize.js';
+import { tokenize } from '../code/tokenize.js';
 
 export interface SearchQuery {
   keywords?: string[];

@@ -1,7 +1,7 @@
-import { termCounts } from './bm25.js';
-import { extractSnippets, lineWindows } from './snippets.js';
-import { languageOf } from './tree-sitter.js';
-import { tokenize } from './tokenize.js';
+import { termCounts } from '../code/bm25.js';
+import { extractSnippets, lineWindows } from '../code/snippets.js';
+import { languageOf } from '../code/tree-sitter.js';
+import { tokenize } from '../code/tokenize.js';
 
 /** A snippet as the index stores it: where it is in its blob and its terms, not its text. */
 export interface StoredSnippet {

@@ -1,10 +1,10 @@
 import type { Database } from '../db/database.js';
 import { insertRows } from '../db/insert-rows.js';
-import { readBlobs, type TreeFile } from './git-objects.js';
+import { readBlobs, type TreeFile } from '../git/git-objects.js';
 import { isBinary } from './mime-type.js';
 import type { SnippetPool } from './snippet-pool.js';
 import type { StoredSnippet } from './cut-blob.js';
-import { languageOf } from './tree-sitter.js';
+import { languageOf } from '../code/tree-sitter.js';
 
 export interface ExtractOptions {
   gitDir: string;

@@ -1,4 +1,4 @@
-import { localGit } from './git-objects.js';
+import { localGit } from '../git/git-objects.js';
 import { epochToIso } from './map-repository.js';
 
 /** What the history says of one path: who changed it (most often first) and when. */

@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import { insertRows } from '../db/insert-rows.js';
 import { KodahError } from '../lib/errors.js';
-import { localGit } from './git-objects.js';
+import { localGit } from '../git/git-objects.js';
 
 export interface RepositoryRefs {
   defaultBranch: string;

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database.js';
 import { insertRows } from '../db/insert-rows.js';
 import { KodahError } from '../lib/errors.js';
 import { fileHistory, mergeHistory, type PathHistory } from './file-history.js';
-import { listTree, localGit, type TreeFile } from './git-objects.js';
+import { listTree, localGit, type TreeFile } from '../git/git-objects.js';
 import { extensionOf } from './mime-type.js';
 
 const BATCH = 2000;

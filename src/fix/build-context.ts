@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Localization } from '../code-index/localize.js';
+import type { Localization } from '../localize/localize.js';
 import { estimateTokens } from '../llm/count-tokens.js';
 
 export interface CodeContext {

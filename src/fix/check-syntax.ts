@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { localGit } from '../code-index/git-objects.js';
-import { syntaxErrors } from '../code-index/snippets.js';
+import { localGit } from '../git/git-objects.js';
+import { syntaxErrors } from '../code/snippets.js';
 
 /**
  * The changed files that parse worse than before: tree-sitter errors the edit added (a file that

@@ -1,8 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parseDiff from 'parse-diff';
-import { localGit } from '../code-index/git-objects.js';
-import { localize } from '../code-index/localize.js';
+import { localGit } from '../git/git-objects.js';
+import type { FactsCache } from '../localize/facts-cache.js';
+import { localize } from '../localize/localize.js';
 import type { GitCredentials } from '../git/credentials.js';
 import type { RepoUrlPolicy } from '../git/url-policy.js';
 import type { FixCheck, FixContext, FixEngine, FixRequest, FixResult } from '../jobs/fix-engine.js';
@@ -12,7 +13,7 @@ import { UsageMeter } from '../llm/usage.js';
 import { applyEdits } from './apply-edits.js';
 import { buildContext } from './build-context.js';
 import { newSyntaxErrors } from './check-syntax.js';
-import { addWorktree, openMirror } from './checkout.js';
+import { addWorktree, openMirror } from '../git/checkout.js';
 import { checkDiffPolicy } from './diff-policy.js';
 import { parseEdits } from './parse-edits.js';
 import { feedbackMessage, firstMessages } from './prompts.js';
@@ -37,6 +38,8 @@ export interface FixPipelineDeps {
   model: ChatModel;
   credentials: GitCredentials;
   settings: FixSettings;
+  /** Localization's per-blob facts, kept across jobs: the next job at a commit reads no blob twice. */
+  localizeCache: FactsCache;
 }
 
 /** What one answer of the model came to: a diff that passed every check, or why not. */
@@ -73,7 +76,7 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
   // Localizing reads the mirror, not the work tree: both run at once.
   await context.report('localize', 20);
   const adding = timer.time('checkout', () => addWorktree(gitDir, request.commitSha, options));
-  const localizing = timer.time('localize', () => localize(gitDir, request.commitSha, request.description, { files: 10, snippets: 20 }));
+  const localizing = timer.time('localize', () => localize(gitDir, request.commitSha, request.description, { cache: deps.localizeCache, files: 10, snippets: 20 }));
   const [added, localized] = await Promise.allSettled([adding, localizing]);
   if (added.status === 'rejected') throw added.reason;
   const tree = added.value;

@@ -1,8 +1,10 @@
-import type { Visibility } from '../billing/credits.js';
 import { KodahError } from '../lib/errors.js';
 import type { GitCredentials } from './credentials.js';
 import { lsRemote, type RemoteRefs } from './ls-remote.js';
 import { checkRepoUrl, type CheckedRepoUrl, type RepoUrlPolicy } from './url-policy.js';
+
+/** Whether a repository answered without credentials: what decides which credits pay for it. */
+export type Visibility = 'public' | 'private';
 
 export interface RepoInfo {
   target: CheckedRepoUrl;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { addWorktree } from '../fix/checkout.js';
+import { addWorktree } from '../git/checkout.js';
 import { hardenedGitEnv } from '../git/git-env.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { runGit } from '../git/run-git.js';

@@ -1,4 +1,4 @@
-import type { Visibility } from '../billing/credits.js';
+import type { Visibility } from '../git/repository-probe.js';
 import { KodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 

@@ -1,4 +1,4 @@
-import type { Visibility } from '../billing/credits.js';
+import type { Visibility } from '../git/repository-probe.js';
 import type { FailureKind } from '../lib/errors.js';
 import type { FixResult } from './fix-engine.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { sanitizeRemoteUri } from '../code-index/repositories.js';
-import type { SearchAttributes } from '../http/routes/search.js';
+import type { SearchAttributes } from '../code-index/search-request.js';
 import { KodahError } from '../lib/errors.js';
 
 /** One search result as the MCP tools hand it out (also their structured output). */

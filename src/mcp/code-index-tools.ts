@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { searchAttributes } from '../http/routes/search.js';
+import { searchAttributes } from '../code-index/search-request.js';
 import { KodahError } from '../lib/errors.js';
 import { type CodeIndexBackend, type CodeSnippet, codeSnippet, repositorySummary, resolveRepository } from './code-index-backend.js';
 

@@ -1,7 +1,7 @@
 import type { CodeSearch, SearchHit } from '../code-index/code-search.js';
 import { getRepository, listRepositories, type RepositoryRow } from '../code-index/repositories.js';
 import type { Queryable } from '../db/database.js';
-import { type SearchAttributes, toSearchQuery } from '../http/routes/search.js';
+import { type SearchAttributes, toSearchQuery } from '../code-index/search-request.js';
 import { KodahError } from '../lib/errors.js';
 import type { CodeIndexBackend, CodeSnippet, RepositorySummary } from './code-index-backend.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { fileData, repositoryData, snippetData } from '../http/code-index-views.js';
-import type { SearchAttributes } from '../http/routes/search.js';
+import { fileData, repositoryData, snippetData } from '../code-index/kodit-resources.js';
+import type { SearchAttributes } from '../code-index/search-request.js';
 import { type ErrorCode, KodahError } from '../lib/errors.js';
 import type { CodeIndexBackend, CodeSnippet } from './code-index-backend.js';
 

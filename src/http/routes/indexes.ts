@@ -6,7 +6,7 @@ import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-
 import { getRepository, listRepositories } from '../../code-index/repositories.js';
 import { KodahError } from '../../lib/errors.js';
 import { requireApiKey } from '../auth.js';
-import { indexData, indexView, taskData, taskStatusData, taskStatusView } from '../code-index-views.js';
+import { indexData, indexView, taskData, taskStatusData, taskStatusView } from '../../code-index/kodit-resources.js';
 import { errorSchema } from '../error-schema.js';
 
 const indexParams = z.object({ index_id: z.string() });

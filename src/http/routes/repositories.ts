@@ -5,7 +5,7 @@ import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-
 import { getRepository, listRepositories } from '../../code-index/repositories.js';
 import { KodahError } from '../../lib/errors.js';
 import { requireApiKey } from '../auth.js';
-import { commitData, type CommitRow, commitView, fileData, repositoryData, repositoryView, tagData, tagView } from '../code-index-views.js';
+import { commitData, type CommitRow, commitView, fileData, repositoryData, repositoryView, tagData, tagView } from '../../code-index/kodit-resources.js';
 import { errorSchema } from '../error-schema.js';
 
 

@@ -1,4 +1,4 @@
-import type { TreeFile } from './git-objects.js';
+import type { TreeFile } from '../git/git-objects.js';
 
 const CONFIG = /(?:^|\/)(?:setup\.cfg|setup\.py|pyproject\.toml|tox\.ini|package\.json|Cargo\.toml|go\.mod)$/;
 const SOURCE = /\.(?:py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala)$/;

@@ -1,5 +1,5 @@
 import type { FileFacts } from './file-facts.js';
-import type { TreeFile } from './git-objects.js';
+import type { TreeFile } from '../git/git-objects.js';
 
 /** The files a localization ranks, what is known of each, and the reasons collected for each. */
 export interface SignalContext {

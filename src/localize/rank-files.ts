@@ -1,9 +1,9 @@
+import { listTree, type TreeFile } from '../git/git-objects.js';
 import { definitionSignals } from './definition-signals.js';
-import { type FileFacts, fileFacts } from './file-facts.js';
+import type { FactsCache } from './facts-cache.js';
+import type { FileFacts } from './file-facts.js';
 import { filePrior, isCandidate, mainExtension } from './file-prior.js';
-import { listTree, readBlobs, type TreeFile } from './git-objects.js';
-import { readReport, type ReportSignals } from './report-signals.js';
-import { rankSnippets, type RankedSnippet } from './localize-snippets.js';
+import type { ReportSignals } from './report-signals.js';
 import { mentionSignals } from './mention-signals.js';
 import { nameSignals } from './name-signals.js';
 import type { SignalContext } from './signal-context.js';
@@ -29,57 +29,10 @@ export interface RankedFile {
 
 const MAX_BLOB_BYTES = 1024 * 1024;
 
-// Facts are a function of the blob alone, so they survive from one commit to the next.
-const factsCache = new Map<string, FileFacts>();
-const FACTS_CACHE_MAX = 200_000;
-
-async function factsFor(gitDir: string, files: TreeFile[]): Promise<FileFacts[]> {
-  const missing = files.filter((f) => !factsCache.has(f.sha)).map((f) => f.sha);
-  if (missing.length) {
-    const blobs = await readBlobs(gitDir, [...new Set(missing)]);
-    if (factsCache.size + blobs.size > FACTS_CACHE_MAX) factsCache.clear();
-    for (const [sha, content] of blobs) factsCache.set(sha, fileFacts(content.includes(0) ? '' : content.toString('utf8')));
-  }
-  return files.map((f) => factsCache.get(f.sha)!);
-}
-
-/**
- * Ranks the files of a commit for a bug report: where the report names them (paths, modules,
- * stack frames), where the identifiers it mentions are defined, and how well the text matches
- * (BM25 over code-aware tokens); tests, docs and examples are rarely where a fix goes.
- */
-export async function localizeFiles(
-  gitDir: string,
-  commit: string,
-  description: string,
-  options: { limit?: number } = {},
-): Promise<RankedFile[]> {
-  return (await rankFiles(gitDir, commit, readReport(description))).files.slice(0, options.limit ?? 50);
-}
-
-export interface Localization {
-  commit: string;
-  files: RankedFile[];
-  snippets: RankedSnippet[];
-}
-
-/** Files, then the functions, methods and classes of the best of them, for a bug report. */
-export async function localize(
-  gitDir: string,
-  commit: string,
-  description: string,
-  options: { files?: number; snippets?: number } = {},
-): Promise<Localization> {
-  const report = readReport(description);
-  const { files, tree } = await rankFiles(gitDir, commit, report);
-  const shas = new Map(tree.map((f) => [f.path, f.sha]));
-  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20 });
-  return { commit, files: files.slice(0, options.files ?? 20), snippets };
-}
-
-async function rankFiles(gitDir: string, commit: string, report: ReportSignals) {
+/** Every candidate file of the commit, best first, with the tree it was chosen from. */
+export async function rankFiles(gitDir: string, commit: string, report: ReportSignals, cache: FactsCache): Promise<{ files: RankedFile[]; tree: TreeFile[] }> {
   const tree = (await listTree(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
-  const facts = await factsFor(gitDir, tree);
+  const facts = await cache.factsFor(gitDir, tree);
   return { files: rank(tree, facts, report), tree };
 }
 

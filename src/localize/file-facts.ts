@@ -1,5 +1,5 @@
-import { termCounts } from './bm25.js';
-import { tokenize } from './tokenize.js';
+import { termCounts } from '../code/bm25.js';
+import { tokenize } from '../code/tokenize.js';
 
 /** A function, method or class of a file (or a window of lines where none is recognised). */
 export interface Chunk {

@@ -1,10 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { SearchHit } from '../code-index/code-search.js';
-import type { StepRow } from '../code-index/index-steps.js';
-import type { RepositoryRow } from '../code-index/repositories.js';
+import type { SearchHit } from './code-search.js';
+import type { StepRow } from './index-steps.js';
+import type { RepositoryRow } from './repositories.js';
 
-/** JSON:API documents of the code index, as `spec/kodit-api.md` names them. */
+/**
+ * JSON:API documents of the code index, as `spec/kodit-api.md` names them: the wire format of
+ * the Kodit API, written by its HTTP routes and read back by the MCP server's remote backend.
+ */
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
 const resource = <T extends z.ZodTypeAny>(type: string, attributes: T) => z.object({ type: z.literal(type), id: z.string(), attributes });

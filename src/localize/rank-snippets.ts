@@ -1,9 +1,9 @@
-import { Bm25, termCounts } from './bm25.js';
-import { readBlobs } from './git-objects.js';
-import type { RankedFile } from './localize.js';
+import { Bm25, termCounts } from '../code/bm25.js';
+import { readBlobs } from '../git/git-objects.js';
+import type { RankedFile } from './rank-files.js';
 import type { ReportSignals } from './report-signals.js';
-import { extractSnippets, type Snippet } from './snippets.js';
-import { tokenize } from './tokenize.js';
+import { extractSnippets, type Snippet } from '../code/snippets.js';
+import { tokenize } from '../code/tokenize.js';
 
 export interface RankedSnippet extends Omit<Snippet, 'text'> {
   path: string;

@@ -1,7 +1,7 @@
-import { Bm25, termCounts } from './bm25.js';
+import { Bm25, termCounts } from '../code/bm25.js';
 import type { ReportSignals } from './report-signals.js';
 import { normalized, type SignalContext } from './signal-context.js';
-import { tokenize } from './tokenize.js';
+import { tokenize } from '../code/tokenize.js';
 
 /**
  * How well the report's words match each file (BM25 over code-aware tokens) and the file's best

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { runGit } from '../git/run-git.js';
+import { runGit } from './run-git.js';
 
 /** One file of a commit's tree. */
 export interface TreeFile {

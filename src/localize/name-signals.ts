@@ -1,6 +1,6 @@
 import type { ReportSignals } from './report-signals.js';
 import { normalized, type SignalContext } from './signal-context.js';
-import { tokenize } from './tokenize.js';
+import { tokenize } from '../code/tokenize.js';
 
 /** Files whose name (or folder) the report uses as a word, rarer names counting more; 0–1 per file. */
 export function nameSignals({ tree, reasons }: SignalContext, report: ReportSignals): number[] {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { localGit } from '../code-index/git-objects.js';
-import { ensureMirror } from '../git/mirror-cache.js';
-import type { RepoUrlPolicy } from '../git/url-policy.js';
+import { localGit } from './git-objects.js';
+import { ensureMirror } from './mirror-cache.js';
+import type { RepoUrlPolicy } from './url-policy.js';
 import { KodahError } from '../lib/errors.js';
 
 export interface CheckoutOptions {

@@ -1,0 +1,42 @@
+import type { FactsCache } from './facts-cache.js';
+import { rankFiles, type RankedFile } from './rank-files.js';
+import { rankSnippets, type RankedSnippet } from './rank-snippets.js';
+import { readReport } from './report-signals.js';
+
+export type { RankedFile } from './rank-files.js';
+export type { RankedSnippet } from './rank-snippets.js';
+
+/**
+ * Ranks the files of a commit for a bug report: where the report names them (paths, modules,
+ * stack frames), where the identifiers it mentions are defined, and how well the text matches
+ * (BM25 over code-aware tokens); tests, docs and examples are rarely where a fix goes.
+ */
+export async function localizeFiles(
+  gitDir: string,
+  commit: string,
+  description: string,
+  options: { cache: FactsCache; limit?: number },
+): Promise<RankedFile[]> {
+  return (await rankFiles(gitDir, commit, readReport(description), options.cache)).files.slice(0, options.limit ?? 50);
+}
+
+export interface Localization {
+  commit: string;
+  files: RankedFile[];
+  snippets: RankedSnippet[];
+}
+
+/** Files, then the functions, methods and classes of the best of them, for a bug report. */
+export async function localize(
+  gitDir: string,
+  commit: string,
+  description: string,
+  options: { cache: FactsCache; files?: number; snippets?: number },
+): Promise<Localization> {
+  const report = readReport(description);
+  const { files, tree } = await rankFiles(gitDir, commit, report, options.cache);
+  const shas = new Map(tree.map((f) => [f.path, f.sha]));
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20 });
+  return { commit, files: files.slice(0, options.files ?? 20), snippets };
+}
+
