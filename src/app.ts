@@ -16,7 +16,7 @@ import { firstCredentials, installationCredentials } from './github/installation
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
-import { startQueue } from './jobs/queue.js';
+import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
 import { startWorkers } from './jobs/workers.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -82,7 +82,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
   try {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'database migrated');
-    boss = await startQueue(db, config, log);
+    boss = await startQueues(db, config, log);
     const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
     const operatorTokens = staticCredentials(config.git.tokens);
     const credentials =

@@ -18,7 +18,7 @@ import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { staticCredentials } from './git/credentials.js';
 import { ensureMirror } from './git/mirror-cache.js';
-import { startQueue } from './jobs/queue.js';
+import { startQueues } from './queues.js';
 import { systemClock } from './lib/clock.js';
 import { KodahError } from './lib/errors.js';
 import { createLogger } from './lib/logger.js';
@@ -108,7 +108,7 @@ export function buildCli(env: Record<string, string | undefined> = process.env):
     .action(async () => {
       const log = createLogger(cfg().logLevel, process.stderr);
       await withDatabase(cfg(), async (db) => {
-        const boss = await startQueue(db, cfg(), log);
+        const boss = await startQueues(db, cfg(), log);
         await boss.stop({ graceful: false, close: true });
       });
       process.stderr.write('database is up to date\n');

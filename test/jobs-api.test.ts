@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMismatches } from '../src/billing/credits.js';
 import { claimJob, completeJob, failJob } from '../src/jobs/job-lifecycle.js';
-import { FIX_QUEUE } from '../src/jobs/queue.js';
+import { FIX_QUEUE } from '../src/jobs/fix-queue.js';
 import { reconcileLostJobs } from '../src/jobs/reconcile-jobs.js';
 import { KodahError } from '../src/lib/errors.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';

@@ -1,6 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.js';
 import type { Queryable } from '../db/database.js';
+import type { QueueSpec } from '../db/queue-spec.js';
 
 export const INDEX_QUEUE = 'kodah-index';
 
@@ -17,21 +18,18 @@ export interface IndexTaskData {
  * Index runs queue up per repository: with the `stately` policy one run may be active and one
  * waiting for each repository, so asking again while a run is queued adds nothing.
  */
-export async function ensureIndexQueue(boss: PgBoss, config: Config): Promise<void> {
-  const options = {
-    policy: 'stately',
-    retryLimit: 3,
-    retryDelay: 10,
-    retryBackoff: true,
-    expireInSeconds: config.index.timeoutS + 60,
-    heartbeatSeconds: config.worker.heartbeatS,
-  } as const;
-  if (await boss.getQueue(INDEX_QUEUE)) {
-    const { policy: _p, heartbeatSeconds: _h, ...updatable } = options;
-    await boss.updateQueue(INDEX_QUEUE, updatable);
-  } else {
-    await boss.createQueue(INDEX_QUEUE, options);
-  }
+export function indexQueueSpec(config: Config): QueueSpec {
+  return {
+    name: INDEX_QUEUE,
+    options: {
+      policy: 'stately',
+      retryLimit: 3,
+      retryDelay: 10,
+      retryBackoff: true,
+      expireInSeconds: config.index.timeoutS + 60,
+      heartbeatSeconds: config.worker.heartbeatS,
+    },
+  };
 }
 
 /** Queues an index run of the repository (in the caller's transaction when one is given). */

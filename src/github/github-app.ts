@@ -12,7 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import { deliverTask } from './deliver-task.js';
 import { GitHubApi } from './github-api.js';
 import type { GitHubDeps } from './github-deps.js';
-import { ensureGitHubQueues, enqueueDelivery, GITHUB_DELIVER_QUEUE, GITHUB_EVENT_QUEUE, type GitHubDeliverData, type GitHubEventData } from './github-queues.js';
+import { enqueueDelivery, GITHUB_DELIVER_QUEUE, GITHUB_EVENT_QUEUE, type GitHubDeliverData, type GitHubEventData } from './github-queues.js';
 import { handleGitHubEvent } from './handle-event.js';
 import { WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
 import { webhookIntake } from './webhook-intake.js';
@@ -88,7 +88,6 @@ const KEEP_DELIVERIES_DAYS = 30;
 
 /** Workers for queued webhook deliveries and for status updates and answers; stop() ends the housekeeping. */
 export async function startGitHubWorkers(deps: GitHubDeps, concurrency: number): Promise<{ stop(): void }> {
-  await ensureGitHubQueues(deps.boss);
   const prune = setInterval(() => {
     deps.db
       .query(`DELETE FROM github_deliveries WHERE received_at < now() - $1 * interval '1 day'`, [KEEP_DELIVERIES_DAYS])

@@ -1,5 +1,6 @@
-import type { PgBoss, Queue } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import type { Queryable } from '../db/database.js';
+import type { QueueSpec } from '../db/queue-spec.js';
 
 /** Webhook deliveries worth acting on, handled away from the HTTP request that brought them. */
 export const GITHUB_EVENT_QUEUE = 'kodah-github-event';
@@ -18,20 +19,13 @@ export interface GitHubDeliverData {
   final: boolean;
 }
 
-async function ensure(boss: PgBoss, name: string, options: Omit<Queue, 'name'>): Promise<void> {
-  if (await boss.getQueue(name)) {
-    const { policy: _p, ...updatable } = options;
-    await boss.updateQueue(name, updatable);
-  } else {
-    await boss.createQueue(name, options);
-  }
-}
-
-export async function ensureGitHubQueues(boss: PgBoss): Promise<void> {
-  // GitHub's outages and rate limits last minutes: retries back off up to ten minutes apart.
+/** GitHub's outages and rate limits last minutes: retries back off up to ten minutes apart. */
+export function gitHubQueueSpecs(): QueueSpec[] {
   const common = { retryLimit: 12, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 600 } as const;
-  await ensure(boss, GITHUB_EVENT_QUEUE, { ...common, policy: 'standard' });
-  await ensure(boss, GITHUB_DELIVER_QUEUE, { ...common, policy: 'singleton' });
+  return [
+    { name: GITHUB_EVENT_QUEUE, options: { ...common, policy: 'standard' } },
+    { name: GITHUB_DELIVER_QUEUE, options: { ...common, policy: 'singleton' } },
+  ];
 }
 
 export async function enqueueEvent(boss: PgBoss, tx: Queryable, data: GitHubEventData): Promise<void> {

@@ -3,7 +3,7 @@ import type { Database } from '../db/database.js';
 import { KodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { failJob, type JobSettled } from './job-lifecycle.js';
-import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './queue.js';
+import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './fix-queue.js';
 
 const LIVE = new Set(['created', 'retry', 'active']);
 

@@ -5,7 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
 import type { FixEngine } from './fix-engine.js';
 import { claimJob, completeJob, failJob, type JobSettled, noteAttemptFailure, recordCommit, reportStage } from './job-lifecycle.js';
-import type { FixJobData } from './queue.js';
+import type { FixJobData } from './fix-queue.js';
 
 export interface RunJobDeps {
   db: Database;

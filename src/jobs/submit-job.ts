@@ -6,7 +6,7 @@ import type { Database } from '../db/database.js';
 import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
-import { enqueueFix } from './queue.js';
+import { enqueueFix } from './fix-queue.js';
 import type { QueueDepth } from './queue-depth.js';
 
 export interface SubmitJobInput {

@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config.js';
-import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './queue.js';
+import { FIX_DEAD_LETTER_QUEUE, FIX_QUEUE, type FixJobData } from './fix-queue.js';
 import { reconcileLostJobs } from './reconcile-jobs.js';
 import { type RunJobDeps, runFixJob, settleDeadLetter } from './run-job.js';
 

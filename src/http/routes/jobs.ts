@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KodahError } from '../../lib/errors.js';
 import { cancelJob, getJob, type JobSettled, listJobs } from '../../jobs/job-lifecycle.js';
-import { FIX_QUEUE } from '../../jobs/queue.js';
+import { FIX_QUEUE } from '../../jobs/fix-queue.js';
 import { submitJob, type SubmitJobDeps } from '../../jobs/submit-job.js';
 import { requireApiKey } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
