@@ -31,6 +31,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
         throw new Error(
           `The embedded database in ${dataDir} is in use by process ${pid}. PGlite serves one process: ` +
             'stop that process first, or set DATABASE_URL to share a PostgreSQL database between processes.',
+          { cause: err },
         );
       }
       await unlink(file).catch(() => {});
