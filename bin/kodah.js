@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The compiled CLI; `npm install` builds it through the `prepare` script.
-import { main } from '../dist/cli.js';
+import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(
   (code) => { process.exitCode = code; },

@@ -39,3 +39,23 @@ export async function accountIdForKey(db: Queryable, key: string): Promise<strin
   );
   return rows[0]?.account_id ?? null;
 }
+
+/** What an operator may see of a key: enough to tell keys apart, never the key or its hash. */
+export interface ApiKeySummary {
+  prefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Every key of the account, revoked ones included, oldest first. */
+export async function listApiKeys(db: Queryable, accountId: string): Promise<ApiKeySummary[]> {
+  const { rows } = await db.query<{ key_prefix: string; created_at: Date; revoked_at: Date | null }>(
+    'SELECT key_prefix, created_at, revoked_at FROM api_keys WHERE account_id = $1 ORDER BY created_at',
+    [accountId],
+  );
+  return rows.map((r) => ({
+    prefix: r.key_prefix,
+    createdAt: new Date(r.created_at),
+    revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at),
+  }));
+}

@@ -78,6 +78,25 @@ export async function addCredits(
   await tx.query('UPDATE accounts SET paid_balance_cents = paid_balance_cents + $2 WHERE id = $1', [accountId, cents]);
 }
 
+/** One line of the append-only credit ledger, as the operator reads it. */
+export interface LedgerEntry {
+  kind: 'monthly_grant' | 'purchase' | 'grant' | 'debit' | 'refund';
+  pool: 'free' | 'paid';
+  /** Whole fixes in the free pool, cents in the paid one; negative for a debit. */
+  amount: number;
+  jobId: string | null;
+  createdAt: Date;
+}
+
+/** The account's latest ledger entries, newest first. */
+export async function recentLedger(db: Queryable, accountId: string, limit: number): Promise<LedgerEntry[]> {
+  const { rows } = await db.query<{ kind: LedgerEntry['kind']; pool: LedgerEntry['pool']; amount: number; job_id: string | null; created_at: Date }>(
+    'SELECT kind, pool, amount, job_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id DESC LIMIT $2',
+    [accountId, limit],
+  );
+  return rows.map((r) => ({ kind: r.kind, pool: r.pool, amount: r.amount, jobId: r.job_id, createdAt: new Date(r.created_at) }));
+}
+
 /** Accounts whose cached paid balance disagrees with their ledger (should always be none). */
 export async function ledgerMismatches(db: Queryable): Promise<Array<{ accountId: string; cached: number; ledger: number }>> {
   const { rows } = await db.query<{ id: string; cached: number; ledger: number }>(

@@ -1,0 +1,19 @@
+import type { Config } from '../config.js';
+import { connectDatabase } from '../db/connect.js';
+import type { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+
+/**
+ * Opens the database for a one-off operator command, migrated, and always closes it: the
+ * embedded database belongs to one process at a time, so a command must not keep it open.
+ */
+export async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await connectDatabase(config);
+  try {
+    // An operator may run a command before the server ever started on this database.
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
