@@ -47,7 +47,7 @@ export interface Kodah {
 }
 
 /** The fix pipeline with the configured model, git policy and limits. */
-export function fixEngineFor(config: Config, credentials: GitCredentials): FixEngine {
+function fixEngineFor(config: Config, credentials: GitCredentials): FixEngine {
   return createFixEngine(fixDepsFor(config, credentials));
 }
 

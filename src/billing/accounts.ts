@@ -37,7 +37,7 @@ function toAccount(row: AccountRow): Account {
   };
 }
 
-export const newAccountSchema = z.object({
+const newAccountSchema = z.object({
   email: z.email(),
   githubLogin: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login').optional(),
   githubId: z.number().int().positive().optional(),
@@ -58,7 +58,7 @@ export async function createAccount(db: Queryable, input: NewAccount): Promise<A
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** An account by id or by email (case-insensitive); `forUpdate` locks its row for the transaction. */
-export async function findAccount(db: Queryable, idOrEmail: string, forUpdate = false): Promise<Account | null> {
+async function findAccount(db: Queryable, idOrEmail: string, forUpdate = false): Promise<Account | null> {
   const byId = UUID.test(idOrEmail);
   const { rows } = await db.query<AccountRow>(
     `SELECT ${COLUMNS} FROM accounts WHERE ${byId ? 'id = $1' : 'lower(email) = lower($1)'}${forUpdate ? ' FOR UPDATE' : ''}`,

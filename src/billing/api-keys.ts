@@ -4,11 +4,11 @@ import type { Queryable } from '../db/database.js';
 const KEY = /^kdh_[A-Za-z0-9_-]{32,128}$/;
 
 /** A new key: "kdh_" and 43 URL-safe characters carrying 256 random bits. */
-export function generateApiKey(): string {
+function generateApiKey(): string {
   return `kdh_${randomBytes(32).toString('base64url')}`;
 }
 
-export function hashApiKey(key: string): string {
+function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 

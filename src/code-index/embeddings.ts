@@ -27,7 +27,7 @@ export function openAiEmbedder(options: { baseUrl: string; apiKey: string; model
 }
 
 /** Unit length, so cosine similarity is a dot product. */
-export function normalise(v: Float32Array): Float32Array {
+function normalise(v: Float32Array): Float32Array {
   let norm = 0;
   for (const x of v) norm += x * x;
   norm = Math.sqrt(norm) || 1;

@@ -48,7 +48,7 @@ interface TreeSitterModule {
 }
 
 /** The grammars shipped as WASM (no native build), by the languages Kodah names. */
-export const GRAMMARS = {
+const GRAMMARS = {
   python: 'tree-sitter-python.wasm',
   javascript: 'tree-sitter-javascript.wasm',
   typescript: 'tree-sitter-typescript.wasm',
@@ -92,7 +92,7 @@ function loadRuntime() {
 }
 
 /** A parser for the language, the grammar loaded once per process. */
-export async function parserFor(language: LanguageName): Promise<TsParser> {
+async function parserFor(language: LanguageName): Promise<TsParser> {
   const { module, dir } = await loadRuntime();
   const file = GRAMMARS[language];
   let grammar = languages.get(file);

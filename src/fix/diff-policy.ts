@@ -6,7 +6,7 @@ export interface DiffPolicy {
   maxBytes: number;
 }
 
-export const DEFAULT_DIFF_POLICY: DiffPolicy = { maxFiles: 20, maxChangedLines: 2000, maxBytes: 256 * 1024 };
+const DEFAULT_DIFF_POLICY: DiffPolicy = { maxFiles: 20, maxChangedLines: 2000, maxBytes: 256 * 1024 };
 
 /** Files a fix must never touch: the repository's metadata and what its CI runs with our trust. */
 const FORBIDDEN: Array<[RegExp, string]> = [

@@ -5,7 +5,7 @@
  */
 
 /** Names of files that are commonly written without an extension, accepted as bare path lines. */
-export const EXTENSIONLESS_NAMES = new Set([
+const EXTENSIONLESS_NAMES = new Set([
   'Makefile',
   'Dockerfile',
   'Procfile',

@@ -30,7 +30,7 @@ export interface LineMatch {
   indent: Indent;
 }
 
-export const NO_INDENT: Indent = Object.freeze({ add: '', remove: '' });
+const NO_INDENT: Indent = Object.freeze({ add: '', remove: '' });
 
 export const isBlank = (text: string): boolean => text.trim() === '';
 
@@ -78,7 +78,7 @@ export function editLines(text: string): string[] {
 }
 
 /** Whether SEARCH matches the file at `start`, and how; null when it does not. */
-export function matchAt(file: readonly string[], search: readonly string[], start: number): LineMatch | null {
+function matchAt(file: readonly string[], search: readonly string[], start: number): LineMatch | null {
   if (start + search.length > file.length) return null;
   let exact = true;
   let indent: Indent | null = null;
@@ -112,7 +112,7 @@ export function matchAt(file: readonly string[], search: readonly string[], star
 export type Matches = LineMatch[] & { incomplete?: boolean };
 
 /** Enough places to refuse and to list; more only cost time. */
-export const MAX_MATCHES = 100;
+const MAX_MATCHES = 100;
 /** Line comparisons spent verifying candidates before giving up (a hostile file of identical lines). */
 const WORK_BUDGET = 5_000_000;
 
@@ -170,7 +170,7 @@ export function findMatches(file: readonly string[], search: readonly string[]):
 }
 
 /** Shifts REPLACE lines by the match's offset; null when a line is less indented than the offset. */
-export function reindent(lines: readonly string[], indent: Indent): string[] | null {
+function reindent(lines: readonly string[], indent: Indent): string[] | null {
   const out: string[] = [];
   for (const line of lines) {
     // Whitespace-only lines carry no indentation worth keeping in step; leave them as written.

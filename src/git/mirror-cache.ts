@@ -24,7 +24,7 @@ export interface MirrorOptions {
 }
 
 /** Bytes of all files under a folder (a clone in progress: its packs and temporary packs). */
-export async function folderBytes(dir: string): Promise<number> {
+async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   for (const entry of entries) {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JobRecord, JobState } from '../jobs/job-record.js';
 
 /** The contract's three statuses: a queued job reads "running", a cancelled one "failed". */
-export function contractStatus(state: JobState): 'running' | 'completed' | 'failed' {
+function contractStatus(state: JobState): 'running' | 'completed' | 'failed' {
   if (state === 'completed') return 'completed';
   if (state === 'failed' || state === 'cancelled') return 'failed';
   return 'running';

@@ -4,7 +4,7 @@
  */
 const USD = /^(\d{1,7})(?:\.(\d{1,2}))?$/;
 /** The largest amount one operation takes: balances are 32-bit cents in the database. */
-export const MAX_USD_CENTS = 1_000_000_00;
+const MAX_USD_CENTS = 1_000_000_00;
 
 /** "10", "10.5" or "10.05" to cents; anything else (negative, three decimals, 1e3, over $1M) is refused. */
 export function parseUsd(text: string): number {

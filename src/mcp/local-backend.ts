@@ -7,14 +7,14 @@ import type { CodeIndexBackend, CodeSnippet, RepositorySummary } from './code-in
 
 const SHA = /^[0-9a-f]{4,40}$/i;
 
-export function snippetOf(hit: SearchHit): CodeSnippet {
+function snippetOf(hit: SearchHit): CodeSnippet {
   return {
     path: hit.path, start_line: hit.startLine, end_line: hit.endLine, repository: hit.sourceUri, commit: hit.commit,
     language: hit.language, name: hit.name, kind: hit.kind, score: hit.score, content: hit.content,
   };
 }
 
-export function summaryOf(r: RepositoryRow): RepositorySummary {
+function summaryOf(r: RepositoryRow): RepositorySummary {
   return { id: String(r.id), url: r.remote_uri, default_branch: r.default_branch, indexed_commit: r.indexed_commit };
 }
 

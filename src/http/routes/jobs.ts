@@ -8,7 +8,7 @@ import { requireApiKey } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
 import { jobResultSchema, jobResultView, jobStatusSchema, jobStatusView } from '../job-views.js';
 
-export const MAX_DESCRIPTION_BYTES = 64 * 1024;
+const MAX_DESCRIPTION_BYTES = 64 * 1024;
 
 // The characters git allows in a ref, minus anything that could read as an option or a range.
 const REF = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<![./])$/;

@@ -18,7 +18,7 @@ const page = z.object({
 });
 const errors = { 401: errorSchema, 404: errorSchema, 422: errorSchema };
 
-export const createRepositoryBody = z.object({
+const createRepositoryBody = z.object({
   data: z.object({
     type: z.literal('repository', { error: 'must be "repository"' }),
     attributes: z.object({ remote_uri: z.string({ error: 'required, the https URL of a git repository' }).min(1).max(2048) }),
