@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/billing/api-keys.js';
 import { addCredits } from '../src/billing/credits.js';
-import { enqueueDelivery } from '../src/github/github-queues.js';
+import { enqueueDelivery, GITHUB_EVENT_QUEUE } from '../src/github/github-queues.js';
+import { taskIdFor } from '../src/github/tasks.js';
+import { FIX_QUEUE } from '../src/jobs/fix-queue.js';
 import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
@@ -48,8 +50,27 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
   let app: TestApp;
   let main: string;
 
-  const send = (event: string, payload: unknown, options: { delivery?: string; signature?: string | null } = {}) =>
-    sendWebhook(app.url, event, payload, { secret: SECRET, ...options });
+  /** Sends a signed delivery; resolves to GitHub's view of the answer and the delivery id. */
+  const send = async (event: string, payload: unknown, options: { delivery?: string; signature?: string | null } = {}) => {
+    const delivery = options.delivery ?? randomUUID();
+    return { ...(await sendWebhook(app.url, event, payload, { secret: SECRET, ...options, delivery })), delivery };
+  };
+  /**
+   * Resolves once the queued handler of a delivery has finished, whatever it decided: the positive
+   * marker after which "this event did nothing" can be asserted. The intake records and queues
+   * every actionable delivery before it answers, so the job exists as soon as send() resolves.
+   */
+  const handled = (delivery: string) =>
+    waitFor(`the handler of delivery ${delivery} to finish`, async () => {
+      const jobs = await app.kodah.boss.findJobs(GITHUB_EVENT_QUEUE, { data: { delivery } });
+      if (jobs.length === 0) throw new Error(`delivery ${delivery} was not queued`);
+      const failed = jobs.find((j) => j.state === 'failed');
+      if (failed) throw new Error(`the handler of delivery ${delivery} failed: ${JSON.stringify(failed.output)}`);
+      return jobs.every((j) => j.state === 'completed');
+    });
+  /** A delivery the intake answered without recording it (nothing can have been queued for it). */
+  const recorded = async (delivery: string) =>
+    (await app.kodah.db.query('SELECT 1 FROM github_deliveries WHERE id = $1', [delivery])).rows.length > 0;
   const repository = (repo: typeof WIDGETS, isPrivate = false) => ({
     owner: repo.owner,
     name: repo.name,
@@ -84,13 +105,39 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     return { payload, commentId: comment.id };
   }
 
-  async function jobsOf(): Promise<{ key: string; jobs: any[] }> {
-    const { rows } = await app.kodah.db.query<{ id: string }>('SELECT id FROM accounts WHERE github_id = $1', [OWNER.id]);
-    const key = await createApiKey(app.kodah.db, rows[0]!.id);
+  /** The installation event as GitHub sends it when the App is installed on OWNER's three repositories. */
+  function installationCreated() {
+    const payload = loadExample('installation', (p) => p.action === 'created');
+    payload.installation = { ...payload.installation, id: INSTALLATION, account: { ...payload.installation.account, ...OWNER } };
+    payload.repositories = [WIDGETS, GADGETS, VAULT].map((r) => ({ id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: r === VAULT }));
+    return payload;
+  }
+  /** The Kodah account of the installation's owner, once any event of the installation made it. */
+  const ownerAccount = async () => (await app.kodah.db.query<{ id: string }>('SELECT id FROM accounts WHERE github_id = $1', [OWNER.id])).rows[0]?.id;
+  /** The installation with its three repositories, recorded through its event (repeating it changes nothing); its account. */
+  async function installationAccount(): Promise<string> {
+    const { delivery } = await send('installation', installationCreated());
+    await handled(delivery);
+    return (await ownerAccount())!;
+  }
+  async function jobsOf(accountId: string): Promise<{ key: string; jobs: any[] }> {
+    const key = await createApiKey(app.kodah.db, accountId);
     const listed = await app.api(key, 'GET', '/jobs?limit=100');
     return { key, jobs: listed.body.jobs ?? listed.body.data ?? listed.body };
   }
   const jobCount = async () => Number((await app.kodah.db.query<{ n: string }>(`SELECT count(*) AS n FROM jobs WHERE source = 'github'`)).rows[0]!.n);
+  /** The ids of the tasks (and jobs) started on one issue or pull request. */
+  const tasksOn = async (repo: typeof WIDGETS, issue: number) =>
+    (await app.kodah.db.query<{ id: string }>('SELECT id FROM github_tasks WHERE repository_id = $1 AND issue_number = $2', [repo.id, issue])).rows.map((r) => r.id);
+  /** Labels an issue and waits for Kodah's draft pull request: a pull request of Kodah's own for a test to work on. */
+  async function kodahPullRequest(repo: typeof WIDGETS, issue: { number: number; title: string }) {
+    github.addIssue(repo.owner, repo.name, { ...issue, body: ISSUE_BODY });
+    model.reply(GOOD);
+    await send('issues', labeled(repo, issue));
+    const branch = `kodah/fix-${issue.number}`;
+    await settled(repo, issue.number, /pull\/\d+/);
+    return github.pulls(repo.owner, repo.name).find((p) => p.head.ref === branch)!;
+  }
   const statusComment = (repo: typeof WIDGETS, issue: number) =>
     github.comments(repo.owner, repo.name, issue).find((body) => body.includes('kodah:task:'));
   const settled = (repo: typeof WIDGETS, issue: number, pattern: RegExp) => waitFor(`the status comment of #${issue} to match ${pattern}`, () => {
@@ -141,19 +188,14 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
   });
 
   it('records the installation and gives its owner an account', async () => {
-    const payload = loadExample('installation', (p) => p.action === 'created');
-    payload.installation = { ...payload.installation, id: INSTALLATION, account: { ...payload.installation.account, ...OWNER } };
-    payload.repositories = [WIDGETS, GADGETS, VAULT].map((r) => ({ id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: r === VAULT }));
-    const response = await send('installation', payload);
+    const response = await send('installation', installationCreated());
     expect(response.status).toBe(200);
-    const repos = await waitFor('the installation', async () => {
-      const { rows } = await app.kodah.db.query<{ full_name: string; github_login: string }>(
-        `SELECT r.full_name, a.github_login FROM github_repositories r JOIN github_installations i ON i.id = r.installation_id
-           JOIN accounts a ON a.id = i.account_id WHERE i.id = $1 ORDER BY r.full_name`,
-        [INSTALLATION],
-      );
-      return rows.length === 3 ? rows : null;
-    });
+    await handled(response.delivery);
+    const { rows: repos } = await app.kodah.db.query<{ full_name: string; github_login: string }>(
+      `SELECT r.full_name, a.github_login FROM github_repositories r JOIN github_installations i ON i.id = r.installation_id
+         JOIN accounts a ON a.id = i.account_id WHERE i.id = $1 AND r.removed_at IS NULL ORDER BY r.full_name`,
+      [INSTALLATION],
+    );
     expect(repos.map((r) => r.full_name)).toEqual(['octo-org/gadgets', 'octo-org/vault', 'octo-org/widgets']);
     expect(repos[0]!.github_login).toBe('octo-org');
     // KODAH_GITHUB_INDEX_REPOSITORIES: each repository is indexed in the background, the private
@@ -172,12 +214,18 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
   it('rejects a forged or unsigned delivery and does nothing', async () => {
     const payload = labeled(WIDGETS, { number: 90, title: 'Forged' });
     const forged = await send('issues', payload, { signature: `sha256=${'0'.repeat(64)}` });
-    const unsigned = await sendWebhook(app.url, 'issues', payload, { signature: null });
+    const unsigned = await send('issues', payload, { signature: null });
     expect(forged.status).toBeGreaterThanOrEqual(400);
     expect(forged.status).toBeLessThan(500);
     expect(unsigned.status).toBeGreaterThanOrEqual(400);
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await app.kodah.db.query(`SELECT 1 FROM github_deliveries WHERE action = 'labeled'`)).rows).toHaveLength(0);
+    // A genuine delivery after them (a label that asks for nothing) goes all the way through its
+    // handler: the forged ones, had they got in, would have been recorded and queued before it.
+    const genuine = await send('issues', labeled(WIDGETS, { number: 90, title: 'Forged' }, 'alice', 'bug'));
+    expect(genuine.status).toBe(200);
+    await handled(genuine.delivery);
+    expect(await recorded(forged.delivery)).toBe(false);
+    expect(await recorded(unsigned.delivery)).toBe(false);
+    expect(await tasksOn(WIDGETS, 90)).toEqual([]);
     expect(github.comments(WIDGETS.owner, WIDGETS.name, 90)).toHaveLength(0);
   });
 
@@ -215,20 +263,22 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(prompt).not.toContain('ignore all previous instructions');
     expect(prompt).not.toContain('\u200b');
 
-    const { key, jobs } = await jobsOf();
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0]).toMatchObject({ source: 'github', state: 'completed', repo_url: git.url('octo-org/widgets'), ref: 'main' });
-    const result = await app.api(key, 'GET', `/jobs/${jobs[0].job_id}`);
+    // One task and one job for the delivery, however often it came.
+    const taskId = taskIdFor(delivery);
+    expect(await tasksOn(WIDGETS, 12)).toEqual([taskId]);
+    const { key, jobs } = await jobsOf((await ownerAccount())!);
+    const job = jobs.find((j) => j.job_id === taskId);
+    expect(job).toMatchObject({ source: 'github', state: 'completed', repo_url: git.url('octo-org/widgets'), ref: 'main' });
+    const result = await app.api(key, 'GET', `/jobs/${taskId}`);
     expect(result.body.diff).toContain('+        total += float(item["price"])');
-    expect(await jobCount()).toBe(1);
 
     // A delivery that runs again (a crash before it recorded its answer) finds the branch, the
     // pull request and the comment it made: nothing new, nothing moved.
     const tip = git.branchSha('octo-org/widgets', 'kodah/fix-12');
     const comments = github.comments(WIDGETS.owner, WIDGETS.name, 12).length;
-    await app.kodah.db.query(`UPDATE github_tasks SET state = 'submitted' WHERE id = $1`, [jobs[0].job_id]);
-    await enqueueDelivery(app.kodah.boss, { taskId: jobs[0].job_id, final: true });
-    await waitFor('the second delivery', async () => (await app.kodah.db.query(`SELECT 1 FROM github_tasks WHERE id = $1 AND state = 'delivered'`, [jobs[0].job_id])).rows.length > 0);
+    await app.kodah.db.query(`UPDATE github_tasks SET state = 'submitted' WHERE id = $1`, [taskId]);
+    await enqueueDelivery(app.kodah.boss, { taskId, final: true });
+    await waitFor('the second delivery', async () => (await app.kodah.db.query(`SELECT 1 FROM github_tasks WHERE id = $1 AND state = 'delivered'`, [taskId])).rows.length > 0);
     expect(git.branchSha('octo-org/widgets', 'kodah/fix-12')).toBe(tip);
     expect(github.pulls(WIDGETS.owner, WIDGETS.name).filter((p) => p.head.ref === 'kodah/fix-12')).toHaveLength(1);
     expect(github.comments(WIDGETS.owner, WIDGETS.name, 12)).toHaveLength(comments);
@@ -238,39 +288,52 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
   it('delivers into the comment when .github/kodah.yml says so, with the label it names', async () => {
     github.addIssue(GADGETS.owner, GADGETS.name, { number: 3, title: 'TypeError in totals' });
     model.reply(GOOD);
-    await send('issues', labeled(GADGETS, { number: 3, title: 'TypeError in totals' }, 'alice', 'kodah-fix'));
-    await send('issues', labeled(GADGETS, { number: 3, title: 'TypeError in totals' }, 'alice', 'please-fix'));
+    // The default label means nothing in a repository that names its own.
+    const defaultLabel = await send('issues', labeled(GADGETS, { number: 3, title: 'TypeError in totals' }, 'alice', 'kodah-fix'));
+    await handled(defaultLabel.delivery);
+    expect(await tasksOn(GADGETS, 3)).toEqual([]);
+    const ownLabel = await send('issues', labeled(GADGETS, { number: 3, title: 'TypeError in totals' }, 'alice', 'please-fix'));
     const body = await settled(GADGETS, 3, /```diff/);
     expect(body).toMatch(/<details>/);
     expect(body).toContain('float(item["price"])');
     expect(github.pulls(GADGETS.owner, GADGETS.name)).toHaveLength(0);
-    expect(await jobCount()).toBe(2);
+    expect(await tasksOn(GADGETS, 3)).toEqual([taskIdFor(ownLabel.delivery)]);
   });
 
   it('ignores labels from readers and bots, on pull requests, and other labels: nothing happens, nothing is spent', async () => {
     github.addIssue(WIDGETS.owner, WIDGETS.name, { number: 20, title: 'Not for us' });
     github.addPull(WIDGETS.owner, WIDGETS.name, { number: 21, title: 'A pull request', head: { ref: 'main' }, base: { ref: 'main' } });
-    const responses = await Promise.all([
+    const before = await jobCount();
+    const command = commented(WIDGETS, { number: 20, title: 'Not for us' }, '/kodah fix', 'bob');
+    const [reader, bot, pullRequest, otherLabel, readerCommand] = await Promise.all([
       send('issues', labeled(WIDGETS, { number: 20, title: 'Not for us' }, 'bob')),
       send('issues', labeled(WIDGETS, { number: 20, title: 'Not for us' }, 'dependabot[bot]')),
       send('issues', labeled(WIDGETS, { number: 21, title: 'A pull request', pr: true })),
       send('issues', labeled(WIDGETS, { number: 20, title: 'Not for us' }, 'alice', 'bug')),
-      send('issue_comment', commented(WIDGETS, { number: 20, title: 'Not for us' }, '/kodah fix', 'bob').payload),
+      send('issue_comment', command.payload),
     ]);
-    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(await jobCount()).toBe(2);
+    expect([reader, bot, pullRequest, otherLabel, readerCommand].map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    // A bot's label and a pull request's are turned away by the intake itself, before it answers.
+    expect(await recorded(bot.delivery)).toBe(false);
+    expect(await recorded(pullRequest.delivery)).toBe(false);
+    // The others need a look at GitHub (who may push, which label): their handlers run to the end.
+    for (const queued of [reader, otherLabel, readerCommand]) await handled(queued.delivery);
+    expect(await jobCount()).toBe(before);
+    expect(await tasksOn(WIDGETS, 20)).toEqual([]);
+    expect(await tasksOn(WIDGETS, 21)).toEqual([]);
     expect(github.comments(WIDGETS.owner, WIDGETS.name, 20).filter((c) => c.includes('kodah:'))).toHaveLength(0);
+    expect(github.comments(WIDGETS.owner, WIDGETS.name, 21)).toHaveLength(0);
     expect(github.reactions(WIDGETS.owner, WIDGETS.name, { issue: 20 })).toHaveLength(0);
+    expect(github.reactions(WIDGETS.owner, WIDGETS.name, { commentId: command.commentId })).toHaveLength(0);
   });
 
   it('a failing job says what went wrong and that the credit was restored', async () => {
     github.addIssue(WIDGETS.owner, WIDGETS.name, { number: 30, title: 'Crash on empty cart' });
     model.reply({ status: 500, body: { error: { message: 'upstream exploded' } } });
-    await send('issues', labeled(WIDGETS, { number: 30, title: 'Crash on empty cart' }));
+    const { delivery } = await send('issues', labeled(WIDGETS, { number: 30, title: 'Crash on empty cart' }));
     const body = await settled(WIDGETS, 30, /Your credit was restored/);
     expect(body).toMatch(/model/i);
-    const { rows } = await app.kodah.db.query(`SELECT 1 FROM ledger l JOIN jobs j ON j.id = l.job_id WHERE l.kind = 'refund' AND j.source = 'github'`);
+    const { rows } = await app.kodah.db.query(`SELECT 1 FROM ledger WHERE kind = 'refund' AND job_id = $1`, [taskIdFor(delivery)]);
     expect(rows).toHaveLength(1);
 
     // `/kodah retry` runs it again, with a status comment of its own.
@@ -294,28 +357,34 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
 
     model.reply({ hang: true });
     const before = await jobCount();
-    await send('issue_comment', commented(WIDGETS, { number: 40, title: 'Totals wrong for strings' }, '/kodah fix the prices come from a CSV file').payload);
-    await waitFor('the job to run', async () => (await app.kodah.db.query(`SELECT 1 FROM jobs WHERE source = 'github' AND state = 'running' AND description LIKE '%CSV file%'`)).rows.length > 0);
+    const fix = await send('issue_comment', commented(WIDGETS, { number: 40, title: 'Totals wrong for strings' }, '/kodah fix the prices come from a CSV file').payload);
+    const jobId = taskIdFor(fix.delivery);
+    const jobState = async () => (await app.kodah.db.query<{ state: string; description: string }>('SELECT state, description FROM jobs WHERE id = $1', [jobId])).rows[0];
+    await waitFor('the job to run', async () => (await jobState())?.state === 'running');
+    expect((await jobState())!.description).toContain('CSV file');
     expect(await jobCount()).toBe(before + 1);
     await send('issue_comment', commented(WIDGETS, { number: 40, title: 'Totals wrong for strings' }, '/kodah cancel').payload);
     const body = await settled(WIDGETS, 40, /was cancelled/i);
     expect(body).toMatch(/No credit was restored/);
-    const { rows } = await app.kodah.db.query<{ state: string }>(`SELECT state FROM jobs WHERE source = 'github' AND description LIKE '%CSV file%'`);
-    expect(rows[0]!.state).toBe('cancelled');
-    // The hung model call times out; the cancelled job stays cancelled.
-    await new Promise((r) => setTimeout(r, 4000));
-    expect((await app.kodah.db.query<{ state: string }>(`SELECT state FROM jobs WHERE source = 'github' AND description LIKE '%CSV file%'`)).rows[0]!.state).toBe('cancelled');
+    expect((await jobState())!.state).toBe('cancelled');
+    // The hung model call times out and the worker's attempt ends (its queue job finishes); the
+    // cancelled job stays cancelled.
+    await waitFor('the worker to give up on the hung call', async () => {
+      const [attempt] = await app.kodah.boss.findJobs(FIX_QUEUE, { id: jobId });
+      return attempt?.state === 'completed' || attempt?.state === 'failed';
+    });
+    expect((await jobState())!.state).toBe('cancelled');
   });
 
   it('/kodah fix on its own pull request adds a commit to the branch', async () => {
-    const pr = github.pulls(WIDGETS.owner, WIDGETS.name).find((p) => p.head.ref === 'kodah/fix-12')!;
-    const tip = git.branchSha('octo-org/widgets', 'kodah/fix-12')!;
+    const pr = await kodahPullRequest(WIDGETS, { number: 60, title: 'Prices as strings' });
+    const tip = git.branchSha('octo-org/widgets', 'kodah/fix-60')!;
     model.reply(ROUNDED);
     await send('issue_comment', commented(WIDGETS, { number: pr.number, title: pr.title, pr: true }, '/kodah fix round the total to cents').payload);
-    await waitFor('a new commit on kodah/fix-12', () => git.branchSha('octo-org/widgets', 'kodah/fix-12') !== tip, 60_000);
-    const [commit] = git.log('octo-org/widgets', 'kodah/fix-12', 1);
+    await waitFor('a new commit on kodah/fix-60', () => git.branchSha('octo-org/widgets', 'kodah/fix-60') !== tip, 60_000);
+    const [commit] = git.log('octo-org/widgets', 'kodah/fix-60', 1);
     expect(commit!.parents).toEqual([tip]);
-    expect(github.pulls(WIDGETS.owner, WIDGETS.name).filter((p) => p.head.ref === 'kodah/fix-12')).toHaveLength(1);
+    expect(github.pulls(WIDGETS.owner, WIDGETS.name).filter((p) => p.head.ref === 'kodah/fix-60')).toHaveLength(1);
     const prompt = model.requests.at(-1)!.messages.map((m) => m.content).join('\n');
     expect(prompt).toContain('round the total to cents');
     expect(prompt).toContain('float(item["price"])');
@@ -363,37 +432,40 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(job.rows[0]).toMatchObject({ commit_sha: head, ref: head });
 
     // The same failure again (another delivery of the check run, and its suite): no second attempt.
-    await send('check_run', payload);
+    const deliveries = [(await send('check_run', payload)).delivery];
     const suite = adaptRepository(loadExample('check_suite', (p) => p.action === 'completed'), repository(WIDGETS));
     Object.assign(suite.check_suite, { id: 8001, head_sha: head, head_branch: 'feature/receipts', conclusion: 'failure', pull_requests: payload.check_run.pull_requests });
     github.addCheckRun({ owner: WIDGETS.owner, name: WIDGETS.name, id: 7001, checkName: 'test', headSha: head, conclusion: 'failure', checkSuiteId: 8001, output: { title: '1 test failed', summary: '' } });
-    await send('check_suite', suite);
+    deliveries.push((await send('check_suite', suite)).delivery);
     // A failure on Kodah's own branch, and one from a fork: never.
     const own = structuredClone(payload);
     own.check_run.id = 7002;
     own.check_run.pull_requests[0].head.ref = 'kodah/fix-12';
     own.check_run.check_suite.head_branch = 'kodah/fix-12';
-    await send('check_run', own);
+    deliveries.push((await send('check_run', own)).delivery);
     const fork = adaptRepository(loadExample('workflow_run', (p) => p.action === 'completed'), repository(WIDGETS));
     Object.assign(fork.workflow_run, { id: 6001, head_sha: head, head_branch: 'patch-1', conclusion: 'failure', head_repository: { ...fork.workflow_run.head_repository, id: 123456 }, pull_requests: [] });
-    await send('workflow_run', fork);
+    deliveries.push((await send('workflow_run', fork)).delivery);
     // And not when the repository turns CI fixes off.
     git.commit('octo-org/widgets', { '.github/kodah.yml': 'ci: false\n' }, { branch: 'feature/receipts', message: 'no CI fixes' });
     const off = structuredClone(payload);
     const offHead = git.branchSha('octo-org/widgets', 'feature/receipts')!;
     Object.assign(off.check_run, { id: 7003, head_sha: offHead });
     off.check_run.pull_requests[0].head.sha = offHead;
-    await send('check_run', off);
-    await new Promise((r) => setTimeout(r, 2500));
+    deliveries.push((await send('check_run', off)).delivery);
+    for (const delivery of deliveries) await handled(delivery);
     expect(await jobCount()).toBe(before + 1);
+    const started = await app.kodah.db.query('SELECT id FROM github_tasks WHERE id::text = ANY($1::text[])', [deliveries.map((d) => taskIdFor(d))]);
+    expect(started.rows).toEqual([]);
     // Every mutation of the installation went out one at a time.
     expect(github.maxConcurrentWrites(INSTALLATION)).toBe(1);
   });
 
   it('reads a private repository with a token for that repository only, also for REST jobs of the installation account', async () => {
-    const { key } = await jobsOf();
-    const { rows } = await app.kodah.db.query<{ id: string }>('SELECT id FROM accounts WHERE github_id = $1', [OWNER.id]);
-    await app.kodah.db.transaction((tx) => addCredits(tx, rows[0]!.id, 500, 'purchase'));
+    // The installation covers the private repository: Kodah knows it from the installation event.
+    const accountId = await installationAccount();
+    const { key } = await jobsOf(accountId);
+    await app.kodah.db.transaction((tx) => addCredits(tx, accountId, 500, 'purchase'));
     model.reply(GOOD);
     const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url('octo-org/vault'), task: 'fix', description: 'TypeError in calculate_total with string prices', ref: 'main' });
     expect(submitted.status).toBe(202);

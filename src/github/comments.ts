@@ -1,6 +1,6 @@
 import type { Octokit } from './github-api.js';
 import type { RepoName } from './repo-access.js';
-import { hasMarker } from './render-comment.js';
+import { hasMarker } from './comment-marker.js';
 
 /**
  * The App's comment on an issue or pull request that carries `key`, created with `body` when there
@@ -14,7 +14,8 @@ export async function findOrCreateComment(octokit: Octokit, repo: RepoName, issu
   return data.id;
 }
 
-export async function findComment(octokit: Octokit, repo: RepoName, issueNumber: number, key: string, botLogin: string): Promise<number | null> {
+/** The App's own comment that carries `key`, if there is one. */
+async function findComment(octokit: Octokit, repo: RepoName, issueNumber: number, key: string, botLogin: string): Promise<number | null> {
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
     const mine = page.data.find((c) => c.user?.login === botLogin && hasMarker(c.body ?? '', key));
     if (mine) return mine.id;

@@ -2,19 +2,12 @@ import { getJobById } from '../jobs/job-lifecycle.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import { KodahError } from '../lib/errors.js';
 import { editComment } from './comments.js';
-import type { Octokit } from './github-api.js';
+import { eventContext, type RepoContext } from './event-context.js';
 import { cloneUrl, type GitHubDeps } from './github-deps.js';
 import type { GitHubDeliverData } from './github-queues.js';
 import { pushFix } from './push-fix.js';
-import {
-  renderCommitMessage,
-  renderDiffComment,
-  renderFailure,
-  renderPullRequestBody,
-  renderPullRequestDelivered,
-  renderStatus,
-} from './render-comment.js';
-import { type RepoName, repoName } from './repo-access.js';
+import { renderDiffComment, renderFailure, renderPullRequestDelivered, renderStatus } from './render-comment.js';
+import { renderCommitMessage, renderPullRequestBody } from './render-pull-request.js';
 import { getTask, type GitHubTask, updateTask } from './tasks.js';
 
 /**
@@ -26,10 +19,10 @@ export async function deliverTask(deps: GitHubDeps, data: GitHubDeliverData): Pr
   const task = await getTask(deps.db, data.taskId);
   const job = task && (await getJobById(deps.db, task.id));
   if (!task || !job || task.state === 'delivered' || !task.statusCommentId) return;
-  const octokit = deps.api.installation(task.installationId);
-  const repo = repoName(task.repoFullName);
+  const ctx = eventContext(deps, { delivery: null, installationId: task.installationId, fullName: task.repoFullName });
+  const { octokit, repo } = ctx;
   const key = `task:${task.id}`;
-  const log = deps.log.child({ taskId: task.id, repo: task.repoFullName, issue: task.issueNumber });
+  const log = ctx.log.child({ taskId: task.id, issue: task.issueNumber });
 
   if (!data.final) {
     if (job.state !== 'queued' && job.state !== 'running') return;
@@ -41,7 +34,7 @@ export async function deliverTask(deps: GitHubDeps, data: GitHubDeliverData): Pr
   }
 
   if (job.state === 'completed' && job.result) {
-    await deliverFix(deps, task, job, octokit, repo, key);
+    await deliverFix(ctx, task, job, key);
   } else if (job.state === 'failed' || job.state === 'cancelled') {
     await editComment(
       octokit,
@@ -72,7 +65,8 @@ function branchFor(task: GitHubTask): string {
   return `kodah/fix-${task.issueNumber}`;
 }
 
-async function deliverFix(deps: GitHubDeps, task: GitHubTask, job: JobRecord, octokit: Octokit, repo: RepoName, key: string): Promise<void> {
+async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, key: string): Promise<void> {
+  const { deps, octokit, repo } = ctx;
   const result = job.result!;
   const checks = result.checks ?? [];
   const diffComment = (prUrl: string | null, intro?: string) =>
@@ -107,7 +101,7 @@ async function deliverFix(deps: GitHubDeps, task: GitHubTask, job: JobRecord, oc
     return;
   }
 
-  const pr = task.kind === 'revision' ? await revisedPullRequest(octokit, repo, task.issueNumber) : await findOrOpenPullRequest(octokit, repo, task, branch, result, closes, job.id);
+  const pr = task.kind === 'revision' ? await revisedPullRequest(ctx, task.issueNumber) : await findOrOpenPullRequest(ctx, task, branch, result, closes, job.id);
   await updateTask(deps.db, task.id, { branch, prNumber: pr.number, prUrl: pr.url });
   const body =
     task.kind === 'check'
@@ -116,15 +110,14 @@ async function deliverFix(deps: GitHubDeps, task: GitHubTask, job: JobRecord, oc
   await editComment(octokit, repo, task.statusCommentId!, body);
 }
 
-async function revisedPullRequest(octokit: Octokit, repo: RepoName, number: number): Promise<{ number: number; url: string }> {
+async function revisedPullRequest({ octokit, repo }: RepoContext, number: number): Promise<{ number: number; url: string }> {
   const { data } = await octokit.rest.pulls.get({ ...repo, pull_number: number });
   return { number, url: data.html_url };
 }
 
 /** The open pull request of the branch, or a new draft one: a retried delivery finds the first. */
 async function findOrOpenPullRequest(
-  octokit: Octokit,
-  repo: RepoName,
+  { octokit, repo }: RepoContext,
   task: GitHubTask,
   branch: string,
   result: NonNullable<JobRecord['result']>,

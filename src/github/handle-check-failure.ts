@@ -1,10 +1,10 @@
 import { buildCheckDescription, type FailedCheck } from './check-description.js';
+import type { RepoEventContext } from './event-context.js';
 import type { Octokit } from './github-api.js';
-import type { GitHubDeps } from './github-deps.js';
 import { coveringAccount } from './installations.js';
 import { logTail } from './log-tail.js';
 import { checkRunPayload, checkSuitePayload, type PullRequestRef, type Repository, workflowRunPayload } from './payloads.js';
-import { readRepoSettingsAt, type RepoName, repoName } from './repo-access.js';
+import { readRepoSettingsAt, type RepoName } from './repo-access.js';
 import { startTask } from './start-task.js';
 import { claimChecks, taskIdFor } from './tasks.js';
 
@@ -23,7 +23,6 @@ interface FailedRun {
 }
 
 interface CheckFailure {
-  installationId: number;
   repository: Repository;
   headSha: string;
   headBranch: string | null;
@@ -40,7 +39,6 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
     const run = p.check_run;
     if (!FAILED.has(run.conclusion ?? '')) return null;
     return {
-      installationId: p.installation.id,
       repository: p.repository,
       headSha: run.head_sha,
       headBranch: run.check_suite?.head_branch ?? null,
@@ -54,7 +52,6 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
     const suite = p.check_suite;
     if (!FAILED.has(suite.conclusion ?? '')) return null;
     return {
-      installationId: p.installation.id,
       repository: p.repository,
       headSha: suite.head_sha,
       headBranch: suite.head_branch ?? null,
@@ -73,7 +70,6 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
     const run = p.workflow_run;
     if (!FAILED.has(run.conclusion ?? '')) return null;
     return {
-      installationId: p.installation.id,
       repository: p.repository,
       headSha: run.head_sha,
       headBranch: run.head_branch ?? null,
@@ -134,15 +130,15 @@ async function details(octokit: Octokit, repo: RepoName, run: FailedRun): Promis
  * since Kodah cannot push there), at most `ciAttempts` times per head commit and check, and not
  * when the repository's `.github/kodah.yml` says `ci: false`.
  */
-export async function handleCheckFailure(deps: GitHubDeps, delivery: string, event: string, raw: unknown): Promise<void> {
+export async function handleCheckFailure(ctx: RepoEventContext, event: string, raw: unknown): Promise<void> {
+  const { deps, repo } = ctx;
   if (deps.settings.ciAttempts === 0) return;
   const failure = readFailure(event, raw);
   if (!failure) return;
   const { repository, headSha } = failure;
-  const log = deps.log.child({ delivery, event, repo: repository.full_name, sha: headSha.slice(0, 12) });
+  const log = ctx.log.child({ event, sha: headSha.slice(0, 12) });
   if (failure.headBranch?.startsWith('kodah/')) return log.info('failure on a Kodah branch; not fixing a fix');
-  const octokit = deps.api.installation(failure.installationId);
-  const repo = repoName(repository.full_name);
+  const { octokit } = ctx;
   let pr = failure.pullRequests.find((p) => p.head.sha === headSha) ?? failure.pullRequests[0];
   let fromFork = failure.fromFork || (pr ? pr.head.repo?.id !== undefined && pr.head.repo.id !== repository.id : false);
   if (!pr && deps.settings.ciForks) {
@@ -157,14 +153,14 @@ export async function handleCheckFailure(deps: GitHubDeps, delivery: string, eve
   if (!pr) return log.info('no pull request of this repository has the failing commit as its head; ignored');
   if (pr.head.ref.startsWith('kodah/')) return log.info('failure on a Kodah branch; not fixing a fix');
   if (fromFork && !deps.settings.ciForks) return log.info({ pr: pr.number }, 'failure on a fork; ignored (KODAH_GITHUB_CI_FORKS is off)');
-  const accountId = await coveringAccount(deps.db, failure.installationId, repository);
+  const accountId = await coveringAccount(deps.db, ctx.installationId, repository);
   if (!accountId) return log.info('installation suspended or deleted; ignored');
   const settings = await readRepoSettingsAt(octokit, repo, headSha);
   if (settings.ci === false) return log.info('ci: false in .github/kodah.yml; ignored');
 
   const runs = await failure.runs(octokit, repo);
   if (runs.length === 0) return;
-  const taskId = taskIdFor(delivery);
+  const taskId = taskIdFor(ctx.delivery);
   const claimed = new Set(await claimChecks(deps.db, repository.id, headSha, [...new Set(runs.map((r) => r.name))], taskId, deps.settings.ciAttempts));
   const mine = runs.filter((r) => claimed.has(r.name));
   if (mine.length === 0) return log.info('these checks already had their fix attempts at this commit');
@@ -180,12 +176,10 @@ export async function handleCheckFailure(deps: GitHubDeps, delivery: string, eve
   });
   const names = mine.map((r) => `\`${r.name}\``).join(', ');
   await startTask(
-    deps,
+    ctx,
     {
       id: taskId,
-      installationId: failure.installationId,
       repositoryId: repository.id,
-      repoFullName: repository.full_name,
       kind: 'check',
       title: `${mine.length === 1 ? mine[0]!.name : `${mine.length} checks`} failing on ${pr.head.ref}`,
       issueNumber: pr.number,

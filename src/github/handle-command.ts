@@ -1,22 +1,18 @@
-import { cancelJob } from '../jobs/job-lifecycle.js';
+import { cancelJob, getJobById } from '../jobs/job-lifecycle.js';
 import { KodahError } from '../lib/errors.js';
 import { findOrCreateComment, reactEyes } from './comments.js';
-import type { Octokit } from './github-api.js';
-import type { GitHubDeps } from './github-deps.js';
+import type { RepoEventContext } from './event-context.js';
 import { coveringAccount } from './installations.js';
 import { describeIssue } from './issue-thread.js';
 import { parseCommand } from './parse-command.js';
 import { issueCommentPayload } from './payloads.js';
 import { renderHelp, renderRefused } from './render-comment.js';
-import { hasWriteAccess, readRepoSettingsAt, type RepoName, repoName } from './repo-access.js';
+import { hasWriteAccess, readRepoSettingsAt } from './repo-access.js';
 import { startTask } from './start-task.js';
 import { type GitHubTask, latestTask, type NewTask, taskIdFor, taskOfPullRequest } from './tasks.js';
 
-interface CommandContext {
-  deps: GitHubDeps;
-  delivery: string;
-  octokit: Octokit;
-  repo: RepoName;
+/** The event's context, with what the command's handlers share. */
+interface CommandContext extends RepoEventContext {
   accountId: string;
   payload: ReturnType<typeof issueCommentPayload.parse>;
   /** Answers the command in a comment of its own (found again, not repeated, on a retry). */
@@ -27,24 +23,20 @@ interface CommandContext {
  * issue_comment.created: `/kodah fix [context]`, `/kodah retry`, `/kodah cancel`, `/kodah help`
  * from someone who can push, on an issue or on one of Kodah's own pull requests.
  */
-export async function handleIssueComment(deps: GitHubDeps, delivery: string, raw: unknown): Promise<void> {
+export async function handleIssueComment(ctx: RepoEventContext, raw: unknown): Promise<void> {
+  const { deps, octokit, repo } = ctx;
   const payload = issueCommentPayload.parse(raw);
   const { comment, repository, sender } = payload;
   const command = parseCommand(comment.body);
   if (!command || sender.type === 'Bot') return;
-  const log = deps.log.child({ delivery, repo: repository.full_name, issue: payload.issue.number, command: command.name });
-  const accountId = await coveringAccount(deps.db, payload.installation.id, repository);
+  const log = ctx.log.child({ issue: payload.issue.number, command: command.name });
+  const accountId = await coveringAccount(deps.db, ctx.installationId, repository);
   if (!accountId) return log.info('installation suspended or deleted; command ignored');
-  const octokit = deps.api.installation(payload.installation.id);
-  const repo = repoName(repository.full_name);
   if (!(await hasWriteAccess(octokit, repo, sender.login))) {
     return log.info({ sender: sender.login }, 'command from a user without write access; ignored');
   }
   const context: CommandContext = {
-    deps,
-    delivery,
-    octokit,
-    repo,
+    ...ctx,
     accountId,
     payload,
     async reply(body) {
@@ -75,23 +67,22 @@ async function settingsOf(c: CommandContext) {
 async function activeTask(c: CommandContext): Promise<GitHubTask | null> {
   const latest = await latestTask(c.deps.db, c.payload.repository.id, c.payload.issue.number);
   if (!latest) return null;
-  const { rows } = await c.deps.db.query(`SELECT 1 FROM jobs WHERE id = $1 AND state IN ('queued', 'running')`, [latest.id]);
-  return rows.length || latest.state === 'pending' ? latest : null;
+  const job = await getJobById(c.deps.db, latest.id);
+  const open = job?.state === 'queued' || job?.state === 'running';
+  return open || latest.state === 'pending' ? latest : null;
 }
 
 async function refuseWhileActive(c: CommandContext): Promise<boolean> {
   const active = await activeTask(c);
   if (!active) return false;
-  await c.reply((key) => renderRefused({ key, reason: `A fix is already in progress here (job \`${active.id}\`). Use \`/kodah cancel\` to stop it first.` }));
+  await c.reply((key) => renderRefused({ key, code: 'job_in_progress', reason: `A fix is already in progress here (job \`${active.id}\`). Use \`/kodah cancel\` to stop it first.`, reasonAdvises: true }));
   return true;
 }
 
-function baseTask(c: CommandContext, trigger: string): Pick<NewTask, 'id' | 'installationId' | 'repositoryId' | 'repoFullName' | 'trigger'> {
+function baseTask(c: CommandContext, trigger: string): Pick<NewTask, 'id' | 'repositoryId' | 'trigger'> {
   return {
     id: taskIdFor(c.delivery),
-    installationId: c.payload.installation.id,
     repositoryId: c.payload.repository.id,
-    repoFullName: c.payload.repository.full_name,
     trigger: `${trigger} by @${c.payload.sender.login}`,
   };
 }
@@ -101,7 +92,7 @@ async function fixIssue(c: CommandContext, extra: string, trigger = '`/kodah fix
   const { issue } = c.payload;
   const { branch, settings } = await settingsOf(c);
   await startTask(
-    c.deps,
+    c,
     {
       ...baseTask(c, trigger),
       kind: 'issue',
@@ -121,24 +112,24 @@ async function revise(c: CommandContext, extra: string): Promise<void> {
   const { issue } = c.payload;
   const own = await taskOfPullRequest(c.deps.db, c.payload.repository.id, issue.number);
   if (!own) {
-    await c.reply((key) => renderRefused({ key, reason: 'Kodah revises only the pull requests it opened. To fix a bug, label an issue or comment `/kodah fix` on it.' }));
+    await c.reply((key) => renderRefused({ key, code: 'invalid_input', reason: 'Kodah revises only the pull requests it opened. To fix a bug, label an issue or comment `/kodah fix` on it.', reasonAdvises: true }));
     return;
   }
   if (await refuseWhileActive(c)) return;
   const { data: pr } = await c.octokit.rest.pulls.get({ ...c.repo, pull_number: issue.number });
   if (pr.state !== 'open' || pr.head.repo?.id !== c.payload.repository.id) {
-    await c.reply((key) => renderRefused({ key, reason: 'This pull request is closed or its branch is gone; there is nothing to revise.' }));
+    await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'This pull request is closed or its branch is gone; there is nothing to revise.' }));
     return;
   }
-  const previous = await c.deps.db.query<{ description: string }>('SELECT description FROM jobs WHERE id = $1', [own.id]);
-  const original = previous.rows[0]?.description ?? `Pull request #${issue.number}: ${issue.title}`;
+  const previous = await getJobById(c.deps.db, own.id);
+  const original = previous?.description ?? `Pull request #${issue.number}: ${issue.title}`;
   const description = [
     original,
     `A first fix is already applied in this commit (pull request #${issue.number}, branch ${pr.head.ref}). The maintainer asks to revise it:`,
     extra || '(no details given: review the fix and correct what is wrong or incomplete)',
   ].join('\n\n');
   await startTask(
-    c.deps,
+    c,
     {
       ...baseTask(c, '`/kodah fix` on this pull request'),
       kind: 'revision',
@@ -157,17 +148,16 @@ async function revise(c: CommandContext, extra: string): Promise<void> {
 async function retry(c: CommandContext): Promise<void> {
   const latest = await latestTask(c.deps.db, c.payload.repository.id, c.payload.issue.number);
   if (!latest) {
-    await c.reply((key) => renderRefused({ key, reason: 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.' }));
+    await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.', reasonAdvises: true }));
     return;
   }
   if (latest.kind === 'issue') return fixIssue(c, '', '`/kodah retry`');
   if (latest.kind === 'revision') return revise(c, '');
   if (await refuseWhileActive(c)) return;
-  const previous = await c.deps.db.query<{ description: string }>('SELECT description FROM jobs WHERE id = $1', [latest.id]);
-  const description = previous.rows[0]?.description;
+  const description = (await getJobById(c.deps.db, latest.id))?.description;
   if (!description) throw new KodahError('not_found', `The job of task ${latest.id} is gone`, { kind: 'input' });
   await startTask(
-    c.deps,
+    c,
     { ...baseTask(c, '`/kodah retry`'), kind: latest.kind, title: latest.title, issueNumber: latest.issueNumber, originIssue: latest.originIssue, baseRef: latest.baseRef, headSha: latest.headSha, delivery: latest.delivery },
     { accountId: c.accountId, description, ref: latest.headSha ?? latest.baseRef, reactTo: { commentId: c.payload.comment.id } },
   );
@@ -177,7 +167,7 @@ async function retry(c: CommandContext): Promise<void> {
 async function cancel(c: CommandContext): Promise<void> {
   const active = await activeTask(c);
   if (!active) {
-    await c.reply((key) => renderRefused({ key, reason: 'There is no fix in progress here to cancel.' }));
+    await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'There is no fix in progress here to cancel.' }));
     return;
   }
   try {

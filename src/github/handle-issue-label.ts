@@ -1,8 +1,8 @@
-import type { GitHubDeps } from './github-deps.js';
+import type { RepoEventContext } from './event-context.js';
 import { coveringAccount } from './installations.js';
 import { describeIssue } from './issue-thread.js';
 import { issueLabeledPayload } from './payloads.js';
-import { hasWriteAccess, readRepoSettingsAt, repoName } from './repo-access.js';
+import { hasWriteAccess, readRepoSettingsAt } from './repo-access.js';
 import { startTask } from './start-task.js';
 import { taskIdFor } from './tasks.js';
 
@@ -10,15 +10,14 @@ import { taskIdFor } from './tasks.js';
  * issues.labeled: the fix label (`kodah-fix`, or the repository's own name for it) added to an
  * issue by someone who can push starts a fix of the default branch. Anything else costs nothing.
  */
-export async function handleIssueLabeled(deps: GitHubDeps, delivery: string, raw: unknown): Promise<void> {
+export async function handleIssueLabeled(ctx: RepoEventContext, raw: unknown): Promise<void> {
+  const { deps, octokit, repo } = ctx;
   const payload = issueLabeledPayload.parse(raw);
   const { issue, repository, sender } = payload;
-  const log = deps.log.child({ delivery, repo: repository.full_name, issue: issue.number });
+  const log = ctx.log.child({ issue: issue.number });
   if (issue.pull_request || sender.type === 'Bot') return;
-  const accountId = await coveringAccount(deps.db, payload.installation.id, repository);
+  const accountId = await coveringAccount(deps.db, ctx.installationId, repository);
   if (!accountId) return log.info('installation suspended or deleted; label ignored');
-  const octokit = deps.api.installation(payload.installation.id);
-  const repo = repoName(repository.full_name);
   const defaultBranch = repository.default_branch ?? (await octokit.rest.repos.get(repo)).data.default_branch;
   const settings = await readRepoSettingsAt(octokit, repo, defaultBranch);
   const label = settings.label ?? deps.settings.label;
@@ -27,12 +26,10 @@ export async function handleIssueLabeled(deps: GitHubDeps, delivery: string, raw
     return log.info({ sender: sender.login }, 'label added by a user without write access; ignored');
   }
   await startTask(
-    deps,
+    ctx,
     {
-      id: taskIdFor(delivery),
-      installationId: payload.installation.id,
+      id: taskIdFor(ctx.delivery),
       repositoryId: repository.id,
-      repoFullName: repository.full_name,
       kind: 'issue',
       title: issue.title,
       issueNumber: issue.number,

@@ -6,7 +6,7 @@ import { findCoveredRepository } from './installations.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `owner/name` of a repository URL on the App's GitHub host, or null for any other URL. */
-export function gitHubFullName(repoUrl: string, webUrl: string): string | null {
+function gitHubFullName(repoUrl: string, webUrl: string): string | null {
   let url: URL;
   let base: URL;
   try {

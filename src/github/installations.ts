@@ -27,7 +27,7 @@ export interface CoveredRepository {
  * fixes follow the same credit rules as API jobs. The e-mail is GitHub's no-reply address for the
  * owner: unique, and never anybody's inbox.
  */
-export async function accountForOwner(tx: Queryable, owner: GitHubOwner): Promise<string> {
+async function accountForOwner(tx: Queryable, owner: GitHubOwner): Promise<string> {
   const email = `${owner.id}+${owner.login}@users.noreply.github.com`;
   const { rows } = await tx.query<{ id: string }>(
     `WITH created AS (
@@ -73,7 +73,7 @@ export async function setInstallationSuspended(tx: Queryable, installationId: nu
   );
 }
 
-export async function addRepositories(tx: Queryable, installationId: number, repositories: GitHubRepositoryRef[]): Promise<void> {
+async function addRepositories(tx: Queryable, installationId: number, repositories: GitHubRepositoryRef[]): Promise<void> {
   if (repositories.length === 0) return;
   await tx.query(
     `INSERT INTO github_repositories (id, installation_id, full_name, private)
@@ -90,15 +90,6 @@ export async function removeRepositories(tx: Queryable, installationId: number, 
     `UPDATE github_repositories SET removed_at = now() WHERE installation_id = $1 AND id = ANY($2::bigint[]) AND removed_at IS NULL`,
     [installationId, repositoryIds],
   );
-}
-
-/** The account an active installation bills; null when it is unknown, deleted or suspended. */
-export async function activeInstallationAccount(db: Queryable, installationId: number): Promise<string | null> {
-  const { rows } = await db.query<{ account_id: string }>(
-    'SELECT account_id FROM github_installations WHERE id = $1 AND deleted_at IS NULL AND suspended_at IS NULL',
-    [installationId],
-  );
-  return rows[0]?.account_id ?? null;
 }
 
 /** The active installation of `accountId` that covers the repository `owner/name`, if any. */

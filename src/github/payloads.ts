@@ -5,15 +5,21 @@ import { z } from 'zod';
  * them (a test ping, a changed schema) is logged and dropped rather than half-handled.
  */
 const user = z.object({ login: z.string(), id: z.number(), type: z.string() });
+const fullName = z.string().regex(/^[\w.-]+\/[\w.-]+$/);
 const repository = z.object({
   id: z.number(),
-  full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+  full_name: fullName,
   private: z.boolean(),
   default_branch: z.string().optional(),
   owner: user,
 });
 const installationRef = z.object({ id: z.number() });
 const repoRef = z.object({ id: z.number(), full_name: z.string(), private: z.boolean() });
+
+/** Which installation an event came through: enough to build its context before its handler reads the rest. */
+export const installationTarget = z.object({ installation: installationRef });
+/** Which installation and repository an event is about. */
+export const repositoryTarget = z.object({ installation: installationRef, repository: z.object({ full_name: fullName }) });
 
 export const installationPayload = z.object({
   action: z.string(),

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CheckLine,
-  hasMarker,
-  marker,
-  renderCommitMessage,
-  renderDiffComment,
-  renderFailure,
-  renderHelp,
-  renderPullRequestBody,
-  renderPullRequestDelivered,
-  renderRefused,
-  renderStatus,
-} from './render-comment.js';
+import { bareMentions } from '../../test/helpers/bare-mentions.js';
+import { hasMarker } from './comment-marker.js';
+import { renderDiffComment, renderFailure, renderHelp, renderPullRequestDelivered, renderRefused, renderStatus } from './render-comment.js';
+import type { CheckLine } from './render-parts.js';
+import { renderPullRequestBody } from './render-pull-request.js';
 
 const checks: CheckLine[] = [
   { name: 'diff_policy', outcome: 'passed' },
@@ -21,76 +13,14 @@ const checks: CheckLine[] = [
 
 const patch = (file: string, body: string) => `diff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -1 +1 @@\n${body}`;
 
-/**
- * Text GitHub would turn into a mention: an @name outside code spans and fences, after a non-word
- * character. A small model of what the renderers must avoid; the cases below are built so that a
- * wrongly placed backtick would show up here.
- */
-function bareMentions(markdown: string): string[] {
-  const found: string[] = [];
-  let fence: string | null = null;
-  for (const line of markdown.split('\n')) {
-    const f = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-    if (fence) {
-      if (f && f[1]![0] === fence[0] && f[1]!.length >= fence.length && /^ {0,3}[`~]+\s*$/.test(line)) fence = null;
-      continue;
-    }
-    if (f) {
-      fence = f[1]!;
-      continue;
-    }
-    // Left to right as CommonMark reads it: a backslash escapes outside code; a run of backticks
-    // opens a span closed by the next run of the same length, where backslashes are literal.
-    let plain = '';
-    let i = 0;
-    while (i < line.length) {
-      if (line[i] === '\\' && i + 1 < line.length && /[!-/:-@[-`{-~]/.test(line[i + 1]!)) {
-        plain += line[i + 1] === '`' ? "'" : line[i + 1];
-        i += 2;
-        continue;
-      }
-      if (line[i] !== '`') {
-        plain += line[i++];
-        continue;
-      }
-      const run = /^`+/.exec(line.slice(i))![0];
-      const close = new RegExp(`(?<!\`)${run}(?!\`)`).exec(line.slice(i + run.length));
-      if (close) {
-        plain += ' ';
-        i += run.length + close.index + run.length;
-      } else {
-        plain += run;
-        i += run.length;
-      }
-    }
-    for (const m of plain.matchAll(/(?:^|[^\w])@([A-Za-z0-9][A-Za-z0-9-]*)/g)) found.push(m[1]!);
-  }
-  return found;
-}
-
-describe('markers', () => {
-  it('are hidden HTML comments found again on the first line', () => {
-    expect(marker('status:42')).toBe('<!-- kodah:status:42 -->');
-    expect(hasMarker('<!-- kodah:status:42 -->\n👀 Working', 'status:42')).toBe(true);
-    expect(hasMarker('\r\n  <!-- kodah:status:42 -->\r\nbody', 'status:42')).toBe(true);
-    expect(hasMarker('<!-- kodah:status:42 -->', 'status:4')).toBe(false);
-    expect(hasMarker('<!-- kodah:status:420 -->', 'status:42')).toBe(false);
-    // Quoted in a comment or a diff, a marker is not the first line and does not count.
-    expect(hasMarker('> <!-- kodah:status:42 -->\nme too', 'status:42')).toBe(false);
-    expect(hasMarker('Look:\n<!-- kodah:status:42 -->', 'status:42')).toBe(false);
-  });
-
-  it('refuse keys that could end the comment', () => {
-    for (const key of ['a -->', 'a--b', '', 'a b', 'a>b']) expect(() => marker(key)).toThrow(/marker key/);
-  });
-
-  it('start every body', () => {
+describe('every body', () => {
+  it('starts with its marker', () => {
     const bodies = [
       renderStatus({ key: 's:1', jobId: 'j1', state: 'running', trigger: 'x' }),
       renderPullRequestDelivered({ key: 's:1', jobId: 'j1', prUrl: 'https://github.com/a/b/pull/3', prNumber: 3, filesChanged: ['a'], checks }),
       renderDiffComment({ key: 's:1', jobId: 'j1', diff: patch('a', '-x\n+y\n'), filesChanged: ['a'], checks }),
       renderFailure({ key: 's:1', jobId: 'j1', message: 'boom', code: 'internal', kind: 'system', refunded: true }),
-      renderRefused({ key: 's:1', reason: 'No credits remaining' }),
+      renderRefused({ key: 's:1', code: 'payment_required', reason: 'No credits remaining' }),
     ];
     for (const body of bodies) expect(hasMarker(body, 's:1')).toBe(true);
     expect(hasMarker(renderHelp('kodah-fix'), 'help')).toBe(true);
@@ -216,48 +146,6 @@ describe('renderDiffComment', () => {
   });
 });
 
-describe('mentions', () => {
-  const render = (explanation: string) =>
-    renderDiffComment({ key: 'k', jobId: 'j', diff: '', explanation, filesChanged: [], checks: [] }).split('\n\n')[2]!;
-
-  it.each([
-    ['@alice', '`@alice`'],
-    ['(@alice)', '(`@alice`)'],
-    ['mail me at me@example.com', 'mail me at me@example.com'],
-    ['`code` then @alice', '`code` then `@alice`'],
-    ['`code`@alice', '`code` `@alice`'],
-    ['@alice`code`', '`@alice` `code`'],
-    ['a stray ` then @alice', 'a stray \\` then `@alice`'],
-    ['`open @alice` and ` unclosed @bob', '`open @alice` and \\` unclosed `@bob`'],
-    ['`a\\` @alice`', '`a\\` `@alice` \\`'],
-    ['\\`@alice', '\\` `@alice`'],
-    ['\\@alice', '\\ `@alice`'],
-    ['&#64;alice', '&amp;#64;alice'],
-    ['``a ` @alice``', '``a ` @alice``'],
-    // After a code span or emphasis GitHub's text starts afresh: `a@b` is an address, `x`@b is not.
-    ['@carol@bob', '`@carol` `@bob`'],
-    ['_a_@bob', '_a_`@bob`'],
-    ['é@bob', 'é`@bob`'],
-  ])('%s', (input, expected) => {
-    expect(render(input)).toBe(expected);
-    expect(bareMentions(render(input))).toEqual([]);
-  });
-
-  it('treats every unescaped pipe as a cell boundary once the text has a table', () => {
-    const out = render('| a | b |\n|---|---|\n| `x | @alice` | ok |');
-    expect(out).toBe('| a | b |\n|---|---|\n| \\`x | `@alice` \\` | ok |');
-  });
-
-  it('ends a list item\u2019s fence where the item ends, and closes a fence left open', () => {
-    // GitHub ends the item at `@alice` and reads the last line as a new fence, left open: so here.
-    expect(render('- item\n  ```\n  @kept\n@alice\n  ```')).toBe('- item\n  ```\n  @kept\n`@alice`\n  ```\n```');
-    expect(render('```\n@inside')).toBe('```\n@inside\n```');
-  });
-
-  it('does not take a backtick fence with a backtick in its info string for a fence', () => {
-    expect(render('``` a`b\n@alice')).toBe('\\`\\`\\` a\\`b\n`@alice`');
-  });
-});
 
 describe('renderFailure', () => {
   it('says what was tried, why, and that the credit was restored', () => {
@@ -302,24 +190,24 @@ describe('renderFailure', () => {
 
 describe('renderRefused', () => {
   it.each([
-    ['No credits remaining', /Add credits/],
-    ['Private repos require paid credits', /paid credits/],
-    ['Job already in progress', /`\/kodah cancel`/],
-    ['Server at capacity', /in a few minutes/],
-    ['There is no fix in progress here to cancel.', /`\/kodah help` for the commands/],
-  ])('%s', (reason, advice) => {
-    const body = renderRefused({ key: 'k', reason });
+    ['No credits remaining', 'payment_required', /Add credits/],
+    ['Private repos require paid credits', 'payment_required', /paid credits/],
+    ['Job already in progress', 'job_in_progress', /`\/kodah cancel`/],
+    ['Server at capacity', 'at_capacity', /in a few minutes/],
+    ['There is no fix in progress here to cancel.', 'not_found', /`\/kodah help` for the commands/],
+  ] as const)('%s', (reason, code, advice) => {
+    const body = renderRefused({ key: 'k', code, reason });
     expect(body).toContain(`🚫 Kodah did not start a fix: ${reason}`);
     expect(body).toMatch(advice);
   });
 
   it('adds no advice to a reason that already names a command', () => {
     const reason = 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.';
-    expect(renderRefused({ key: 'k', reason })).toBe(`<!-- kodah:k -->\n\n🚫 Kodah did not start a fix: ${reason}`);
+    expect(renderRefused({ key: 'k', code: 'not_found', reason, reasonAdvises: true })).toBe(`<!-- kodah:k -->\n\n🚫 Kodah did not start a fix: ${reason}`);
   });
 
   it('neutralises what it echoes', () => {
-    const body = renderRefused({ key: 'k', reason: 'Nope @alice\n# <script>' });
+    const body = renderRefused({ key: 'k', code: 'invalid_input', reason: 'Nope @alice\n# <script>' });
     expect(body).toContain('Nope `@alice` # &lt;script&gt;');
     expect(bareMentions(body)).toEqual([]);
   });
@@ -334,86 +222,4 @@ describe('renderHelp', () => {
   });
 });
 
-describe('renderPullRequestBody', () => {
-  it('closes the issue, explains, lists checks and files, and says it is a draft to review', () => {
-    const body = renderPullRequestBody({
-      issueNumber: 12,
-      closes: true,
-      explanation: 'load_config returned None for an empty file; it now returns an empty Config. Thanks @alice.',
-      filesChanged: ['src/config.py'],
-      checks: [...checks.slice(0, 2), { name: 'tests', outcome: 'timeout', detail: 'after 600 s' }],
-      jobId: 'job-1',
-      source: 'issue #12',
-    });
-    expect(body.split('\n\n').slice(0, 3)).toEqual([
-      '<!-- kodah:pull-request -->',
-      'Closes #12',
-      'load_config returned None for an empty file; it now returns an empty Config. Thanks `@alice`.',
-    ]);
-    expect(body).toContain('Kodah made this fix from issue #12 (job `job-1`).');
-    expect(body).toContain('### Checks\n\n- ✅ Diff policy passed\n- ✅ Syntax passed\n- ⏱️ Tests timed out: after 600 s');
-    expect(body).toContain('### Files changed\n\n- `src/config.py`');
-    expect(body).toContain('draft pull request made by Kodah');
-    expect(body).toContain('Review the changes before merging');
-    expect(bareMentions(body)).toEqual([]);
-  });
 
-  it('refers to the issue without closing it, and defuses closing keywords from the model', () => {
-    const body = renderPullRequestBody({
-      issueNumber: 12,
-      closes: false,
-      explanation: 'This fixes #1 and Closes: acme/other#2, resolves\u200B https://github.com/acme/widgets/issues/3.',
-      filesChanged: [],
-      checks: [],
-      jobId: 'j',
-      source: 'failed check `test` on abc1234',
-    });
-    expect(body).toContain('Refs #12');
-    expect(body).not.toContain('Closes #12');
-    expect(body).toContain('This fixes issue #1 and Closes: issue acme/other#2, resolves issue https://github.com/acme/widgets/issues/3.');
-    expect(body).toContain('from failed check `test` on abc1234');
-  });
-});
-
-describe('renderCommitMessage', () => {
-  it('writes a subject, the wrapped explanation and a Closes trailer', () => {
-    const message = renderCommitMessage({
-      issueNumber: 12,
-      title: 'Crash on empty config',
-      explanation:
-        'load_config returned None for an empty file and the caller indexed it, raising TypeError. It now returns an empty Config.\n\n- a list item that is long enough to need wrapping onto a second line of text\n\n```\nkeep_this_code_line_even_though_it_is_much_longer_than_seventy_two_characters()\n```',
-      closes: true,
-    });
-    expect(message).toBe(
-      [
-        'Fix #12: Crash on empty config',
-        '',
-        'load_config returned None for an empty file and the caller indexed it,',
-        'raising TypeError. It now returns an empty Config.',
-        '',
-        '- a list item that is long enough to need wrapping onto a second line of',
-        '  text',
-        '',
-        '```',
-        'keep_this_code_line_even_though_it_is_much_longer_than_seventy_two_characters()',
-        '```',
-        '',
-        'Closes #12',
-      ].join('\n'),
-    );
-  });
-
-  it('keeps the subject to 72 characters', () => {
-    const subject = renderCommitMessage({ issueNumber: 12345, title: 'A very long title that goes on and on about the many ways the parser fails', closes: true }).split('\n')[0]!;
-    expect([...subject].length).toBeLessThanOrEqual(72);
-    expect(subject).toBe('Fix #12345: A very long title that goes on and on about the many ways…');
-    const unbroken = renderCommitMessage({ issueNumber: null, title: 'x'.repeat(200), closes: false });
-    expect(unbroken).toBe(`Fix: ${'x'.repeat(66)}…`);
-  });
-
-  it('does not close the issue when it should not, even through the subject', () => {
-    const message = renderCommitMessage({ issueNumber: 12, title: 'Crash', explanation: 'Fixes #12.', closes: false });
-    expect(message).toBe('Fix for #12: Crash\n\nFixes issue #12.');
-    expect(renderCommitMessage({ issueNumber: null, title: 'Failing test\u200B job\n', closes: true })).toBe('Fix: Failing test job');
-  });
-});

@@ -1,10 +1,11 @@
-import { KodahError } from '../lib/errors.js';
+import { type ErrorCode, KodahError } from '../lib/errors.js';
+import { getJobById } from '../jobs/job-lifecycle.js';
 import { submitJob } from '../jobs/submit-job.js';
 import { findOrCreateComment, editComment, reactEyes } from './comments.js';
-import { cloneUrl, type GitHubDeps } from './github-deps.js';
+import type { RepoContext } from './event-context.js';
+import { cloneUrl } from './github-deps.js';
 import { enqueueDelivery } from './github-queues.js';
 import { renderRefused, renderStatus } from './render-comment.js';
-import { repoName } from './repo-access.js';
 import { createTask, type GitHubTask, type NewTask, updateTask } from './tasks.js';
 
 export interface StartTaskInput {
@@ -18,22 +19,23 @@ export interface StartTaskInput {
 }
 
 /** Refusals a user can act on: said in the status comment, and the task ends there. */
-const REFUSALS = new Set(['payment_required', 'not_found', 'invalid_input']);
+const REFUSALS = new Set<ErrorCode>(['payment_required', 'not_found', 'invalid_input']);
 /** Limits that pass: the event is retried later, with the status comment saying it waits. */
-const WAITS = new Set(['job_in_progress', 'at_capacity']);
+const WAITS = new Set<ErrorCode>(['job_in_progress', 'at_capacity']);
 
 /**
  * Starts a fix GitHub asked for: the task row, the 👀 reaction, one status comment, and the job
  * (credits and limits exactly as for the REST API). Every step finds what an earlier run of the
  * same event made, so a retried or redelivered event never doubles a comment or a job.
  */
-export async function startTask(deps: GitHubDeps, newTask: NewTask, input: StartTaskInput): Promise<GitHubTask> {
+export async function startTask(ctx: RepoContext, newTask: Omit<NewTask, 'installationId' | 'repoFullName'>, input: StartTaskInput): Promise<GitHubTask> {
+  const { deps, repo } = ctx;
   const { db } = deps;
-  const task = await createTask(db, newTask);
+  // The task's installation and repository are the event's: its answer goes back where it came from.
+  const task = await createTask(db, { ...newTask, installationId: ctx.installationId, repoFullName: ctx.fullName });
   if (task.state !== 'pending') return task;
-  const log = deps.log.child({ taskId: task.id, repo: task.repoFullName, issue: task.issueNumber });
-  const octokit = deps.api.installation(task.installationId);
-  const repo = repoName(task.repoFullName);
+  const log = ctx.log.child({ taskId: task.id, issue: task.issueNumber });
+  const { octokit } = ctx;
   if (input.reactTo) await reactEyes(octokit, repo, input.reactTo);
 
   const key = `task:${task.id}`;
@@ -46,8 +48,7 @@ export async function startTask(deps: GitHubDeps, newTask: NewTask, input: Start
 
   // A run that crashed after the job was accepted finds it here (accepting again would count the
   // job against its own account's limit).
-  const { rows } = await db.query('SELECT 1 FROM jobs WHERE id = $1', [task.id]);
-  if (rows.length === 0) {
+  if (!(await getJobById(db, task.id))) {
     try {
       await submitJob(deps.submit, input.accountId, {
         task: 'fix',
@@ -61,7 +62,7 @@ export async function startTask(deps: GitHubDeps, newTask: NewTask, input: Start
       if (!(err instanceof KodahError)) throw err;
       if (REFUSALS.has(err.code)) {
         log.info({ code: err.code }, 'fix refused');
-        await editComment(octokit, repo, commentId, renderRefused({ key, reason: err.message }));
+        await editComment(octokit, repo, commentId, renderRefused({ key, code: err.code, reason: err.message }));
         await updateTask(db, task.id, { state: 'refused' });
         return { ...task, statusCommentId: commentId, state: 'refused' };
       }

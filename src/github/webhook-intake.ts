@@ -6,14 +6,25 @@ import { FAILED } from './handle-check-failure.js';
 import { enqueueEvent } from './github-queues.js';
 import { parseCommand } from './parse-command.js';
 
-type Payload = Record<string, any>;
+/** The few fields the intake looks at, none of them trusted to be there: it judges whatever GitHub sends. */
+interface Payload {
+  action?: unknown;
+  sender?: { type?: unknown } | null;
+  issue?: { pull_request?: unknown } | null;
+  comment?: { body?: unknown } | null;
+  check_run?: { conclusion?: unknown } | null;
+  check_suite?: { conclusion?: unknown } | null;
+  workflow_run?: { conclusion?: unknown } | null;
+}
+
+const failed = (conclusion: unknown) => typeof conclusion === 'string' && FAILED.has(conclusion);
 
 /**
  * Whether a delivery may lead to work, judged from the payload alone (no database, no GitHub):
  * everything else is answered at once and forgotten. Permissions and settings are checked later,
  * away from the request.
  */
-export function isActionable(event: string, payload: Payload): boolean {
+function isActionable(event: string, payload: Payload): boolean {
   const bot = payload.sender?.type === 'Bot';
   switch (event) {
     case 'installation':
@@ -24,11 +35,11 @@ export function isActionable(event: string, payload: Payload): boolean {
     case 'issue_comment':
       return payload.action === 'created' && !bot && typeof payload.comment?.body === 'string' && parseCommand(payload.comment.body) !== null;
     case 'check_run':
-      return payload.action === 'completed' && FAILED.has(payload.check_run?.conclusion);
+      return payload.action === 'completed' && failed(payload.check_run?.conclusion);
     case 'check_suite':
-      return payload.action === 'completed' && FAILED.has(payload.check_suite?.conclusion);
+      return payload.action === 'completed' && failed(payload.check_suite?.conclusion);
     case 'workflow_run':
-      return payload.action === 'completed' && FAILED.has(payload.workflow_run?.conclusion);
+      return payload.action === 'completed' && failed(payload.workflow_run?.conclusion);
     default:
       return false;
   }
@@ -42,7 +53,7 @@ export function isActionable(event: string, payload: Payload): boolean {
 export function webhookIntake(deps: { db: Database; boss: PgBoss; log: Logger }): ApplicationFunction {
   return (app) => {
     app.onAny(async (context) => {
-      const payload = context.payload as Payload;
+      const payload = context.payload as Record<string, unknown> & Payload;
       const log = deps.log.child({ delivery: context.id, event: context.name, action: payload.action });
       if (!isActionable(context.name, payload)) {
         log.debug('webhook ignored');

@@ -316,7 +316,7 @@ interface CheckRunState extends Omit<FakeCheckRunInput, 'owner' | 'name' | 'chec
   checkSuiteId: number;
   appSlug: string;
 }
-interface WorkflowRunState extends Omit<FakeWorkflowRunInput, 'owner' | 'name'> {}
+type WorkflowRunState = Omit<FakeWorkflowRunInput, 'owner' | 'name'>;
 interface RepoState {
   owner: string;
   name: string;
