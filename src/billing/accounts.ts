@@ -72,3 +72,23 @@ export async function getAccount(db: Queryable, idOrEmail: string, forUpdate = f
   if (!account) throw new KodahError('not_found', `No account ${idOrEmail}`);
   return account;
 }
+
+/**
+ * The Kodah account of a GitHub user or organisation, created on first sight (the App's
+ * installations use it) so their fixes follow the same credit rules as API jobs. The e-mail is GitHub's no-reply address for the
+ * owner: unique, and never anybody's inbox.
+ */
+export async function accountForGitHubOwner(tx: Queryable, owner: { id: number; login: string }): Promise<string> {
+  const email = `${owner.id}+${owner.login}@users.noreply.github.com`;
+  const { rows } = await tx.query<{ id: string }>(
+    `WITH created AS (
+       INSERT INTO accounts (id, email, github_login, github_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING RETURNING id)
+     SELECT id FROM created UNION ALL SELECT id FROM accounts WHERE github_id = $4 LIMIT 1`,
+    [randomUUID(), email, owner.login, owner.id],
+  );
+  if (!rows[0]) throw new Error(`no account for GitHub owner ${owner.login} (${owner.id}): its e-mail belongs to another account`);
+  // Logins change; the id does not.
+  await tx.query('UPDATE accounts SET github_login = $2 WHERE id = $1 AND github_login IS DISTINCT FROM $2', [rows[0].id, owner.login]);
+  return rows[0].id;
+}

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { accountForGitHubOwner } from '../billing/accounts.js';
 import type { Database, Queryable } from '../db/database.js';
 
 export interface GitHubOwner {
@@ -22,33 +22,13 @@ export interface CoveredRepository {
   private: boolean;
 }
 
-/**
- * The Kodah account of a GitHub user or organisation, created on first sight so an installation's
- * fixes follow the same credit rules as API jobs. The e-mail is GitHub's no-reply address for the
- * owner: unique, and never anybody's inbox.
- */
-async function accountForOwner(tx: Queryable, owner: GitHubOwner): Promise<string> {
-  const email = `${owner.id}+${owner.login}@users.noreply.github.com`;
-  const { rows } = await tx.query<{ id: string }>(
-    `WITH created AS (
-       INSERT INTO accounts (id, email, github_login, github_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING id)
-     SELECT id FROM created UNION ALL SELECT id FROM accounts WHERE github_id = $4 LIMIT 1`,
-    [randomUUID(), email, owner.login, owner.id],
-  );
-  if (!rows[0]) throw new Error(`no account for GitHub owner ${owner.login} (${owner.id}): its e-mail belongs to another account`);
-  // Logins change; the id does not.
-  await tx.query('UPDATE accounts SET github_login = $2 WHERE id = $1 AND github_login IS DISTINCT FROM $2', [rows[0].id, owner.login]);
-  return rows[0].id;
-}
-
 /** Records an installation (created, or seen again) and returns its account. */
 export async function recordInstallation(
   tx: Queryable,
   installation: { id: number; account: GitHubOwner; repository_selection?: string | null },
   repositories: GitHubRepositoryRef[] | null,
 ): Promise<string> {
-  const accountId = await accountForOwner(tx, installation.account);
+  const accountId = await accountForGitHubOwner(tx, installation.account);
   await tx.query(
     `INSERT INTO github_installations (id, account_id, owner_login, owner_id, owner_type, repository_selection)
      VALUES ($1, $2, $3, $4, $5, $6)
