@@ -11,7 +11,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // Stripping control characters from what attackers write is exactly what some patterns are for.
       'no-control-regex': 'off',
@@ -26,7 +29,13 @@ export default tseslint.config(
     // Operator commands go through the modules that own the tables, never SQL of their own.
     files: ['src/cli/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='query']", message: 'no SQL in cli/: call a function of the module that owns the table' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='query']",
+          message: 'no SQL in cli/: call a function of the module that owns the table',
+        },
+      ],
     },
   },
   {

@@ -60,7 +60,11 @@ async function load(app: TestApp, keys: string[], rate?: number) {
   const out = JSON.parse(stdout) as { wall: number; latencies: number[]; statuses: Record<string, number> };
   const sorted = out.latencies.sort((a, b) => a - b);
   const accepted = out.statuses['202'] ?? 0;
-  const refused = Object.entries(out.statuses).filter(([s]) => s !== '202').map(([s, n]) => `${n}x${s}`).join(' ') || '-';
+  const refused =
+    Object.entries(out.statuses)
+      .filter(([s]) => s !== '202')
+      .map(([s, n]) => `${n}x${s}`)
+      .join(' ') || '-';
   return { perSecond: accepted / out.wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), accepted, refused };
 }
 

@@ -113,7 +113,11 @@ function buildFile(commit: string, path: string, pre: string, post: string, hunk
       skip('hunk not unique with 8 lines of context');
       return null;
     }
-    const replace = [...all.slice(pos - chosen.before, pos), ...texts(newLines), ...all.slice(pos + h.oldCount, pos + h.oldCount + chosen.after)];
+    const replace = [
+      ...all.slice(pos - chosen.before, pos),
+      ...texts(newLines),
+      ...all.slice(pos + h.oldCount, pos + h.oldCount + chosen.after),
+    ];
     const next = [...state.slice(0, pos), ...newLines, ...state.slice(pos + h.oldCount)];
     blocks.push({
       search: chosen.search,
@@ -152,7 +156,9 @@ export function* readCorpus(gitDir: string, limit: number, pattern: string, stat
   const skip = (why: string) => {
     stats.skipped[why] = (stats.skipped[why] ?? 0) + 1;
   };
-  const log = git(gitDir, ['log', '--no-merges', '--format=%H %P', '-n', String(limit), '--', pattern]).trim().split('\n');
+  const log = git(gitDir, ['log', '--no-merges', '--format=%H %P', '-n', String(limit), '--', pattern])
+    .trim()
+    .split('\n');
   for (const entry of log) {
     const [commit, parent] = entry.split(' ');
     if (!commit || !parent) continue;
@@ -173,7 +179,9 @@ export function* readCorpus(gitDir: string, limit: number, pattern: string, stat
       if (file) files.push(file);
     }
     const created: BenchCommit['created'] = [];
-    const added = git(gitDir, ['diff', '--name-only', '--no-renames', '--diff-filter=A', parent, commit, '--', pattern]).split('\n').filter(Boolean);
+    const added = git(gitDir, ['diff', '--name-only', '--no-renames', '--diff-filter=A', parent, commit, '--', pattern])
+      .split('\n')
+      .filter(Boolean);
     for (const path of added) {
       const content = git(gitDir, ['cat-file', 'blob', `${commit}:${path}`]);
       if (!usable(content)) created.push({ path, content });

@@ -107,7 +107,13 @@ export const VARIANTS: Record<string, Variant> = {
     const lines = splitLines(b.state).map((l) => l.text);
     const old = b.search.slice(b.before, b.search.length - b.after);
     if (old.some((l) => l.trim()) && findMatches(lines, old).length > 1) {
-      return { search: old, replace: b.replace.slice(b.before, b.replace.length - b.after), state: b.state, expected: null, reason: 'ambiguous' };
+      return {
+        search: old,
+        replace: b.replace.slice(b.before, b.replace.length - b.after),
+        state: b.state,
+        expected: null,
+        reason: 'ambiguous',
+      };
     }
     // Otherwise the repeated line nearest the change: what a model quoting too little would send.
     const near = [...lines.keys()].sort((x, y) => Math.abs(x - b.start) - Math.abs(y - b.start));
@@ -134,7 +140,16 @@ const FRAMES: Array<(path: string) => string[]> = [
 export function renderAnswer(blocks: Array<{ path: string; search: string[]; replace: string[] }>, seed: number, crlf = false): string {
   const out = ['The bug comes from the lines below; this changes them.', ''];
   blocks.forEach((b, i) => {
-    out.push(...FRAMES[(seed + i) % FRAMES.length]!(b.path), '<<<<<<< SEARCH', ...b.search, '=======', ...b.replace, '>>>>>>> REPLACE', '```', '');
+    out.push(
+      ...FRAMES[(seed + i) % FRAMES.length]!(b.path),
+      '<<<<<<< SEARCH',
+      ...b.search,
+      '=======',
+      ...b.replace,
+      '>>>>>>> REPLACE',
+      '```',
+      '',
+    );
   });
   const text = out.join('\n');
   return crlf ? text.replace(/\n/g, '\r\n') : text;

@@ -74,7 +74,9 @@ try {
       testTimeoutMs: 60_000,
     },
   };
-  console.log(`| instance | ${['checkout', 'localize', 'context', 'generate (fake model)', 'apply', 'validate', 'wall time without the model'].join(' | ')} |`);
+  console.log(
+    `| instance | ${['checkout', 'localize', 'context', 'generate (fake model)', 'apply', 'validate', 'wall time without the model'].join(' | ')} |`,
+  );
   console.log(`|---|${'---:|'.repeat(7)}`);
   // Each report twice: the first job at a commit reads and learns every file of it (the
   // localizer caches what it learns per blob), the next job at that commit starts warm.
@@ -84,23 +86,39 @@ try {
       model.reply(answer);
       const result = await runFixPipeline(
         deps,
-        { jobId: instance.instance_id, accountId: 'bench', repoUrl: 'local', ref: commit, commitSha: commit, description: instance.problem_statement, visibility: 'public', localGitDir: repo },
+        {
+          jobId: instance.instance_id,
+          accountId: 'bench',
+          repoUrl: 'local',
+          ref: commit,
+          commitSha: commit,
+          description: instance.problem_statement,
+          visibility: 'public',
+          localGitDir: repo,
+        },
         { signal: new AbortController().signal, log: createLogger('silent'), report: async () => {} },
       );
       const s = result.stageSeconds ?? {};
       const total = (s.total ?? 0) - (s.generate ?? 0);
       rows.push({ ...s, total, warm: run === 'next' ? 1 : 0 });
       const cell = (k: string) => (s[k] ?? 0).toFixed(2);
-      console.log(`| ${instance.instance_id} (${run} job) | ${cell('checkout')} | ${cell('localize')} | ${cell('context')} | ${cell('generate')} | ${cell('apply')} | ${cell('validate')} | ${total.toFixed(2)} |`);
+      console.log(
+        `| ${instance.instance_id} (${run} job) | ${cell('checkout')} | ${cell('localize')} | ${cell('context')} | ${cell('generate')} | ${cell('apply')} | ${cell('validate')} | ${total.toFixed(2)} |`,
+      );
     }
   }
   for (const warm of [0, 1]) {
     const median = (k: string) => {
-      const v = rows.filter((r) => r.warm === warm).map((r) => r[k] ?? 0).sort((a, b) => a - b);
+      const v = rows
+        .filter((r) => r.warm === warm)
+        .map((r) => r[k] ?? 0)
+        .sort((a, b) => a - b);
       return v[Math.floor(v.length / 2)]!.toFixed(2);
     };
     const label = warm ? 'median, next job at a commit' : 'median, first job at a commit';
-    console.log(`| ${label} | ${median('checkout')} | ${median('localize')} | ${median('context')} | ${median('generate')} | ${median('apply')} | ${median('validate')} | ${median('total')} |`);
+    console.log(
+      `| ${label} | ${median('checkout')} | ${median('localize')} | ${median('context')} | ${median('generate')} | ${median('apply')} | ${median('validate')} | ${median('total')} |`,
+    );
   }
 } finally {
   await model.close();

@@ -46,7 +46,9 @@ const kinds = (values.databases?.split(',') ?? ['pglite', ...(process.env.TEST_D
 const extras = values.extra
   ? values.extra.split(',').filter(Boolean)
   : existsSync(MIRRORS)
-    ? readdirSync(MIRRORS).map((d) => path.join(MIRRORS, d, 'repo')).filter((d) => existsSync(d) && path.resolve(d) !== path.resolve(values.repo!))
+    ? readdirSync(MIRRORS)
+        .map((d) => path.join(MIRRORS, d, 'repo'))
+        .filter((d) => existsSync(d) && path.resolve(d) !== path.resolve(values.repo!))
     : [];
 const run = promisify(execFile);
 
@@ -56,7 +58,7 @@ const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
 /** A small deterministic generator, so every run asks the same questions. */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 }
 
 /** Queries as people type them: an identifier, two words of one, or a line of code. */
@@ -82,7 +84,18 @@ async function makeQueries(db: Database, repositoryId: string, count: number): P
 async function grepTimes(gitDir: string, commit: string, queries: string[][]): Promise<number[]> {
   const times: number[] = [];
   for (const words of queries) {
-    const args = ['--git-dir', gitDir, 'grep', '-l', '-I', '-i', '-F', ...(words.length > 1 ? ['--all-match'] : []), ...words.flatMap((w) => ['-e', w]), commit];
+    const args = [
+      '--git-dir',
+      gitDir,
+      'grep',
+      '-l',
+      '-I',
+      '-i',
+      '-F',
+      ...(words.length > 1 ? ['--all-match'] : []),
+      ...words.flatMap((w) => ['-e', w]),
+      commit,
+    ];
     const t = performance.now();
     await run('git', args, { maxBuffer: 64 * 1024 * 1024 }).catch(() => {});
     times.push(performance.now() - t);
@@ -127,7 +140,9 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
     console.log('| run | files | new blobs | snippets | wall s | files/s | snippets/s | peak RSS | seconds per step |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|');
     const row = (label: string, r: { files: number; newBlobs: number; snippets: number; ms: number; stepTimes: string }) =>
-      console.log(`| ${label} | ${r.files} | ${r.newBlobs} | ${r.snippets} | ${seconds(r.ms)} | ${Math.round(r.files / (r.ms / 1000))} | ${Math.round(r.snippets / (r.ms / 1000))} | ${mb(peakRss)} | ${r.stepTimes} |`);
+      console.log(
+        `| ${label} | ${r.files} | ${r.newBlobs} | ${r.snippets} | ${seconds(r.ms)} | ${Math.round(r.files / (r.ms / 1000))} | ${Math.round(r.snippets / (r.ms / 1000))} | ${mb(peakRss)} | ${r.stepTimes} |`,
+      );
     const cold = await index(values.repo!, from, null);
     row(`${name} cold @ ${from.slice(0, 10)}`, cold);
     const later = await index(values.repo!, to, from);
@@ -142,11 +157,13 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
     const load = performance.now();
     await search.search(account.id, { keywords: ['warm'], limit: 10 });
     const loadMs = performance.now() - load;
-    const total = (await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM code_repositories r JOIN code_files f ON f.repository_id = r.id AND f.commit_sha = r.indexed_commit
+    const total = (
+      await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM code_repositories r JOIN code_files f ON f.repository_id = r.id AND f.commit_sha = r.indexed_commit
          JOIN code_snippets s ON s.blob_sha = f.blob_sha WHERE r.account_id = $1`,
-      [account.id],
-    )).rows[0]!.n;
+        [account.id],
+      )
+    ).rows[0]!.n;
     const timed = async (filters?: { sources: string[] }) => {
       const times: number[] = [];
       for (const words of queries!) {
@@ -164,14 +181,20 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
     }
     const one = await timed({ sources: [`https://bench.invalid/${name}`] });
     grep ??= await grepTimes(values.repo!, to, queries);
-    console.log(`\nsearchable snippets: ${total} in ${1 + extras.length} repositories; first search (loads the index): ${seconds(loadMs)} s; peak RSS ${mb(peakRss)}\n`);
+    console.log(
+      `\nsearchable snippets: ${total} in ${1 + extras.length} repositories; first search (loads the index): ${seconds(loadMs)} s; peak RSS ${mb(peakRss)}\n`,
+    );
     console.log('| search (limit 10) | queries | p50 ms | p95 ms | vs git grep p50 |');
     console.log('|---|---:|---:|---:|---:|');
     const line = (label: string, t: number[]) =>
-      console.log(`| ${label} | ${t.length} | ${pct(t, 50).toFixed(1)} | ${pct(t, 95).toFixed(1)} | ${(pct(grep!, 50) / pct(t, 50)).toFixed(0)}× faster |`);
+      console.log(
+        `| ${label} | ${t.length} | ${pct(t, 50).toFixed(1)} | ${pct(t, 95).toFixed(1)} | ${(pct(grep!, 50) / pct(t, 50)).toFixed(0)}× faster |`,
+      );
     line(`all ${total} snippets`, everywhere);
     line(`${name} only (sources filter)`, one);
-    console.log(`| git grep -l -i -F over ${name} @ ${to.slice(0, 10)} | ${grep.length} | ${pct(grep, 50).toFixed(1)} | ${pct(grep, 95).toFixed(1)} | 1× |`);
+    console.log(
+      `| git grep -l -i -F over ${name} @ ${to.slice(0, 10)} | ${grep.length} | ${pct(grep, 50).toFixed(1)} | ${pct(grep, 95).toFixed(1)} | 1× |`,
+    );
     if (reference) {
       const same = answers.filter((a, i) => a === reference[i]).length;
       console.log(`\nsame top-10 (paths, lines, scores) as on the first database: ${same} of ${answers.length} queries`);

@@ -17,7 +17,11 @@ const latencies: number[] = [];
 const statuses: Record<number, number> = {};
 
 async function post(key: string, from: number): Promise<void> {
-  const res = await fetch(`${url}/jobs`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: payload });
+  const res = await fetch(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    body: payload,
+  });
   await res.text();
   statuses[res.status] = (statuses[res.status] ?? 0) + 1;
   if (res.status === 202) latencies.push(performance.now() - from);

@@ -28,7 +28,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.data || !values.mirrors) {
-  console.error('usage: npm run bench:localize -- --data FILE.jsonl --mirrors DIR [--out per-instance.jsonl] [--repo owner/name] [--limit N]');
+  console.error(
+    'usage: npm run bench:localize -- --data FILE.jsonl --mirrors DIR [--out per-instance.jsonl] [--repo owner/name] [--limit N]',
+  );
   process.exit(2);
 }
 
@@ -40,7 +42,9 @@ const instanceSchema = z.object({
   gold_files: z.array(z.string()).min(1),
 });
 
-const lines = readFileSync(values.data, 'utf8').split('\n').filter((l) => l.trim());
+const lines = readFileSync(values.data, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim());
 let instances = lines.map((l, i) => {
   const parsed = instanceSchema.safeParse(JSON.parse(l));
   if (!parsed.success) throw new Error(`${values.data}:${i + 1}: ${parsed.error.issues[0]?.message}`);
@@ -71,7 +75,8 @@ for (const inst of instances) {
 
 if (values.out) writeFileSync(values.out, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
-const pct = (subset: Row[], k: number) => (subset.length ? (100 * subset.filter((r) => r.rank !== null && r.rank <= k).length) / subset.length : 0);
+const pct = (subset: Row[], k: number) =>
+  subset.length ? (100 * subset.filter((r) => r.rank !== null && r.rank <= k).length) / subset.length : 0;
 const repos = [...new Set(rows.map((r) => r.repo))].sort();
 console.log(`\n${'repository'.padEnd(22)} ${'n'.padStart(4)} ${KS.map((k) => `acc@${k}`.padStart(7)).join(' ')}`);
 for (const repo of repos) {

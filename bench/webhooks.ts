@@ -32,7 +32,11 @@ github.addRepo({ owner: 'octo-org', name: 'widgets', id: 9001, ownerId: 5001, ow
 github.addInstallation({ id: 1001, account: { login: 'octo-org', id: 5001, type: 'Organization' } });
 // A reader: every delivery is queued, and every queued event is handled and refused in the worker.
 github.setPermission('octo-org', 'widgets', 'bob', 'read');
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const app = await startTestApp(values.database as DatabaseKind, {
   env: {
     APP_ID: '1',
@@ -44,9 +48,19 @@ const app = await startTestApp(values.database as DatabaseKind, {
   },
 });
 
-const payload = adaptRepository(loadExample('issues', (p) => p.action === 'labeled'), {
-  owner: 'octo-org', name: 'widgets', id: 9001, private: false, ownerId: 5001, cloneUrl: git.url('octo-org/widgets'), defaultBranch: 'main', installationId: 1001,
-});
+const payload = adaptRepository(
+  loadExample('issues', (p) => p.action === 'labeled'),
+  {
+    owner: 'octo-org',
+    name: 'widgets',
+    id: 9001,
+    private: false,
+    ownerId: 5001,
+    cloneUrl: git.url('octo-org/widgets'),
+    defaultBranch: 'main',
+    installationId: 1001,
+  },
+);
 payload.label.name = 'kodah-fix';
 payload.sender = { ...payload.sender, login: 'bob', type: 'User' };
 const body = JSON.stringify(payload);

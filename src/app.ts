@@ -86,7 +86,8 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
     const operatorTokens = staticCredentials(config.git.tokens);
     const credentials =
-      options.credentials ?? (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
+      options.credentials ??
+      (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -96,16 +97,24 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
     const search = new CodeSearch(db, embedder);
     const engine = options.engine ?? (config.model ? fixEngineFor(config, credentials) : unconfiguredEngine);
-    if (options.workers && !options.engine && !config.model) log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
+    if (options.workers && !options.engine && !config.model)
+      log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
     const hooks = github ? gitHubJobHooks(boss, log) : null;
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
     const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits };
-    const workers = options.workers ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config) : null;
+    const workers = options.workers
+      ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config)
+      : null;
     const githubWorkers =
       options.workers && github && hooks
-        ? await startGitHubWorkers(gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled: hooks.onSettled }), config.worker.concurrency)
+        ? await startGitHubWorkers(
+            gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled: hooks.onSettled }),
+            config.worker.concurrency,
+          )
         : null;
-    const indexers = options.workers ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit)) : null;
+    const indexers = options.workers
+      ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit))
+      : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({

@@ -40,7 +40,12 @@ describe('config', () => {
       KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5',
       KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: '10',
     });
-    expect(priced.model).toMatchObject({ name: 'gpt-4o', timeoutMs: 30_000, maxRetries: 0, pricing: { inputPerMTokUsd: 2.5, outputPerMTokUsd: 10 } });
+    expect(priced.model).toMatchObject({
+      name: 'gpt-4o',
+      timeoutMs: 30_000,
+      maxRetries: 0,
+      pricing: { inputPerMTokUsd: 2.5, outputPerMTokUsd: 10 },
+    });
     expect(() => loadConfig({ KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5' })).toThrow(/KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: set both/);
     expect(() => loadConfig({ KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: 'cheap' })).toThrow(/KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: a price/);
     expect(() => loadConfig({ OPENAI_BASE_URL: 'localhost:8000' })).toThrow(/OPENAI_BASE_URL/);
@@ -53,9 +58,13 @@ describe('config', () => {
     expect(github).toMatchObject({ appId: 42, webhookSecret: 's3cret', apiUrl: 'http://127.0.0.1:9', label: 'kodah-fix', ciAttempts: 1 });
     // Escaped line breaks, as PRIVATE_KEY often arrives from a secret store, become real ones.
     expect(github.privateKey).toBe('-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
-    expect(() => loadConfig({ APP_ID: '42', WEBHOOK_SECRET: 's3cret' })).toThrow(/PRIVATE_KEY: the GitHub App needs PRIVATE_KEY or PRIVATE_KEY_PATH too/);
+    expect(() => loadConfig({ APP_ID: '42', WEBHOOK_SECRET: 's3cret' })).toThrow(
+      /PRIVATE_KEY: the GitHub App needs PRIVATE_KEY or PRIVATE_KEY_PATH too/,
+    );
     expect(() => loadConfig({ APP_ID: '42', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 'x' })).toThrow(/PRIVATE_KEY: not a PEM private key/);
-    expect(() => loadConfig({ APP_ID: '42', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 'x' })).toThrow(/cannot read \/nonexistent\/key.pem/);
+    expect(() => loadConfig({ APP_ID: '42', PRIVATE_KEY_PATH: '/nonexistent/key.pem', WEBHOOK_SECRET: 'x' })).toThrow(
+      /cannot read \/nonexistent\/key.pem/,
+    );
     const leaked = (() => {
       try {
         loadConfig({ APP_ID: '42', WEBHOOK_SECRET: 'do-not-echo' });

@@ -3,32 +3,36 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseUsd } from './lib/money.js';
 
-const flag = z
-  .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const flag = z.enum(['0', '1', 'true', 'false', 'yes', 'no', '']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const hostList = z
   .string()
-  .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as github.com')).min(1));
 
 /** `host=token,host2=token2`: credentials for private repositories on hosts other than GitHub. */
-const tokenMap = z
-  .string()
-  .transform((v, ctx) => {
-    const out: Record<string, string> = {};
-    for (const pair of v.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0 || eq === pair.length - 1) {
-        ctx.addIssue({ code: 'custom', message: 'expected host=token pairs separated by commas' });
-        return z.NEVER;
-      }
-      out[pair.slice(0, eq).toLowerCase()] = pair.slice(eq + 1);
+const tokenMap = z.string().transform((v, ctx) => {
+  const out: Record<string, string> = {};
+  for (const pair of v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected host=token pairs separated by commas' });
+      return z.NEVER;
     }
-    return out;
-  });
+    out[pair.slice(0, eq).toLowerCase()] = pair.slice(eq + 1);
+  }
+  return out;
+});
 
 const httpUrl = z
   .string()
@@ -56,87 +60,115 @@ const usdPerMTok = z.string().transform((v, ctx) => {
 });
 
 /** Every environment variable Kodah reads, with its default. Nothing else reads process.env. */
-const schema = z.object({
-  PORT: int(0, 65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
-  DATABASE_POOL_MAX: int(1, 200).default(10),
-  KODAH_DATA_DIR: z.string().min(1).default('./.kodah'),
-  KODAH_FIX_PRICE_USD: usdCents.default(50),
-  KODAH_FREE_FIXES_PER_MONTH: int(0, 10_000).default(10),
-  KODAH_GIT_HOSTS: hostList.default(['github.com']),
-  KODAH_ALLOW_LOCAL_GIT: flag.default(false),
-  KODAH_GIT_TOKENS: tokenMap.default({}),
-  KODAH_REPO_CHECK_TIMEOUT_MS: int(500, 120_000).default(10_000),
-  KODAH_REPO_CACHE_TTL_S: int(0, 3600).default(60),
-  KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: int(1, 10_000).default(1),
-  KODAH_MAX_QUEUED_JOBS: int(1, 1_000_000).default(100),
-  KODAH_RETRY_AFTER_S: int(1, 3600).default(30),
-  KODAH_WORKER_CONCURRENCY: int(1, 256).default(2),
-  KODAH_JOB_TIMEOUT_S: int(10, 86_400).default(1800),
-  KODAH_JOB_RETRIES: int(0, 20).default(2),
-  KODAH_JOB_HEARTBEAT_S: int(10, 3600).default(30),
-  KODAH_SUPERVISE_INTERVAL_S: int(1, 600).default(15),
-  KODAH_SHUTDOWN_GRACE_S: int(0, 3600).default(30),
-  KODAH_INDEX_MAX_REPO_MB: int(1, 1_000_000).default(4096),
-  KODAH_INDEX_MAX_FILES: int(1, 10_000_000).default(250_000),
-  KODAH_INDEX_MAX_FILE_KB: int(1, 100_000).default(1024),
-  KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
-  KODAH_INDEX_THREADS: int(0, 64).default(0),
-  KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
-  KODAH_EMBEDDINGS_BASE_URL: z.string().url().optional().or(z.literal('').transform(() => undefined)),
-  KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
-  KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
-  OPENAI_BASE_URL: z
-    .string()
-    .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1')
-    .optional()
-    .or(z.literal('').transform(() => undefined)),
-  // A key read with $(cat file) keeps its newline; fetch would then reject the header and quote it.
-  OPENAI_API_KEY: z.string().regex(/^\S*$/, 'an API key without spaces or line breaks').default(''),
-  KODAH_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  KODAH_MODEL_TIMEOUT_S: int(1, 3600).default(120),
-  KODAH_MODEL_MAX_RETRIES: int(0, 10).default(3),
-  KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: usdPerMTok.optional(),
-  KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: usdPerMTok.optional(),
-  KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
-  KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
-  KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
-  // The GitHub App, with Probot's variable names; all three of the first group, or none.
-  APP_ID: z.string().regex(/^\d+$/, 'the numeric App ID from the App settings page').optional().or(z.literal('').transform(() => undefined)),
-  PRIVATE_KEY: z.string().optional().or(z.literal('').transform(() => undefined)),
-  PRIVATE_KEY_PATH: z.string().optional().or(z.literal('').transform(() => undefined)),
-  WEBHOOK_SECRET: z.string().optional().or(z.literal('').transform(() => undefined)),
-  GITHUB_API_URL: httpUrl.default('https://api.github.com'),
-  GITHUB_URL: httpUrl.default('https://github.com'),
-  KODAH_GITHUB_LABEL: z.string().min(1).max(50).default('kodah-fix'),
-  KODAH_GITHUB_INDEX_REPOSITORIES: flag.default(false),
-  KODAH_GITHUB_CI_ATTEMPTS: int(0, 10).default(1),
-  KODAH_GITHUB_CI_FORKS: flag.default(false),
-  KODAH_GITHUB_WRITE_INTERVAL_MS: int(0, 60_000).default(1000),
-}).superRefine((e, ctx) => {
-  const app = { APP_ID: e.APP_ID, 'PRIVATE_KEY or PRIVATE_KEY_PATH': e.PRIVATE_KEY ?? e.PRIVATE_KEY_PATH, WEBHOOK_SECRET: e.WEBHOOK_SECRET };
-  const given = Object.entries(app).filter(([, v]) => v !== undefined);
-  if (given.length > 0 && given.length < 3) {
-    for (const [name, value] of Object.entries(app)) {
-      if (value === undefined) ctx.addIssue({ code: 'custom', path: [name.split(' ')[0]!], message: `the GitHub App needs ${name} too (or unset ${given.map(([n]) => n).join(', ')})` });
+const schema = z
+  .object({
+    PORT: int(0, 65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    DATABASE_POOL_MAX: int(1, 200).default(10),
+    KODAH_DATA_DIR: z.string().min(1).default('./.kodah'),
+    KODAH_FIX_PRICE_USD: usdCents.default(50),
+    KODAH_FREE_FIXES_PER_MONTH: int(0, 10_000).default(10),
+    KODAH_GIT_HOSTS: hostList.default(['github.com']),
+    KODAH_ALLOW_LOCAL_GIT: flag.default(false),
+    KODAH_GIT_TOKENS: tokenMap.default({}),
+    KODAH_REPO_CHECK_TIMEOUT_MS: int(500, 120_000).default(10_000),
+    KODAH_REPO_CACHE_TTL_S: int(0, 3600).default(60),
+    KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: int(1, 10_000).default(1),
+    KODAH_MAX_QUEUED_JOBS: int(1, 1_000_000).default(100),
+    KODAH_RETRY_AFTER_S: int(1, 3600).default(30),
+    KODAH_WORKER_CONCURRENCY: int(1, 256).default(2),
+    KODAH_JOB_TIMEOUT_S: int(10, 86_400).default(1800),
+    KODAH_JOB_RETRIES: int(0, 20).default(2),
+    KODAH_JOB_HEARTBEAT_S: int(10, 3600).default(30),
+    KODAH_SUPERVISE_INTERVAL_S: int(1, 600).default(15),
+    KODAH_SHUTDOWN_GRACE_S: int(0, 3600).default(30),
+    KODAH_INDEX_MAX_REPO_MB: int(1, 1_000_000).default(4096),
+    KODAH_INDEX_MAX_FILES: int(1, 10_000_000).default(250_000),
+    KODAH_INDEX_MAX_FILE_KB: int(1, 100_000).default(1024),
+    KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
+    KODAH_INDEX_THREADS: int(0, 64).default(0),
+    KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
+    KODAH_EMBEDDINGS_BASE_URL: z
+      .string()
+      .url()
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
+    KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+    OPENAI_BASE_URL: z
+      .string()
+      .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1')
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    // A key read with $(cat file) keeps its newline; fetch would then reject the header and quote it.
+    OPENAI_API_KEY: z.string().regex(/^\S*$/, 'an API key without spaces or line breaks').default(''),
+    KODAH_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    KODAH_MODEL_TIMEOUT_S: int(1, 3600).default(120),
+    KODAH_MODEL_MAX_RETRIES: int(0, 10).default(3),
+    KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: usdPerMTok.optional(),
+    KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: usdPerMTok.optional(),
+    KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
+    KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
+    KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
+    // The GitHub App, with Probot's variable names; all three of the first group, or none.
+    APP_ID: z
+      .string()
+      .regex(/^\d+$/, 'the numeric App ID from the App settings page')
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    PRIVATE_KEY: z
+      .string()
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    PRIVATE_KEY_PATH: z
+      .string()
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    WEBHOOK_SECRET: z
+      .string()
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    GITHUB_API_URL: httpUrl.default('https://api.github.com'),
+    GITHUB_URL: httpUrl.default('https://github.com'),
+    KODAH_GITHUB_LABEL: z.string().min(1).max(50).default('kodah-fix'),
+    KODAH_GITHUB_INDEX_REPOSITORIES: flag.default(false),
+    KODAH_GITHUB_CI_ATTEMPTS: int(0, 10).default(1),
+    KODAH_GITHUB_CI_FORKS: flag.default(false),
+    KODAH_GITHUB_WRITE_INTERVAL_MS: int(0, 60_000).default(1000),
+  })
+  .superRefine((e, ctx) => {
+    const app = {
+      APP_ID: e.APP_ID,
+      'PRIVATE_KEY or PRIVATE_KEY_PATH': e.PRIVATE_KEY ?? e.PRIVATE_KEY_PATH,
+      WEBHOOK_SECRET: e.WEBHOOK_SECRET,
+    };
+    const given = Object.entries(app).filter(([, v]) => v !== undefined);
+    if (given.length > 0 && given.length < 3) {
+      for (const [name, value] of Object.entries(app)) {
+        if (value === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [name.split(' ')[0]!],
+            message: `the GitHub App needs ${name} too (or unset ${given.map(([n]) => n).join(', ')})`,
+          });
+      }
     }
-  }
-  // Half a price would silently under-count every job's cost.
-  if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
-    const missing = e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined ? 'INPUT' : 'OUTPUT';
-    ctx.addIssue({
-      code: 'custom',
-      path: [`KODAH_MODEL_PRICE_${missing}_PER_MTOK_USD`],
-      message: 'set both model prices (input and output) or neither',
-    });
-  }
-});
+    // Half a price would silently under-count every job's cost.
+    if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
+      const missing = e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined ? 'INPUT' : 'OUTPUT';
+      ctx.addIssue({
+        code: 'custom',
+        path: [`KODAH_MODEL_PRICE_${missing}_PER_MTOK_USD`],
+        message: 'set both model prices (input and output) or neither',
+      });
+    }
+  });
 
 export interface Config {
   port: number;
@@ -240,11 +272,15 @@ function readPrivateKey(inline: string | undefined, file: string | undefined): s
     try {
       pem = readFileSync(file!, 'utf8');
     } catch (err) {
-      throw new ConfigError(`Invalid configuration:\n  PRIVATE_KEY_PATH: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new ConfigError(
+        `Invalid configuration:\n  PRIVATE_KEY_PATH: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
   if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(pem)) {
-    throw new ConfigError(`Invalid configuration:\n  ${inline ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH'}: not a PEM private key (download one from the App's settings page)`);
+    throw new ConfigError(
+      `Invalid configuration:\n  ${inline ? 'PRIVATE_KEY' : 'PRIVATE_KEY_PATH'}: not a PEM private key (download one from the App's settings page)`,
+    );
   }
   return pem;
 }
@@ -311,20 +347,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       testTimeoutS: e.KODAH_FIX_TEST_TIMEOUT_S,
       worktreeDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'worktrees'),
     },
-    github: e.APP_ID && e.WEBHOOK_SECRET
-      ? {
-          appId: Number(e.APP_ID),
-          privateKey: readPrivateKey(e.PRIVATE_KEY, e.PRIVATE_KEY_PATH),
-          webhookSecret: e.WEBHOOK_SECRET,
-          apiUrl: e.GITHUB_API_URL,
-          webUrl: e.GITHUB_URL,
-          label: e.KODAH_GITHUB_LABEL,
-          indexRepositories: e.KODAH_GITHUB_INDEX_REPOSITORIES,
-          ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
-          ciForks: e.KODAH_GITHUB_CI_FORKS,
-          writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
-        }
-      : null,
+    github:
+      e.APP_ID && e.WEBHOOK_SECRET
+        ? {
+            appId: Number(e.APP_ID),
+            privateKey: readPrivateKey(e.PRIVATE_KEY, e.PRIVATE_KEY_PATH),
+            webhookSecret: e.WEBHOOK_SECRET,
+            apiUrl: e.GITHUB_API_URL,
+            webUrl: e.GITHUB_URL,
+            label: e.KODAH_GITHUB_LABEL,
+            indexRepositories: e.KODAH_GITHUB_INDEX_REPOSITORIES,
+            ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
+            ciForks: e.KODAH_GITHUB_CI_FORKS,
+            writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
+          }
+        : null,
     worker: {
       concurrency: e.KODAH_WORKER_CONCURRENCY,
       jobTimeoutS: e.KODAH_JOB_TIMEOUT_S,

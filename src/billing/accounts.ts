@@ -39,7 +39,10 @@ function toAccount(row: AccountRow): Account {
 
 const newAccountSchema = z.object({
   email: z.email(),
-  githubLogin: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login').optional(),
+  githubLogin: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login')
+    .optional(),
   githubId: z.number().int().positive().optional(),
 });
 export type NewAccount = z.infer<typeof newAccountSchema>;

@@ -33,10 +33,9 @@ export async function rotateApiKey(tx: Queryable, accountId: string): Promise<st
 /** The account a key belongs to, or null for a malformed, unknown or revoked key. */
 export async function accountIdForKey(db: Queryable, key: string): Promise<string | null> {
   if (!KEY.test(key)) return null;
-  const { rows } = await db.query<{ account_id: string }>(
-    'SELECT account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-    [hashApiKey(key)],
-  );
+  const { rows } = await db.query<{ account_id: string }>('SELECT account_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [
+    hashApiKey(key),
+  ]);
   return rows[0]?.account_id ?? null;
 }
 

@@ -90,10 +90,13 @@ export interface LedgerEntry {
 
 /** The account's latest ledger entries, newest first. */
 export async function recentLedger(db: Queryable, accountId: string, limit: number): Promise<LedgerEntry[]> {
-  const { rows } = await db.query<{ kind: LedgerEntry['kind']; pool: LedgerEntry['pool']; amount: number; job_id: string | null; created_at: Date }>(
-    'SELECT kind, pool, amount, job_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id DESC LIMIT $2',
-    [accountId, limit],
-  );
+  const { rows } = await db.query<{
+    kind: LedgerEntry['kind'];
+    pool: LedgerEntry['pool'];
+    amount: number;
+    job_id: string | null;
+    created_at: Date;
+  }>('SELECT kind, pool, amount, job_id, created_at FROM ledger WHERE account_id = $1 ORDER BY id DESC LIMIT $2', [accountId, limit]);
   return rows.map((r) => ({ kind: r.kind, pool: r.pool, amount: r.amount, jobId: r.job_id, createdAt: new Date(r.created_at) }));
 }
 

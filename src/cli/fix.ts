@@ -27,7 +27,11 @@ interface FixOptions {
 async function applyDiff(diff: string, dir: string, env: Record<string, string | undefined>): Promise<void> {
   const patch = path.join(await mkdtemp(path.join(tmpdir(), 'kodah-fix-')), 'fix.diff');
   await writeFile(patch, diff);
-  const applied = await runGit(['apply', '--whitespace=nowarn', patch], { env: { PATH: env.PATH ?? '/usr/bin:/bin' }, cwd: dir, timeoutMs: 60_000 });
+  const applied = await runGit(['apply', '--whitespace=nowarn', patch], {
+    env: { PATH: env.PATH ?? '/usr/bin:/bin' },
+    cwd: dir,
+    timeoutMs: 60_000,
+  });
   await rm(path.dirname(patch), { recursive: true, force: true });
   if (applied.code !== 0) throw new KodahError('internal', `git apply failed: ${applied.stderr.trim()}`);
 }
@@ -57,7 +61,17 @@ export function addFixCommand(program: Command, cfg: () => Config, env: Record<s
       const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
       const result = await runFixPipeline(
         fixDepsFor(config, staticCredentials(config.git.tokens)),
-        { jobId: 'cli', accountId: 'operator', repoUrl: remote ? opts.repo : 'local', ref: opts.ref, commitSha: commit, description, visibility: 'public', testCommand: opts.testCommand, localGitDir: gitDir },
+        {
+          jobId: 'cli',
+          accountId: 'operator',
+          repoUrl: remote ? opts.repo : 'local',
+          ref: opts.ref,
+          commitSha: commit,
+          description,
+          visibility: 'public',
+          testCommand: opts.testCommand,
+          localGitDir: gitDir,
+        },
         { signal: new AbortController().signal, log, report: async (stage) => void process.stderr.write(`kodah: ${stage}\n`) },
       );
       if (opts.apply) await applyDiff(result.diff, path.resolve(opts.repo), env);

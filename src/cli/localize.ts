@@ -29,19 +29,38 @@ export function addLocalizeCommand(program: Command, cfg: () => Config): void {
       const gitDir = await localGitDir(opts.repo, cfg());
       const commit = await resolveCommit(gitDir, opts.ref);
       const limit = Number(opts.limit) || 10;
-      const { files: ranked, snippets } = await localize(gitDir, commit, description, { cache: new FactsCache(), files: limit, snippets: limit });
+      const { files: ranked, snippets } = await localize(gitDir, commit, description, {
+        cache: new FactsCache(),
+        files: limit,
+        snippets: limit,
+      });
       if (opts.json) {
         // Snippet text would make the ranking unreadable; path and lines locate it.
         print(true, { commit, files: ranked, snippets: snippets.map(({ text: _text, ...s }) => s) }, '');
         return;
       }
       const width = Math.max(4, ...ranked.map((r) => r.path.length));
-      const lines = ranked.map((r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(3)}  ${r.path.padEnd(width)}  ${r.reasons.slice(0, 4).join('; ')}`);
+      const lines = ranked.map(
+        (r, i) => `${String(i + 1).padStart(3)}  ${r.score.toFixed(3)}  ${r.path.padEnd(width)}  ${r.reasons.slice(0, 4).join('; ')}`,
+      );
       const where = snippets.map((s) => `${s.path}:${s.startLine}-${s.endLine}`);
       const swidth = Math.max(5, ...where.map((w) => w.length));
       const snippetLines = snippets.map(
-        (s, i) => `${String(i + 1).padStart(3)}  ${s.score.toFixed(3)}  ${where[i]!.padEnd(swidth)}  ${s.kind} ${s.qualifiedName}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}`,
+        (s, i) =>
+          `${String(i + 1).padStart(3)}  ${s.score.toFixed(3)}  ${where[i]!.padEnd(swidth)}  ${s.kind} ${s.qualifiedName}${s.reasons.length ? `: ${s.reasons.join('; ')}` : ''}`,
       );
-      print(false, null, [`commit ${commit}`, '', `  #  score  ${'file'.padEnd(width)}  why`, ...lines, '', `  #  score  ${'where'.padEnd(swidth)}  what`, ...snippetLines].join('\n'));
+      print(
+        false,
+        null,
+        [
+          `commit ${commit}`,
+          '',
+          `  #  score  ${'file'.padEnd(width)}  why`,
+          ...lines,
+          '',
+          `  #  score  ${'where'.padEnd(swidth)}  what`,
+          ...snippetLines,
+        ].join('\n'),
+      );
     });
 }

@@ -13,14 +13,17 @@ export async function runUntilSignal(start: () => Promise<Kodah>): Promise<void>
       kodah.log.info({ signal }, 'shutting down: no new jobs, running ones get the grace period');
       // Should a library leave a handle open, the process still ends: stop() has drained the work.
       const exit = (code: number) => setTimeout(() => process.exit(code), 5000).unref();
-      kodah.stop().then(() => {
-        exit(0);
-        resolve();
-      }, (err: unknown) => {
-        exit(1);
-        kodah.log.error({ err }, 'shutdown failed');
-        reject(err);
-      });
+      kodah.stop().then(
+        () => {
+          exit(0);
+          resolve();
+        },
+        (err: unknown) => {
+          exit(1);
+          kodah.log.error({ err }, 'shutdown failed');
+          reject(err);
+        },
+      );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -121,10 +121,12 @@ export class CodeSearch {
     const docs = all.reduce((n, s) => n + s.size, 0);
     const avg = all.reduce((n, s) => n + s.totalLength, 0) / (docs || 1);
     const terms = [...query.keys()].sort();
-    const idf = new Map(terms.map((t) => {
-      const n = all.reduce((sum, s) => sum + s.documentFrequency(t), 0);
-      return [t, Math.log(1 + (docs - n + 0.5) / (n + 0.5)) * query.get(t)!];
-    }));
+    const idf = new Map(
+      terms.map((t) => {
+        const n = all.reduce((sum, s) => sum + s.documentFrequency(t), 0);
+        return [t, Math.log(1 + (docs - n + 0.5) / (n + 0.5)) * query.get(t)!];
+      }),
+    );
     const top: Array<{ doc: Doc; score: number }> = [];
     let floor = 0;
     for (const segment of searched) {
@@ -172,34 +174,38 @@ export class CodeSearch {
     if (best.length === 0) return [];
     const ids = best.map((b) => b.doc.segment.snippetIds[b.doc.doc]!);
     const snippets = new Map(
-      (await this.#db.query<{ id: string; kind: string; name: string; start_line: number; end_line: number; content: string | null }>(
-        `SELECT s.id, s.kind, s.qualified_name AS name, s.start_line, s.end_line, b.content
+      (
+        await this.#db.query<{ id: string; kind: string; name: string; start_line: number; end_line: number; content: string | null }>(
+          `SELECT s.id, s.kind, s.qualified_name AS name, s.start_line, s.end_line, b.content
            FROM code_snippets s JOIN code_blobs b ON b.sha = s.blob_sha WHERE s.id = ANY($1::bigint[])`,
-        [ids],
-      )).rows.map((r) => [Number(r.id), r]),
+          [ids],
+        )
+      ).rows.map((r) => [Number(r.id), r]),
     );
     return best.flatMap(({ doc, score, scores }) => {
       const snippet = snippets.get(doc.segment.snippetIds[doc.doc]!);
       if (!snippet) return [];
       const file = doc.segment.files[doc.segment.fileOf[doc.doc]!]!;
-      return [{
-        snippetId: Number(snippet.id),
-        repositoryId: doc.segment.repositoryId,
-        sourceUri: uris.get(doc.segment.repositoryId) ?? '',
-        commit: doc.segment.commit,
-        path: file.path,
-        language: doc.segment.languages[doc.doc]!,
-        kind: snippet.kind,
-        name: snippet.name,
-        startLine: snippet.start_line,
-        endLine: snippet.end_line,
-        authors: file.authors,
-        createdAt: file.firstDate === null ? null : new Date(file.firstDate).toISOString(),
-        updatedAt: file.lastDate === null ? null : new Date(file.lastDate).toISOString(),
-        content: snippetText(snippet.content ?? '', snippet.start_line, snippet.end_line),
-        scores,
-        score,
-      }];
+      return [
+        {
+          snippetId: Number(snippet.id),
+          repositoryId: doc.segment.repositoryId,
+          sourceUri: uris.get(doc.segment.repositoryId) ?? '',
+          commit: doc.segment.commit,
+          path: file.path,
+          language: doc.segment.languages[doc.doc]!,
+          kind: snippet.kind,
+          name: snippet.name,
+          startLine: snippet.start_line,
+          endLine: snippet.end_line,
+          authors: file.authors,
+          createdAt: file.firstDate === null ? null : new Date(file.firstDate).toISOString(),
+          updatedAt: file.lastDate === null ? null : new Date(file.lastDate).toISOString(),
+          content: snippetText(snippet.content ?? '', snippet.start_line, snippet.end_line),
+          scores,
+          score,
+        },
+      ];
     });
   }
 }

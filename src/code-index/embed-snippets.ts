@@ -32,7 +32,11 @@ export async function embedMissing(
     signal?.throwIfAborted();
     const batch = missing.slice(i, i + BATCH);
     const blobs = new Map(
-      (await db.query<{ sha: string; content: string }>('SELECT sha, content FROM code_blobs WHERE sha = ANY($1::text[])', [[...new Set(batch.map((s) => s.blob_sha))]])).rows.map((r) => [r.sha, r.content]),
+      (
+        await db.query<{ sha: string; content: string }>('SELECT sha, content FROM code_blobs WHERE sha = ANY($1::text[])', [
+          [...new Set(batch.map((s) => s.blob_sha))],
+        ])
+      ).rows.map((r) => [r.sha, r.content]),
     );
     const texts = batch.map((s) => `${s.path}\n${snippetText(blobs.get(s.blob_sha) ?? '', s.start_line, s.end_line)}`.slice(0, MAX_CHARS));
     const vectors = await embedder.embed(texts, signal);

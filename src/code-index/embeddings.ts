@@ -20,7 +20,10 @@ export function openAiEmbedder(options: { baseUrl: string; apiKey: string; model
         if (out.some((v) => !v)) throw new Error('the endpoint returned fewer vectors than texts');
         return out;
       } catch (err) {
-        throw new KodahError('repository_unavailable', `Embeddings endpoint failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err, retryable: true });
+        throw new KodahError('repository_unavailable', `Embeddings endpoint failed: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+          retryable: true,
+        });
       }
     },
   };

@@ -69,7 +69,12 @@ function chunks(files: TreeFile[], maxFileBytes: number): TreeFile[][] {
  * the chunks in flight, and the next run picks them up. Blobs over the size limit and binary
  * blobs are recorded without content or snippets.
  */
-export async function extractBlobs(db: Database, pool: SnippetPool, tree: readonly TreeFile[], options: ExtractOptions): Promise<ExtractResult> {
+export async function extractBlobs(
+  db: Database,
+  pool: SnippetPool,
+  tree: readonly TreeFile[],
+  options: ExtractOptions,
+): Promise<ExtractResult> {
   const todo = await unseen(db, tree);
   const queue = chunks(todo, options.maxFileBytes);
   let done = 0;
@@ -106,17 +111,42 @@ export async function extractBlobs(db: Database, pool: SnippetPool, tree: readon
 
 async function storeChunk(db: Database, blobs: BlobRow[], rows: Array<{ sha: string; s: StoredSnippet }>): Promise<void> {
   await db.transaction(async (tx) => {
-    await insertRows(tx, 'code_blobs', { sha: 'text', size: 'int', language: 'text', is_binary: 'bool', content: 'text' }, blobs.map((b) => ({ ...b, is_binary: b.binary })));
+    await insertRows(
+      tx,
+      'code_blobs',
+      { sha: 'text', size: 'int', language: 'text', is_binary: 'bool', content: 'text' },
+      blobs.map((b) => ({ ...b, is_binary: b.binary })),
+    );
     await insertRows(
       tx,
       'code_snippets',
       {
-        blob_sha: 'text', ordinal: 'int', kind: 'text', name: 'text', qualified_name: 'text', enclosing: 'text', language: 'text',
-        start_line: 'int', end_line: 'int', signature: 'text', terms: 'text', length: 'int',
+        blob_sha: 'text',
+        ordinal: 'int',
+        kind: 'text',
+        name: 'text',
+        qualified_name: 'text',
+        enclosing: 'text',
+        language: 'text',
+        start_line: 'int',
+        end_line: 'int',
+        signature: 'text',
+        terms: 'text',
+        length: 'int',
       },
       rows.map(({ sha, s }) => ({
-        blob_sha: sha, ordinal: s.ordinal, kind: s.kind, name: s.name, qualified_name: s.qualifiedName, enclosing: s.enclosing,
-        language: s.language, start_line: s.startLine, end_line: s.endLine, signature: s.signature, terms: s.terms, length: s.length,
+        blob_sha: sha,
+        ordinal: s.ordinal,
+        kind: s.kind,
+        name: s.name,
+        qualified_name: s.qualifiedName,
+        enclosing: s.enclosing,
+        language: s.language,
+        start_line: s.startLine,
+        end_line: s.endLine,
+        signature: s.signature,
+        terms: s.terms,
+        length: s.length,
       })),
     );
   });

@@ -105,7 +105,8 @@ export async function indexMirror(
   try {
     if (commit === repository.indexed_commit) {
       await mapping;
-      for (const step of ['scan', 'extract_snippets', 'build_search_index'] as const) await steps.skip(step, `${commit.slice(0, 12)} is already indexed`);
+      for (const step of ['scan', 'extract_snippets', 'build_search_index'] as const)
+        await steps.skip(step, `${commit.slice(0, 12)} is already indexed`);
       return null;
     }
     return await scanAndCut(deps, repositoryId, repository.indexed_commit, gitDir, commit, steps, mapping, signal);

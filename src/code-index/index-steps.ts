@@ -78,13 +78,24 @@ export class StepRecorder {
     );
   }
 
-  async #write(step: IndexStep, fields: { state?: StepState; current?: number; total?: number; message?: string; created?: boolean }): Promise<void> {
+  async #write(
+    step: IndexStep,
+    fields: { state?: StepState; current?: number; total?: number; message?: string; created?: boolean },
+  ): Promise<void> {
     await this.#db.query(
       `UPDATE code_index_steps
           SET state = coalesce($3, state), current = coalesce($4, current), total = coalesce($5, total),
               message = coalesce($6, message), created_at = CASE WHEN $7 THEN now() ELSE created_at END, updated_at = now()
         WHERE repository_id = $1 AND step = $2`,
-      [this.#repositoryId, step, fields.state ?? null, fields.current ?? null, fields.total ?? null, fields.message ?? null, fields.created ?? false],
+      [
+        this.#repositoryId,
+        step,
+        fields.state ?? null,
+        fields.current ?? null,
+        fields.total ?? null,
+        fields.message ?? null,
+        fields.created ?? false,
+      ],
     );
   }
 }

@@ -23,7 +23,10 @@ export async function startIndexWorkers(
     if (!job) return;
     const signal = AbortSignal.any([job.signal, AbortSignal.timeout(deps.config.index.timeoutS * 1000)]);
     const indexed = await indexRepository({ ...deps, pool }, String(job.data.repositoryId), signal);
-    if (indexed) await onIndexed(String(job.data.repositoryId), indexed.commit).catch((err: unknown) => deps.log.warn({ err }, 'warming the search index failed'));
+    if (indexed)
+      await onIndexed(String(job.data.repositoryId), indexed.commit).catch((err: unknown) =>
+        deps.log.warn({ err }, 'warming the search index failed'),
+      );
   });
   return { stop: () => pool.close() };
 }

@@ -28,7 +28,10 @@ async function checkRemote(probe: RepositoryProbe, uri: string, accountId: strin
     if (!(err instanceof KodahError)) throw err;
     const reason = err.message.replace(/^repo_url: /, '');
     if (err.code === 'invalid_input') throw new KodahError('invalid_input', `${field}: ${reason}`, { kind: 'input' });
-    if (err.code === 'not_found') throw new KodahError('invalid_input', `${field}: no repository at ${uri} (or it is private and no credentials reach it)`, { kind: 'input' });
+    if (err.code === 'not_found')
+      throw new KodahError('invalid_input', `${field}: no repository at ${uri} (or it is private and no credentials reach it)`, {
+        kind: 'input',
+      });
     throw new KodahError('invalid_input', `${field}: ${uri} could not be reached: ${err.message}`, { kind: 'input' });
   }
 }
@@ -49,7 +52,12 @@ export async function removeRepository(deps: CodeIndexDeps, accountId: string, i
  * in one transaction: the repository exists exactly when its run is queued. `field` names the
  * request field in errors.
  */
-export async function addRepository(deps: CodeIndexDeps, accountId: string, rawUri: string, field: string): Promise<{ repository: RepositoryRow; created: boolean }> {
+export async function addRepository(
+  deps: CodeIndexDeps,
+  accountId: string,
+  rawUri: string,
+  field: string,
+): Promise<{ repository: RepositoryRow; created: boolean }> {
   const uri = await checkRemote(deps.probe, rawUri, accountId, field);
   return deps.db.transaction(async (tx) => {
     // The account row is the lock: two requests at once cannot both take the last place.
@@ -59,7 +67,9 @@ export async function addRepository(deps: CodeIndexDeps, accountId: string, rawU
       [accountId, sanitizeRemoteUri(uri)],
     );
     if (!rows[0]!.known && rows[0]!.n >= deps.maxRepositories) {
-      throw new KodahError('invalid_input', `${field}: this account already has ${rows[0]!.n} repositories, the limit; delete one first`, { kind: 'input' });
+      throw new KodahError('invalid_input', `${field}: this account already has ${rows[0]!.n} repositories, the limit; delete one first`, {
+        kind: 'input',
+      });
     }
     const result = await upsertRepository(tx, accountId, uri);
     await enqueueIndex(deps.boss, result.repository, tx);

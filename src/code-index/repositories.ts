@@ -36,14 +36,21 @@ function parseId(id: string): string | null {
 }
 
 /** Creates the account's repository for the URI, or returns the one it already has. */
-export async function upsertRepository(db: Queryable, accountId: string, remoteUri: string): Promise<{ repository: RepositoryRow; created: boolean }> {
+export async function upsertRepository(
+  db: Queryable,
+  accountId: string,
+  remoteUri: string,
+): Promise<{ repository: RepositoryRow; created: boolean }> {
   const sanitized = sanitizeRemoteUri(remoteUri);
   const inserted = await db.query<{ id: string }>(
     `INSERT INTO code_repositories (account_id, remote_uri, sanitized_remote_uri) VALUES ($1, $2, $3)
      ON CONFLICT (account_id, sanitized_remote_uri) DO NOTHING RETURNING id::text`,
     [accountId, remoteUri, sanitized],
   );
-  const existing = await db.query<RepositoryRow>(`${SELECT} WHERE r.account_id = $1 AND r.sanitized_remote_uri = $2`, [accountId, sanitized]);
+  const existing = await db.query<RepositoryRow>(`${SELECT} WHERE r.account_id = $1 AND r.sanitized_remote_uri = $2`, [
+    accountId,
+    sanitized,
+  ]);
   return { repository: existing.rows[0]!, created: inserted.rows.length > 0 };
 }
 
@@ -54,7 +61,9 @@ export async function listRepositories(db: Queryable, accountId: string): Promis
 /** The account's repository, or a 404 naming what was asked for. */
 export async function getRepository(db: Queryable, accountId: string, id: string, noun = 'Repository'): Promise<RepositoryRow> {
   const parsed = parseId(id);
-  const row = parsed ? (await db.query<RepositoryRow>(`${SELECT} WHERE r.account_id = $1 AND r.id = $2`, [accountId, parsed])).rows[0] : undefined;
+  const row = parsed
+    ? (await db.query<RepositoryRow>(`${SELECT} WHERE r.account_id = $1 AND r.id = $2`, [accountId, parsed])).rows[0]
+    : undefined;
   if (!row) throw new KodahError('not_found', `${noun} ${id} not found`, { kind: 'input' });
   return row;
 }
@@ -69,7 +78,11 @@ export async function findRepository(db: Queryable, id: string): Promise<Reposit
  * other repository's files use, with their snippets and vectors. Returns whether any other
  * repository still uses the same remote (then its mirror on disk must stay).
  */
-export async function deleteRepository(db: Queryable, accountId: string, id: string): Promise<{ mirrorShared: boolean; remoteUri: string }> {
+export async function deleteRepository(
+  db: Queryable,
+  accountId: string,
+  id: string,
+): Promise<{ mirrorShared: boolean; remoteUri: string }> {
   const repository = await getRepository(db, accountId, id);
   await db.query(
     `WITH gone AS (DELETE FROM code_files WHERE repository_id = $1 RETURNING blob_sha)
@@ -78,6 +91,8 @@ export async function deleteRepository(db: Queryable, accountId: string, id: str
     [repository.id],
   );
   await db.query('DELETE FROM code_repositories WHERE id = $1', [repository.id]);
-  const shared = await db.query('SELECT 1 FROM code_repositories WHERE sanitized_remote_uri = $1 LIMIT 1', [repository.sanitized_remote_uri]);
+  const shared = await db.query('SELECT 1 FROM code_repositories WHERE sanitized_remote_uri = $1 LIMIT 1', [
+    repository.sanitized_remote_uri,
+  ]);
   return { mirrorShared: shared.rows.length > 0, remoteUri: repository.remote_uri };
 }

@@ -8,7 +8,10 @@ import { extensionOf } from './mime-type.js';
 const BATCH = 2000;
 
 async function isAncestor(gitDir: string, older: string, newer: string): Promise<boolean> {
-  return localGit(gitDir, ['merge-base', '--is-ancestor', older, newer]).then(() => true, () => false);
+  return localGit(gitDir, ['merge-base', '--is-ancestor', older, newer]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -23,16 +26,25 @@ export async function scanCommit(
   const { repositoryId, gitDir, commit, previous } = options;
   const tree = await listTree(gitDir, commit);
   if (tree.length > options.maxFiles) {
-    throw new KodahError('invalid_input', `The repository has ${tree.length} files at ${commit.slice(0, 12)}, more than the limit of ${options.maxFiles}`, { kind: 'input' });
+    throw new KodahError(
+      'invalid_input',
+      `The repository has ${tree.length} files at ${commit.slice(0, 12)}, more than the limit of ${options.maxFiles}`,
+      { kind: 'input' },
+    );
   }
   let history: (path: string) => PathHistory;
   if (previous && previous !== commit && (await isAncestor(gitDir, previous, commit))) {
     const since = await fileHistory(gitDir, `${previous}..${commit}`, options.signal);
     const earlier = new Map(
-      (await db.query<{ path: string; authors: string[]; first_date: Date | null; last_date: Date | null }>(
-        'SELECT path, authors, first_date, last_date FROM code_files WHERE repository_id = $1 AND commit_sha = $2',
-        [repositoryId, previous],
-      )).rows.map((r) => [r.path, { authors: r.authors, firstDate: r.first_date?.toISOString() ?? null, lastDate: r.last_date?.toISOString() ?? null }]),
+      (
+        await db.query<{ path: string; authors: string[]; first_date: Date | null; last_date: Date | null }>(
+          'SELECT path, authors, first_date, last_date FROM code_files WHERE repository_id = $1 AND commit_sha = $2',
+          [repositoryId, previous],
+        )
+      ).rows.map((r) => [
+        r.path,
+        { authors: r.authors, firstDate: r.first_date?.toISOString() ?? null, lastDate: r.last_date?.toISOString() ?? null },
+      ]),
     );
     history = (path) => mergeHistory(earlier.get(path), since.get(path));
   } else {
@@ -44,10 +56,26 @@ export async function scanCommit(
     await insertRows(
       db,
       'code_files',
-      { path: 'text', blob_sha: 'text', size: 'int', extension: 'text', authors: 'text[]', first_date: 'timestamptz', last_date: 'timestamptz' },
+      {
+        path: 'text',
+        blob_sha: 'text',
+        size: 'int',
+        extension: 'text',
+        authors: 'text[]',
+        first_date: 'timestamptz',
+        last_date: 'timestamptz',
+      },
       tree.slice(i, i + BATCH).map((f) => {
         const h = history(f.path);
-        return { path: f.path, blob_sha: f.sha, size: f.size, extension: extensionOf(f.path), authors: h.authors, first_date: h.firstDate, last_date: h.lastDate };
+        return {
+          path: f.path,
+          blob_sha: f.sha,
+          size: f.size,
+          extension: extensionOf(f.path),
+          authors: h.authors,
+          first_date: h.firstDate,
+          last_date: h.lastDate,
+        };
       }),
       { repository_id: ['bigint', repositoryId], commit_sha: ['text', commit] },
     );

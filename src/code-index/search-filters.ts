@@ -17,8 +17,19 @@ export interface SearchFilters {
 }
 
 const LANGUAGE_ALIASES: Record<string, string> = {
-  py: 'python', js: 'javascript', ts: 'typescript', golang: 'go', rs: 'rust', rb: 'ruby', 'c++': 'cpp', cxx: 'cpp',
-  'c#': 'csharp', cs: 'csharp', 'c-sharp': 'csharp', jsx: 'javascript', plaintext: 'text',
+  py: 'python',
+  js: 'javascript',
+  ts: 'typescript',
+  golang: 'go',
+  rs: 'rust',
+  rb: 'ruby',
+  'c++': 'cpp',
+  cxx: 'cpp',
+  'c#': 'csharp',
+  cs: 'csharp',
+  'c-sharp': 'csharp',
+  jsx: 'javascript',
+  plaintext: 'text',
 };
 
 /** A compiled filter: which repositories and which documents of a segment pass. */
@@ -30,16 +41,22 @@ export interface CompiledFilters {
 
 /** Compiles the filters once per search; a malformed glob is the caller's error (422). */
 export function compileFilters(filters: SearchFilters = {}): CompiledFilters {
-  const languages = filters.languages?.length ? new Set(filters.languages.map((l) => LANGUAGE_ALIASES[l.toLowerCase()] ?? l.toLowerCase())) : null;
+  const languages = filters.languages?.length
+    ? new Set(filters.languages.map((l) => LANGUAGE_ALIASES[l.toLowerCase()] ?? l.toLowerCase()))
+    : null;
   const authors = filters.authors?.length ? filters.authors.map((a) => a.toLowerCase()) : null;
   const sources = filters.sources?.length
-    ? new Set(filters.sources.map((s) => {
-        try {
-          return /^\d+$/.test(s) ? s : sanitizeRemoteUri(s);
-        } catch {
-          throw new KodahError('invalid_input', `filters.sources: ${JSON.stringify(s)} is neither a repository URL nor an id`, { kind: 'input' });
-        }
-      }))
+    ? new Set(
+        filters.sources.map((s) => {
+          try {
+            return /^\d+$/.test(s) ? s : sanitizeRemoteUri(s);
+          } catch {
+            throw new KodahError('invalid_input', `filters.sources: ${JSON.stringify(s)} is neither a repository URL nor an id`, {
+              kind: 'input',
+            });
+          }
+        }),
+      )
     : null;
   const globs = filters.filePatterns?.length
     ? filters.filePatterns.map((pattern) => {
@@ -49,7 +66,11 @@ export function compileFilters(filters: SearchFilters = {}): CompiledFilters {
         try {
           return picomatch(pattern, { dot: true, basename: !pattern.includes('/'), strictBrackets: true });
         } catch (err) {
-          throw new KodahError('invalid_input', `filters.file_patterns: ${JSON.stringify(pattern)} is not a valid glob (${(err as Error).message})`, { kind: 'input' });
+          throw new KodahError(
+            'invalid_input',
+            `filters.file_patterns: ${JSON.stringify(pattern)} is not a valid glob (${(err as Error).message})`,
+            { kind: 'input' },
+          );
         }
       })
     : null;

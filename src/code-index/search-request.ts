@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
 const strings = z.array(z.string().min(1).max(500)).max(100);
-const date = z.iso.datetime({ offset: true }).or(z.iso.date()).transform((d) => new Date(d));
+const date = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .transform((d) => new Date(d));
 
 /** The search request of Kodit's contract; the HTTP route and the MCP tool both take it. */
 export const searchAttributes = z

@@ -49,8 +49,15 @@ export class SearchSegment {
   static async load(db: Queryable, repositoryId: string, commit: string): Promise<SearchSegment> {
     const segment = new SearchSegment(repositoryId, commit);
     const rows = await db.query<{
-      path: string; blob_sha: string; authors: string[]; first_date: Date | null; last_date: Date | null;
-      id: string; language: string; terms: string; length: number;
+      path: string;
+      blob_sha: string;
+      authors: string[];
+      first_date: Date | null;
+      last_date: Date | null;
+      id: string;
+      language: string;
+      terms: string;
+      length: number;
     }>(
       `SELECT f.path, f.blob_sha, f.authors, f.first_date, f.last_date, s.id, s.language, s.terms, s.length
          FROM code_files f JOIN code_snippets s ON s.blob_sha = f.blob_sha

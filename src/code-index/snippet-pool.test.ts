@@ -15,7 +15,10 @@ describe('snippet pool', () => {
     const errors: Error[] = [];
     pool = new SnippetPool(2, (err) => errors.push(err));
     const [a, b, c] = await Promise.all([pool.cut(FILES.slice(0, 1)), pool.cut(FILES.slice(1, 2)), pool.cut(FILES.slice(2))]);
-    expect(a![0]).toMatchObject({ ok: true, snippets: [{ qualifiedName: 'Cart' }, { qualifiedName: 'Cart.total', terms: expect.stringContaining('total:') }] });
+    expect(a![0]).toMatchObject({
+      ok: true,
+      snippets: [{ qualifiedName: 'Cart' }, { qualifiedName: 'Cart.total', terms: expect.stringContaining('total:') }],
+    });
     expect(b![0]).toMatchObject({ ok: true, snippets: [{ qualifiedName: 'render', language: 'typescript' }] });
     expect(c![0]).toMatchObject({ ok: true, snippets: [{ kind: 'lines', language: 'text' }] });
     expect(errors).toEqual([]);

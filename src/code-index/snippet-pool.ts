@@ -67,7 +67,13 @@ export class SnippetPool {
   async cut(files: Array<{ path: string; text: string }>): Promise<CutOutcome[]> {
     if (this.#workers.length === 0) {
       const out: CutOutcome[] = [];
-      for (const f of files) out.push(await cutBlob(f.path, f.text).then((snippets) => ({ ok: true as const, snippets }), (err: Error) => ({ ok: false as const, error: err.message })));
+      for (const f of files)
+        out.push(
+          await cutBlob(f.path, f.text).then(
+            (snippets) => ({ ok: true as const, snippets }),
+            (err: Error) => ({ ok: false as const, error: err.message }),
+          ),
+        );
       return out;
     }
     const worker = await this.#acquire();

@@ -23,37 +23,71 @@ type Kind = 'function' | 'class';
 const DEFINITIONS: Record<LanguageName, Record<string, Kind>> = {
   python: { function_definition: 'function', class_definition: 'class' },
   javascript: {
-    function_declaration: 'function', generator_function_declaration: 'function', method_definition: 'function',
-    class_declaration: 'class', variable_declarator: 'function',
+    function_declaration: 'function',
+    generator_function_declaration: 'function',
+    method_definition: 'function',
+    class_declaration: 'class',
+    variable_declarator: 'function',
   },
   typescript: {
-    function_declaration: 'function', generator_function_declaration: 'function', method_definition: 'function',
-    class_declaration: 'class', abstract_class_declaration: 'class', interface_declaration: 'class', variable_declarator: 'function',
+    function_declaration: 'function',
+    generator_function_declaration: 'function',
+    method_definition: 'function',
+    class_declaration: 'class',
+    abstract_class_declaration: 'class',
+    interface_declaration: 'class',
+    variable_declarator: 'function',
   },
   tsx: {
-    function_declaration: 'function', generator_function_declaration: 'function', method_definition: 'function',
-    class_declaration: 'class', abstract_class_declaration: 'class', interface_declaration: 'class', variable_declarator: 'function',
+    function_declaration: 'function',
+    generator_function_declaration: 'function',
+    method_definition: 'function',
+    class_declaration: 'class',
+    abstract_class_declaration: 'class',
+    interface_declaration: 'class',
+    variable_declarator: 'function',
   },
   go: { function_declaration: 'function', method_declaration: 'function', type_spec: 'class' },
   java: {
-    method_declaration: 'function', constructor_declaration: 'function', class_declaration: 'class',
-    interface_declaration: 'class', enum_declaration: 'class', record_declaration: 'class',
+    method_declaration: 'function',
+    constructor_declaration: 'function',
+    class_declaration: 'class',
+    interface_declaration: 'class',
+    enum_declaration: 'class',
+    record_declaration: 'class',
   },
   rust: { function_item: 'function', struct_item: 'class', enum_item: 'class', trait_item: 'class', impl_item: 'class' },
   c: { function_definition: 'function', struct_specifier: 'class' },
   cpp: { function_definition: 'function', class_specifier: 'class', struct_specifier: 'class' },
   ruby: { method: 'function', singleton_method: 'function', class: 'class', module: 'class' },
   php: {
-    function_definition: 'function', method_declaration: 'function', class_declaration: 'class',
-    interface_declaration: 'class', trait_declaration: 'class',
+    function_definition: 'function',
+    method_declaration: 'function',
+    class_declaration: 'class',
+    interface_declaration: 'class',
+    trait_declaration: 'class',
   },
   csharp: {
-    method_declaration: 'function', constructor_declaration: 'function', class_declaration: 'class',
-    struct_declaration: 'class', interface_declaration: 'class', record_declaration: 'class',
+    method_declaration: 'function',
+    constructor_declaration: 'function',
+    class_declaration: 'class',
+    struct_declaration: 'class',
+    interface_declaration: 'class',
+    record_declaration: 'class',
   },
 };
 
-const NAME_TYPES = new Set(['identifier', 'field_identifier', 'property_identifier', 'type_identifier', 'qualified_identifier', 'destructor_name', 'operator_name', 'constant', 'name']);
+const NAME_TYPES = new Set([
+  'identifier',
+  'field_identifier',
+  'property_identifier',
+  'type_identifier',
+  'qualified_identifier',
+  'destructor_name',
+  'operator_name',
+  'constant',
+  'name',
+]);
 
 function nameOf(node: TsNode): string | null {
   const named = node.childForFieldName('name') ?? (node.type === 'impl_item' ? node.childForFieldName('type') : null);
@@ -72,7 +106,11 @@ function isFunctionValue(node: TsNode): boolean {
 function signatureOf(node: TsNode, source: string): string {
   const body = node.childForFieldName('body');
   const end = body ? body.startIndex : source.indexOf('\n', node.startIndex) === -1 ? source.length : source.indexOf('\n', node.startIndex);
-  return source.slice(node.startIndex, Math.max(end, node.startIndex)).replace(/\s+/g, ' ').replace(/[\s{:]+$/, '').slice(0, 240);
+  return source
+    .slice(node.startIndex, Math.max(end, node.startIndex))
+    .replace(/\s+/g, ' ')
+    .replace(/[\s{:]+$/, '')
+    .slice(0, 240);
 }
 
 /**
@@ -80,14 +118,56 @@ function signatureOf(node: TsNode, source: string): string {
  * them, which halves the time of a file (most of a syntax tree is expressions).
  */
 const OPAQUE = new Set([
-  'expression_statement', 'return_statement', 'raise_statement', 'assert_statement', 'throw_statement',
-  'import_statement', 'import_from_statement', 'import_declaration', 'use_declaration', 'using_directive', 'preproc_include',
-  'call', 'call_expression', 'invocation_expression', 'method_invocation', 'argument_list', 'arguments',
-  'binary_operator', 'binary_expression', 'boolean_operator', 'comparison_operator', 'unary_operator', 'not_operator',
-  'assignment', 'augmented_assignment', 'subscript', 'attribute', 'member_expression', 'field_expression',
-  'parameters', 'formal_parameters', 'parameter_list', 'type_parameters',
-  'string', 'string_literal', 'interpreted_string_literal', 'raw_string_literal', 'template_string', 'concatenated_string',
-  'comment', 'line_comment', 'block_comment', 'list', 'dictionary', 'tuple', 'set', 'identifier', 'integer', 'float', 'number',
+  'expression_statement',
+  'return_statement',
+  'raise_statement',
+  'assert_statement',
+  'throw_statement',
+  'import_statement',
+  'import_from_statement',
+  'import_declaration',
+  'use_declaration',
+  'using_directive',
+  'preproc_include',
+  'call',
+  'call_expression',
+  'invocation_expression',
+  'method_invocation',
+  'argument_list',
+  'arguments',
+  'binary_operator',
+  'binary_expression',
+  'boolean_operator',
+  'comparison_operator',
+  'unary_operator',
+  'not_operator',
+  'assignment',
+  'augmented_assignment',
+  'subscript',
+  'attribute',
+  'member_expression',
+  'field_expression',
+  'parameters',
+  'formal_parameters',
+  'parameter_list',
+  'type_parameters',
+  'string',
+  'string_literal',
+  'interpreted_string_literal',
+  'raw_string_literal',
+  'template_string',
+  'concatenated_string',
+  'comment',
+  'line_comment',
+  'block_comment',
+  'list',
+  'dictionary',
+  'tuple',
+  'set',
+  'identifier',
+  'integer',
+  'float',
+  'number',
 ]);
 
 const WINDOW = 60;
@@ -98,7 +178,17 @@ export function lineWindows(path: string, text: string): Snippet[] {
   for (let i = 0; i < lines.length; i += WINDOW) {
     const end = Math.min(lines.length, i + WINDOW);
     const name = `${path}:${i + 1}-${end}`;
-    out.push({ name, qualifiedName: name, kind: 'lines', enclosing: null, language: 'text', startLine: i + 1, endLine: end, signature: '', text: lines.slice(i, end).join('\n') });
+    out.push({
+      name,
+      qualifiedName: name,
+      kind: 'lines',
+      enclosing: null,
+      language: 'text',
+      startLine: i + 1,
+      endLine: end,
+      signature: '',
+      text: lines.slice(i, end).join('\n'),
+    });
   }
   return out;
 }

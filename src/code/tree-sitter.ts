@@ -66,9 +66,29 @@ const GRAMMARS = {
 export type LanguageName = keyof typeof GRAMMARS;
 
 const EXTENSIONS: Record<string, LanguageName> = {
-  py: 'python', pyi: 'python', js: 'javascript', jsx: 'javascript', mjs: 'javascript', cjs: 'javascript',
-  ts: 'typescript', mts: 'typescript', cts: 'typescript', tsx: 'tsx', go: 'go', java: 'java', rs: 'rust',
-  c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', cxx: 'cpp', hpp: 'cpp', hh: 'cpp', rb: 'ruby', php: 'php', cs: 'csharp',
+  py: 'python',
+  pyi: 'python',
+  js: 'javascript',
+  jsx: 'javascript',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  ts: 'typescript',
+  mts: 'typescript',
+  cts: 'typescript',
+  tsx: 'tsx',
+  go: 'go',
+  java: 'java',
+  rs: 'rust',
+  c: 'c',
+  h: 'c',
+  cc: 'cpp',
+  cpp: 'cpp',
+  cxx: 'cpp',
+  hpp: 'cpp',
+  hh: 'cpp',
+  rb: 'ruby',
+  php: 'php',
+  cs: 'csharp',
 };
 
 /** The language of a file by its extension, or null when no grammar covers it. */

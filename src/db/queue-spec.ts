@@ -22,7 +22,10 @@ export async function ensureQueues(boss: PgBoss, specs: readonly QueueSpec[], lo
     }
     const { policy, partition, ...updatable } = options;
     if ((policy ?? 'standard') !== existing.policy || (partition ?? false) !== (existing.partition ?? false)) {
-      log.warn({ queue: name, declared: { policy, partition }, actual: { policy: existing.policy, partition: existing.partition } }, 'queue was created with another policy; pg-boss cannot change it');
+      log.warn(
+        { queue: name, declared: { policy, partition }, actual: { policy: existing.policy, partition: existing.partition } },
+        'queue was created with another policy; pg-boss cannot change it',
+      );
     }
     await boss.updateQueue(name, updatable);
   }

@@ -6,11 +6,23 @@ const edit = (search: string, replace: string, path = 'a.py', index = 0): Edit =
 
 /** Applies edits to one file and returns its new content (or the outcome's failures, for refusals). */
 function apply1(content: string | null, ...edits: Edit[]) {
-  const outcome = applyEdits(new Map([['a.py', content]]), edits.map((e, index) => ({ ...e, index })));
+  const outcome = applyEdits(
+    new Map([['a.py', content]]),
+    edits.map((e, index) => ({ ...e, index })),
+  );
   return { content: outcome.files.get('a.py'), ...outcome };
 }
 
-const CLASS = ['class A:', '    def f(self, x):', '        y = x * 2', '        return y', '', '    def g(self):', '        return 1', ''].join('\n');
+const CLASS = [
+  'class A:',
+  '    def f(self, x):',
+  '        y = x * 2',
+  '        return y',
+  '',
+  '    def g(self):',
+  '        return 1',
+  '',
+].join('\n');
 
 describe('applyEdits: exact matches', () => {
   it('replaces a unique exact SEARCH and reports where', () => {
@@ -25,7 +37,12 @@ describe('applyEdits: exact matches', () => {
     const r = apply1(text, edit('print(a)\n', 'print(b)\n'));
     expect(r.content).toBeUndefined();
     expect(r.failures).toEqual([
-      { index: 0, path: 'a.py', reason: 'ambiguous', message: 'Edit block 1 (a.py): SEARCH text matches 2 places (lines 2 and 4); add surrounding lines to make it unique' },
+      {
+        index: 0,
+        path: 'a.py',
+        reason: 'ambiguous',
+        message: 'Edit block 1 (a.py): SEARCH text matches 2 places (lines 2 and 4); add surrounding lines to make it unique',
+      },
     ]);
   });
 
@@ -35,7 +52,11 @@ describe('applyEdits: exact matches', () => {
   });
 
   it('applies edits to one file in order, each against the content the previous one left', () => {
-    const r = apply1(CLASS, edit('        y = x * 2\n', '        z = x * 2\n'), edit('        z = x * 2\n        return y\n', '        return z\n'));
+    const r = apply1(
+      CLASS,
+      edit('        y = x * 2\n', '        z = x * 2\n'),
+      edit('        z = x * 2\n        return y\n', '        return z\n'),
+    );
     expect(r.content).toBe(CLASS.replace('        y = x * 2\n        return y\n', '        return z\n'));
   });
 });
@@ -70,7 +91,9 @@ describe('applyEdits: whitespace tolerance', () => {
   it('counts places that differ only in indentation when deciding a SEARCH is ambiguous', () => {
     const text = 'if a:\n    x = 1\nif b:\n        x = 1\n';
     const r = apply1(text, edit('    x = 1\n', '    x = 2\n'));
-    expect(r.failures[0]!.message).toMatch(/matches 2 places \(lines 2 and 4, counting places that differ only in whitespace or indentation\)/);
+    expect(r.failures[0]!.message).toMatch(
+      /matches 2 places \(lines 2 and 4, counting places that differ only in whitespace or indentation\)/,
+    );
   });
 
   it('drops blank lines around SEARCH that the file does not have, and REPLACE’s matching ones', () => {
@@ -82,10 +105,14 @@ describe('applyEdits: whitespace tolerance', () => {
   it('keeps blank edge lines right when REPLACE is only blank lines, and whitespace-only lines as the file has them', () => {
     // Both found by bench:edits on requests: a deleted line between blanks; a whitespace-only context line.
     expect(apply1('import a\n\nclass T:\n\n    x = 1\n', edit('\n\nclass T:\n\n\n', '\n\n\n\n')).content).toBe('import a\n\n\n    x = 1\n');
-    expect(apply1('x = 1\n        \ny = 2\nz = 3\n', edit('\ny = 2\nz = 3\n\n', '\ny = 20\nz = 3\n\n')).content).toBe('x = 1\n        \ny = 20\nz = 3\n');
+    expect(apply1('x = 1\n        \ny = 2\nz = 3\n', edit('\ny = 2\nz = 3\n\n', '\ny = 20\nz = 3\n\n')).content).toBe(
+      'x = 1\n        \ny = 20\nz = 3\n',
+    );
     // Found on numpy: a whitespace-only line the edit empties stays emptied, though an added blank SEARCH line matched another.
     const numpy = 'f(1)\n    \n# a b\nm = 1\n    \nnext\n';
-    expect(apply1(numpy, edit('f(1)\n    \n# a b\nm = 1\n\n', 'f(1)\n\n# a\n# b\nm = 1\n\n')).content).toBe('f(1)\n\n# a\n# b\nm = 1\n    \nnext\n');
+    expect(apply1(numpy, edit('f(1)\n    \n# a b\nm = 1\n\n', 'f(1)\n\n# a\n# b\nm = 1\n\n')).content).toBe(
+      'f(1)\n\n# a\n# b\nm = 1\n    \nnext\n',
+    );
   });
 
   it('keeps a CRLF file CRLF, reads CRLF edits against LF files, and leaves other lines’ endings alone', () => {
@@ -106,11 +133,22 @@ describe('applyEdits: whitespace tolerance', () => {
 });
 
 describe('applyEdits: elided context', () => {
-  const LONG = ['def run(items):', '    total = 0', '    for i in items:', '        total += i', '    log(total)', '    return total', ''].join('\n');
+  const LONG = [
+    'def run(items):',
+    '    total = 0',
+    '    for i in items:',
+    '        total += i',
+    '    log(total)',
+    '    return total',
+    '',
+  ].join('\n');
 
   it('lets `...` stand for the lines between two uniquely placed parts, and keeps them', () => {
     for (const marker of ['...', '    # ...', '// ...']) {
-      const r = apply1(LONG, edit(`def run(items):\n${marker}\n    return total\n`, `def run(items: list):\n${marker}\n    return total or None\n`));
+      const r = apply1(
+        LONG,
+        edit(`def run(items):\n${marker}\n    return total\n`, `def run(items: list):\n${marker}\n    return total or None\n`),
+      );
       expect(r.content, marker).toBe(LONG.replace('(items)', '(items: list)').replace('return total', 'return total or None'));
       expect(r.applied[0]!.how).toBe('elided');
     }
@@ -118,9 +156,15 @@ describe('applyEdits: elided context', () => {
 
   it('refuses parts around `...` that fit more than one way or not in order', () => {
     const twice = 'def a():\n    x = 1\n    return x\ndef b():\n    return x\n';
-    expect(apply1(twice, edit('def a():\n...\n    return x\n', 'def a():\n...\n    return 0\n')).failures[0]).toMatchObject({ reason: 'ambiguous' });
-    expect(apply1(LONG, edit('    return total\n...\ndef run(items):\n', '    return 0\n...\ndef run(items):\n')).failures[0]).toMatchObject({ reason: 'not_found' });
-    expect(apply1(LONG, edit('def run(items):\n...\n    missing()\n', 'x\n...\ny\n')).failures[0]!.message).toMatch(/after the last `...` is not in the file/);
+    expect(apply1(twice, edit('def a():\n...\n    return x\n', 'def a():\n...\n    return 0\n')).failures[0]).toMatchObject({
+      reason: 'ambiguous',
+    });
+    expect(
+      apply1(LONG, edit('    return total\n...\ndef run(items):\n', '    return 0\n...\ndef run(items):\n')).failures[0],
+    ).toMatchObject({ reason: 'not_found' });
+    expect(apply1(LONG, edit('def run(items):\n...\n    missing()\n', 'x\n...\ny\n')).failures[0]!.message).toMatch(
+      /after the last `...` is not in the file/,
+    );
   });
 
   it('refuses a REPLACE whose `...` lines do not correspond to SEARCH’s', () => {
@@ -131,13 +175,35 @@ describe('applyEdits: elided context', () => {
 
   it('refuses when `...` lines could be code or elisions and the readings disagree', () => {
     // Found by bench:edits on flask: a docstring's own `...` plus an elision marker.
-    const doc = ['def f():', '    """Example::', '', '        ctx.push()', '        ...', '        ctx.pop()', '    """', '    return 1', ''].join('\n');
-    const r = apply1(doc, edit('def f():\n    # ...\n        ctx.push()\n        ...\n        ctx.pop()\n', 'def f():\n    # ...\n        with ctx:\n            ...\n'));
+    const doc = [
+      'def f():',
+      '    """Example::',
+      '',
+      '        ctx.push()',
+      '        ...',
+      '        ctx.pop()',
+      '    """',
+      '    return 1',
+      '',
+    ].join('\n');
+    const r = apply1(
+      doc,
+      edit(
+        'def f():\n    # ...\n        ctx.push()\n        ...\n        ctx.pop()\n',
+        'def f():\n    # ...\n        with ctx:\n            ...\n',
+      ),
+    );
     expect(r.failures[0]).toMatchObject({ reason: 'ambiguous', message: expect.stringMatching(/can be read more than one way/) });
-    const bare = apply1(doc, edit('def f():\n...\n        ctx.push()\n        ...\n        ctx.pop()\n', 'def f():\n...\n        with ctx:\n            ...\n'));
+    const bare = apply1(
+      doc,
+      edit('def f():\n...\n        ctx.push()\n        ...\n        ctx.pop()\n', 'def f():\n...\n        with ctx:\n            ...\n'),
+    );
     expect(bare.failures[0]).toMatchObject({ reason: 'ambiguous' });
     // When every reading that fits gives the same file, there is nothing to guess.
-    const same = apply1(doc, edit('def f():\n    # ...\n        ...\n        ctx.pop()\n', 'def f():\n    # ...\n        ...\n        ctx.close()\n'));
+    const same = apply1(
+      doc,
+      edit('def f():\n    # ...\n        ...\n        ctx.pop()\n', 'def f():\n    # ...\n        ...\n        ctx.close()\n'),
+    );
     expect(same.content).toBe(doc.replace('ctx.pop()', 'ctx.close()'));
   });
 
@@ -158,7 +224,9 @@ describe('applyEdits: elided context', () => {
 
   it('matches a literal `...` line (a Python stub) as code before treating it as elision', () => {
     const stub = 'def f():\n    ...\n\ndef g():\n    pass\n';
-    expect(apply1(stub, edit('def f():\n    ...\n', 'def f():\n    return 1\n')).content).toBe('def f():\n    return 1\n\ndef g():\n    pass\n');
+    expect(apply1(stub, edit('def f():\n    ...\n', 'def f():\n    return 1\n')).content).toBe(
+      'def f():\n    return 1\n\ndef g():\n    pass\n',
+    );
   });
 });
 
@@ -172,7 +240,10 @@ describe('applyEdits: files', () => {
     expect(apply1('x = 1\n', edit('', 'y = 2\n')).failures[0]!.message).toBe(
       'Edit block 1 (a.py): empty SEARCH only creates new files, and this file already exists; quote the lines to change in SEARCH',
     );
-    expect(apply1(null, edit('x\n', 'y\n')).failures[0]).toMatchObject({ reason: 'missing_file', message: expect.stringMatching(/file does not exist/) });
+    expect(apply1(null, edit('x\n', 'y\n')).failures[0]).toMatchObject({
+      reason: 'missing_file',
+      message: expect.stringMatching(/file does not exist/),
+    });
     expect(applyEdits(new Map(), [edit('x\n', 'y\n', 'other.py')]).failures[0]!.reason).toBe('missing_file');
   });
 
@@ -189,7 +260,11 @@ describe('applyEdits: files', () => {
       ['b.py', 'b = 1\n'],
       ['c.py', 'c = 1\n'],
     ]);
-    const outcome = applyEdits(files, [edit('nope\n', 'x\n', 'a.py', 0), edit('b = 1\n', 'b = 2\n', 'b.py', 1), edit('c = 1\n', 'c = 1\n', 'c.py', 2)]);
+    const outcome = applyEdits(files, [
+      edit('nope\n', 'x\n', 'a.py', 0),
+      edit('b = 1\n', 'b = 2\n', 'b.py', 1),
+      edit('c = 1\n', 'c = 1\n', 'c.py', 2),
+    ]);
     expect([...outcome.files]).toEqual([['b.py', 'b = 2\n']]);
     expect(outcome.applied.map((a) => a.index)).toEqual([1, 2]);
     expect(outcome.failures.map((f) => [f.index, f.path, f.reason])).toEqual([[0, 'a.py', 'not_found']]);

@@ -25,7 +25,10 @@ function fenced(file: string, lines: string[], ranges: Array<[number, number]>, 
     const gap = start > 1 ? `${' '.repeat(width)} | …\n` : '';
     return `${gap}${body.join('\n')}${end < total ? `\n${' '.repeat(width)} | …` : ''}`;
   });
-  const shown = ranges.length === 1 && ranges[0]![0] === 1 && ranges[0]![1] === total ? `all ${total} lines` : `lines ${ranges.map(([a, b]) => `${a}-${b}`).join(', ')} of ${total}`;
+  const shown =
+    ranges.length === 1 && ranges[0]![0] === 1 && ranges[0]![1] === total
+      ? `all ${total} lines`
+      : `lines ${ranges.map(([a, b]) => `${a}-${b}`).join(', ')} of ${total}`;
   const why = reasons.length ? `\nWhy: ${reasons.slice(0, 3).join('; ')}` : '';
   return `### ${file} (${shown})${why}\n\`\`\`${language}\n${parts.join('\n')}\n\`\`\``;
 }
@@ -62,7 +65,9 @@ export async function buildContext(worktree: string, localized: Localization, bu
     if (snippets.length) {
       candidates.push(merge(snippets.map((s) => [Math.max(1, s.startLine - MARGIN), Math.min(lines.length, s.endLine + MARGIN)])));
       // The best snippet alone, when all of them do not fit.
-      candidates.push(merge(snippets.slice(0, 1).map((s) => [Math.max(1, s.startLine - MARGIN), Math.min(lines.length, s.endLine + MARGIN)])));
+      candidates.push(
+        merge(snippets.slice(0, 1).map((s) => [Math.max(1, s.startLine - MARGIN), Math.min(lines.length, s.endLine + MARGIN)])),
+      );
     } else if (lines.length > WHOLE_FILE_LINES) {
       candidates.push([[1, Math.min(lines.length, 120)]]);
     }

@@ -16,7 +16,9 @@ export async function newSyntaxErrors(gitDir: string, commit: string, worktree: 
     const [was, is] = await Promise.all([syntaxErrors(file, before), syntaxErrors(file, after)]);
     if (is.length > was.length) {
       const fresh = is.filter((line) => !was.includes(line));
-      problems.push(`${file} no longer parses: syntax errors at line${fresh.length > 1 ? 's' : ''} ${(fresh.length ? fresh : is).slice(0, 5).join(', ')}.`);
+      problems.push(
+        `${file} no longer parses: syntax errors at line${fresh.length > 1 ? 's' : ''} ${(fresh.length ? fresh : is).slice(0, 5).join(', ')}.`,
+      );
     }
   }
   return problems;

@@ -33,7 +33,8 @@ function pathProblem(file: string): string | null {
 export function checkDiffPolicy(diff: string, policy: DiffPolicy = DEFAULT_DIFF_POLICY): string[] {
   const problems: string[] = [];
   if (!diff.trim()) return ['The edits changed nothing.'];
-  if (Buffer.byteLength(diff) > policy.maxBytes) problems.push(`The diff is ${Buffer.byteLength(diff)} bytes, over the limit of ${policy.maxBytes}.`);
+  if (Buffer.byteLength(diff) > policy.maxBytes)
+    problems.push(`The diff is ${Buffer.byteLength(diff)} bytes, over the limit of ${policy.maxBytes}.`);
   const files = parseDiff(diff);
   if (files.length > policy.maxFiles) problems.push(`The diff changes ${files.length} files, more than the limit of ${policy.maxFiles}.`);
   let changed = 0;
@@ -42,7 +43,8 @@ export function checkDiffPolicy(diff: string, policy: DiffPolicy = DEFAULT_DIFF_
       const problem = pathProblem(name);
       if (problem) problems.push(`${name} ${problem}: a fix may not change it.`);
     }
-    if (file.newMode === '120000' || /^new file mode 120000/m.test(file.index?.join('\n') ?? '')) problems.push(`${file.to} would be a symbolic link.`);
+    if (file.newMode === '120000' || /^new file mode 120000/m.test(file.index?.join('\n') ?? ''))
+      problems.push(`${file.to} would be a symbolic link.`);
     changed += file.additions + file.deletions;
   }
   // parse-diff does not flag binary files; git says so in each file's section of the patch.
@@ -51,6 +53,7 @@ export function checkDiffPolicy(diff: string, policy: DiffPolicy = DEFAULT_DIFF_
       problems.push(`${/^a\/(.+?) b\//.exec(section)?.[1] ?? 'a file'} is a binary file: a fix changes text only.`);
     }
   }
-  if (changed > policy.maxChangedLines) problems.push(`The diff changes ${changed} lines, more than the limit of ${policy.maxChangedLines}.`);
+  if (changed > policy.maxChangedLines)
+    problems.push(`The diff changes ${changed} lines, more than the limit of ${policy.maxChangedLines}.`);
   return [...new Set(problems)];
 }

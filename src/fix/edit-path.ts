@@ -56,7 +56,7 @@ export function pathFromLine(line: string): string | null {
   const prefixed = s.replace(/^(?:file(?:name)?|path)\s*:\s*/i, '');
   if (prefixed !== s) [s, decorated] = [prefixed, true];
   s = s.replace(/:$/, '');
-  for (let unwrapped = true; unwrapped; ) {
+  for (let unwrapped = true; unwrapped;) {
     unwrapped = false;
     const m = /^(`|"|')(.+)\1:?$/.exec(s);
     if (m) [s, decorated, unwrapped] = [m[2]!.trim(), true, true];

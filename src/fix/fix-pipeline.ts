@@ -43,7 +43,9 @@ export interface FixPipelineDeps {
 }
 
 /** What one answer of the model came to: a diff that passed every check, or why not. */
-type Attempt = { ok: true; diff: string; explanation: string; files: string[]; checks: FixCheck[] } | { ok: false; problems: string[]; testOutput?: string };
+type Attempt =
+  | { ok: true; diff: string; explanation: string; files: string[]; checks: FixCheck[] }
+  | { ok: false; problems: string[]; testOutput?: string };
 
 /** The fix engine: checkout → localize → context → generate → apply → validate, retried with the evidence. */
 export function createFixEngine(deps: FixPipelineDeps): FixEngine {
@@ -72,11 +74,15 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
     maxFiles: settings.maxFiles,
     signal,
   };
-  const gitDir = await timer.time('checkout', () => openMirror(request.localGitDir ? { gitDir: request.localGitDir } : { url: request.repoUrl }, request.commitSha, options));
+  const gitDir = await timer.time('checkout', () =>
+    openMirror(request.localGitDir ? { gitDir: request.localGitDir } : { url: request.repoUrl }, request.commitSha, options),
+  );
   // Localizing reads the mirror, not the work tree: both run at once.
   await context.report('localize', 20);
   const adding = timer.time('checkout', () => addWorktree(gitDir, request.commitSha, options));
-  const localizing = timer.time('localize', () => localize(gitDir, request.commitSha, request.description, { cache: deps.localizeCache, files: 10, snippets: 20 }));
+  const localizing = timer.time('localize', () =>
+    localize(gitDir, request.commitSha, request.description, { cache: deps.localizeCache, files: 10, snippets: 20 }),
+  );
   const [added, localized] = await Promise.allSettled([adding, localizing]);
   if (added.status === 'rejected') throw added.reason;
   const tree = added.value;
@@ -90,13 +96,17 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
 
     await context.report('context', 25);
     const code = await timer.time('context', () => buildContext(tree.dir, localized.value, settings.contextTokens));
-    if (code.files.length === 0) throw new KodahError('job_failed', 'No code in the repository relates to the description', { kind: 'input' });
+    if (code.files.length === 0)
+      throw new KodahError('job_failed', 'No code in the repository relates to the description', { kind: 'input' });
 
     const messages: ChatMessage[] = firstMessages(request.description, code.text);
     const tried: string[] = [];
     for (let attempt = 1; attempt <= settings.maxAttempts; attempt++) {
       signal.throwIfAborted();
-      await context.report(attempt === 1 ? 'generate' : `generate (attempt ${attempt})`, 30 + Math.round((50 * (attempt - 1)) / settings.maxAttempts));
+      await context.report(
+        attempt === 1 ? 'generate' : `generate (attempt ${attempt})`,
+        30 + Math.round((50 * (attempt - 1)) / settings.maxAttempts),
+      );
       const answer = await timer.time('generate', () => model.complete(messages, { signal }));
       meter.add(answer);
       messages.push({ role: 'assistant', content: answer.content });
@@ -121,7 +131,9 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
       await resetWorktree(tree.dir);
       messages.push(feedbackMessage(outcome.problems, outcome.testOutput));
     }
-    throw new KodahError('job_failed', `No valid fix within ${settings.maxAttempts} attempts. ${tried.join(' ').slice(0, 2000)}`, { kind: 'input' });
+    throw new KodahError('job_failed', `No valid fix within ${settings.maxAttempts} attempts. ${tried.join(' ').slice(0, 2000)}`, {
+      kind: 'input',
+    });
   } finally {
     await tree.remove();
   }
@@ -167,13 +179,24 @@ async function tryAnswer(
     }
     // The work tree has its own index: staging everything makes new files part of the diff.
     await localGit(path.join(tree.dir, '.git'), ['--work-tree', tree.dir, 'add', '-A']);
-    const diff = await localGit(path.join(tree.dir, '.git'), ['--work-tree', tree.dir, 'diff', '--cached', '--binary', '--no-color', '--no-ext-diff']);
+    const diff = await localGit(path.join(tree.dir, '.git'), [
+      '--work-tree',
+      tree.dir,
+      'diff',
+      '--cached',
+      '--binary',
+      '--no-color',
+      '--no-ext-diff',
+    ]);
     const policy = checkDiffPolicy(diff);
     if (policy.length) return { ok: false, problems: policy };
     const files = parseDiff(diff).map((f) => (f.to && f.to !== '/dev/null' ? f.to : f.from!));
     const syntax = await newSyntaxErrors(tree.gitDir, tree.commit, tree.dir, files);
     if (syntax.length) return { ok: false, problems: syntax };
-    const checks: FixCheck[] = [{ name: 'diff_policy', outcome: 'passed' }, { name: 'syntax', outcome: 'passed' }];
+    const checks: FixCheck[] = [
+      { name: 'diff_policy', outcome: 'passed' },
+      { name: 'syntax', outcome: 'passed' },
+    ];
     const testCommand = test.command;
     if (!testCommand) {
       checks.push({ name: 'tests', outcome: 'skipped', detail: 'no test_command in .github/kodah.yml' });
@@ -181,8 +204,13 @@ async function tryAnswer(
       const tests = await runTestCommand(tree.dir, testCommand, test.timeoutMs, signal);
       signal.throwIfAborted();
       if (tests.outcome !== 'passed') {
-        const why = tests.outcome === 'timeout' ? `did not finish within ${test.timeoutMs / 1000} s` : `failed (exit code ${tests.exitCode})`;
-        return { ok: false, problems: [`The test command \`${testCommand}\` ${why} with these edits.`], testOutput: tests.outputTail.slice(-4000) };
+        const why =
+          tests.outcome === 'timeout' ? `did not finish within ${test.timeoutMs / 1000} s` : `failed (exit code ${tests.exitCode})`;
+        return {
+          ok: false,
+          problems: [`The test command \`${testCommand}\` ${why} with these edits.`],
+          testOutput: tests.outputTail.slice(-4000),
+        };
       }
       checks.push({ name: 'tests', outcome: 'passed', detail: `${testCommand} (${tests.seconds} s)` });
     }

@@ -86,7 +86,12 @@ export function matchElided(file: readonly Line[], search: string[], replace: st
     const alike = rMarks.filter((i) => written.has(replace[i]!.trim()));
     const readings = alike.length >= a.length ? combinations(alike, a.length) : rMarks.length === a.length ? [rMarks] : [];
     for (const b of readings) {
-      if (++tried > MAX_READINGS) return { ok: false, reason: 'elision', message: 'it has too many `...` lines to tell code from left-out lines; quote the lines in full' };
+      if (++tried > MAX_READINGS)
+        return {
+          ok: false,
+          reason: 'elision',
+          message: 'it has too many `...` lines to tell code from left-out lines; quote the lines in full',
+        };
       const r = interpret(file, texts, splitAt(search, a), splitAt(replace, b), eol);
       if (r.ok) results.set(`${r.start}:${r.end}:${joinLines(r.replacement)}`, r);
       else failures.push(r);
@@ -98,7 +103,8 @@ export function matchElided(file: readonly Line[], search: string[], replace: st
     return {
       ok: false,
       reason: 'ambiguous',
-      message: 'its `...` lines can be read more than one way (as code that is in the file, or as lines left out) with different results; quote those lines in full',
+      message:
+        'its `...` lines can be read more than one way (as code that is in the file, or as lines left out) with different results; quote those lines in full',
     };
   }
   if (ambiguous) return ambiguous;
@@ -123,7 +129,8 @@ function interpret(file: readonly Line[], texts: readonly string[], parts: strin
     return {
       ok: false,
       reason: 'elision',
-      message: 'every `...` in SEARCH needs real lines from the file on both sides of it (REPLACE cannot add lines next to an elided start or end)',
+      message:
+        'every `...` in SEARCH needs real lines from the file on both sides of it (REPLACE cannot add lines next to an elided start or end)',
     };
   }
   // Blank lines next to a marker are often the model's own spacing; the elided run absorbs them,
@@ -135,10 +142,18 @@ function interpret(file: readonly Line[], texts: readonly string[], parts: strin
     placed = place(texts, pairs);
   }
   if (typeof placed.missing === 'number') {
-    return { ok: false, reason: 'not_found', message: `SEARCH text not found: its part ${describePart(placed.missing, parts.length)} is not in the file` };
+    return {
+      ok: false,
+      reason: 'not_found',
+      message: `SEARCH text not found: its part ${describePart(placed.missing, parts.length)} is not in the file`,
+    };
   }
   if (placed.count === 0) {
-    return { ok: false, reason: 'not_found', message: 'SEARCH text not found: its parts around `...` are in the file but not in that order (or not at the same indentation)' };
+    return {
+      ok: false,
+      reason: 'not_found',
+      message: 'SEARCH text not found: its parts around `...` are in the file but not in that order (or not at the same indentation)',
+    };
   }
   if (!placed.placement) {
     return {
@@ -178,7 +193,7 @@ function describePart(i: number, count: number): string {
 }
 
 export function reindentMessage(): string {
-  return 'SEARCH matched only with different indentation, and REPLACE has lines indented less than that difference, so they cannot be re-indented; quote SEARCH with the file\'s exact indentation';
+  return "SEARCH matched only with different indentation, and REPLACE has lines indented less than that difference, so they cannot be re-indented; quote SEARCH with the file's exact indentation";
 }
 
 /**

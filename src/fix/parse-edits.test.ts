@@ -41,7 +41,17 @@ describe('parseEdits: the block form', () => {
   });
 
   it('accepts the path decorated the ways models write it', () => {
-    for (const line of ['`src/a.py`', '**src/a.py**', 'File: src/a.py', '# src/a.py', '// src/a.py', '**File:** `src/a.py`', '### `src/a.py`:', './src//a.py', 'Filename: "src/a.py"']) {
+    for (const line of [
+      '`src/a.py`',
+      '**src/a.py**',
+      'File: src/a.py',
+      '# src/a.py',
+      '// src/a.py',
+      '**File:** `src/a.py`',
+      '### `src/a.py`:',
+      './src//a.py',
+      'Filename: "src/a.py"',
+    ]) {
       expect(parseEdits(block(line, 'a\n', 'b\n')).edits[0]!.path, line).toBe('src/a.py');
     }
     expect(parseEdits(block('Makefile', 'a\n', 'b\n')).edits[0]!.path).toBe('Makefile');
@@ -59,7 +69,10 @@ describe('parseEdits: the block form', () => {
 
   it('reads an empty SEARCH (a new file) and an empty REPLACE (a deletion) as empty strings', () => {
     const { edits } = parseEdits(`${block('new/file.py', '', 'print(1)\n')}${block('a.py', 'gone\n', '')}`);
-    expect(edits.map((e) => [e.search, e.replace])).toEqual([['', 'print(1)\n'], ['gone\n', '']]);
+    expect(edits.map((e) => [e.search, e.replace])).toEqual([
+      ['', 'print(1)\n'],
+      ['gone\n', ''],
+    ]);
   });
 
   it('takes the divider as long as the markers when the text holds another line of = signs', () => {
@@ -94,7 +107,9 @@ describe('parseEdits: refusals', () => {
   });
 
   it('refuses a block with no path, and a pathless block in a new fence', () => {
-    expect(problemsOf(`Change it like this:\n${FENCE}python\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n${FENCE}`)[0]).toMatch(/block 1: no file path.*Change it like this/);
+    expect(problemsOf(`Change it like this:\n${FENCE}python\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n${FENCE}`)[0]).toMatch(
+      /block 1: no file path.*Change it like this/,
+    );
     expect(problemsOf('<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n')[0]).toMatch(/block 1: no file path/);
     const second = `${FENCE}\n${block('a.py', 'a\n', 'b\n')}${FENCE}\n\n${FENCE}\n<<<<<<< SEARCH\nc\n=======\nd\n>>>>>>> REPLACE\n${FENCE}`;
     expect(problemsOf(second)).toEqual([expect.stringMatching(/^block 2: no file path/)]);
@@ -102,7 +117,9 @@ describe('parseEdits: refusals', () => {
 
   it('refuses unterminated blocks, a block interrupted by another, and a missing divider', () => {
     expect(problemsOf('a.py\n<<<<<<< SEARCH\nx\n=======\ny\n')[0]).toMatch(/block 1 \(a\.py\): no `>>>>>>> REPLACE`.*unterminated/);
-    expect(problemsOf('a.py\n<<<<<<< SEARCH\nx\n=======\ny\nb.py\n<<<<<<< SEARCH\nz\n=======\nw\n>>>>>>> REPLACE\n')[0]).toMatch(/block 1 \(a\.py\): a new `<<<<<<< SEARCH` starts at line 7/);
+    expect(problemsOf('a.py\n<<<<<<< SEARCH\nx\n=======\ny\nb.py\n<<<<<<< SEARCH\nz\n=======\nw\n>>>>>>> REPLACE\n')[0]).toMatch(
+      /block 1 \(a\.py\): a new `<<<<<<< SEARCH` starts at line 7/,
+    );
     expect(problemsOf(block('a.py', 'x\ny\n', '').replace('=======\n', ''))[0]).toMatch(/no `=======` line/);
   });
 

@@ -65,7 +65,9 @@ export function parseEdits(text: string): { explanation: string; edits: Edit[] }
     const line = lines[i]!;
     if (!SEARCH.test(line)) {
       if (LOOKS_LIKE_MARKER.test(line) || REPLACE.test(line)) {
-        problems.push(`line ${i + 1} (\`${line.trim()}\`) looks like a block marker but is not part of a complete block; markers stand alone at the start of a line, in the order SEARCH, =======, REPLACE`);
+        problems.push(
+          `line ${i + 1} (\`${line.trim()}\`) looks like a block marker but is not part of a complete block; markers stand alone at the start of a line, in the order SEARCH, =======, REPLACE`,
+        );
       }
       continue;
     }
@@ -178,7 +180,10 @@ function findPath(lines: string[], search: number, prevEnd: number, prevPath: st
     }
     const path = pathFromLine(t);
     if (path === null) {
-      return { framing, problem: `no file path on the line before \`<<<<<<< SEARCH\` (found \`${t.slice(0, 80)}\`); put the path alone on its own line` };
+      return {
+        framing,
+        problem: `no file path on the line before \`<<<<<<< SEARCH\` (found \`${t.slice(0, 80)}\`); put the path alone on its own line`,
+      };
     }
     framing.push(k);
     // The path as a fence's first line: that fence is framing too.

@@ -9,7 +9,11 @@ describe('running the repository test command', () => {
 
   it('reports passing and failing commands with the end of their output', async () => {
     expect(await runTestCommand(dir, 'echo all good', 10_000)).toMatchObject({ outcome: 'passed', exitCode: 0, outputTail: 'all good\n' });
-    expect(await runTestCommand(dir, 'echo broken >&2; exit 3', 10_000)).toMatchObject({ outcome: 'failed', exitCode: 3, outputTail: 'broken\n' });
+    expect(await runTestCommand(dir, 'echo broken >&2; exit 3', 10_000)).toMatchObject({
+      outcome: 'failed',
+      exitCode: 3,
+      outputTail: 'broken\n',
+    });
   });
 
   it('sees none of our environment', async () => {

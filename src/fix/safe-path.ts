@@ -14,7 +14,8 @@ export async function safeTarget(root: string, relative: string): Promise<{ path
     current = path.join(current, part);
     const stat = await lstat(current).catch(() => null);
     if (!stat) break;
-    if (stat.isSymbolicLink()) return { problem: `${relative} goes through the symbolic link ${path.relative(root, current)}: a fix may not follow it.` };
+    if (stat.isSymbolicLink())
+      return { problem: `${relative} goes through the symbolic link ${path.relative(root, current)}: a fix may not follow it.` };
   }
   return { path: target };
 }

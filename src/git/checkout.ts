@@ -33,19 +33,30 @@ export interface Checkout {
  * header of the fetch only: nothing is written into the mirror's config. A local repository (the
  * CLI's --repo PATH) is used as it is.
  */
-export async function openMirror(repository: { url: string } | { gitDir: string }, commit: string, options: CheckoutOptions): Promise<string> {
-  const gitDir = 'gitDir' in repository ? repository.gitDir : await ensureMirror(repository.url, {
-    policy: options.policy,
-    cacheDir: options.mirrorDir,
-    token: options.token,
-    timeoutMs: options.timeoutMs,
-    maxBytes: options.maxRepoBytes,
-    signal: options.signal,
-    want: commit,
-  });
+export async function openMirror(
+  repository: { url: string } | { gitDir: string },
+  commit: string,
+  options: CheckoutOptions,
+): Promise<string> {
+  const gitDir =
+    'gitDir' in repository
+      ? repository.gitDir
+      : await ensureMirror(repository.url, {
+          policy: options.policy,
+          cacheDir: options.mirrorDir,
+          token: options.token,
+          timeoutMs: options.timeoutMs,
+          maxBytes: options.maxRepoBytes,
+          signal: options.signal,
+          want: commit,
+        });
   const files = (await localGit(gitDir, ['ls-tree', '-r', '--name-only', '-z', commit], { signal: options.signal })).split('\0').length - 1;
   if (files > options.maxFiles) {
-    throw new KodahError('invalid_input', `The repository has ${files} files at ${commit.slice(0, 12)}, more than the limit of ${options.maxFiles}`, { kind: 'input' });
+    throw new KodahError(
+      'invalid_input',
+      `The repository has ${files} files at ${commit.slice(0, 12)}, more than the limit of ${options.maxFiles}`,
+      { kind: 'input' },
+    );
   }
   return gitDir;
 }
@@ -54,10 +65,17 @@ export async function openMirror(repository: { url: string } | { gitDir: string 
  * A clean, detached work tree of `commit` beside the other jobs', for one attempt. No hooks run
  * and no submodule or LFS content is fetched (LFS files stay pointers).
  */
-export async function addWorktree(gitDir: string, commit: string, options: Pick<CheckoutOptions, 'worktreeDir' | 'timeoutMs' | 'signal'>): Promise<Checkout> {
+export async function addWorktree(
+  gitDir: string,
+  commit: string,
+  options: Pick<CheckoutOptions, 'worktreeDir' | 'timeoutMs' | 'signal'>,
+): Promise<Checkout> {
   await mkdir(options.worktreeDir, { recursive: true });
   const dir = path.join(options.worktreeDir, `${commit.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
-  await localGit(gitDir, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit], { signal: options.signal, timeoutMs: options.timeoutMs });
+  await localGit(gitDir, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit], {
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+  });
   let removed = false;
   return {
     gitDir,

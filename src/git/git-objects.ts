@@ -10,10 +10,19 @@ export interface TreeFile {
 }
 
 /** git for local, trusted repositories: no system or global config, nothing from our environment. */
-const LOCAL_GIT_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+const LOCAL_GIT_ENV = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/nonexistent',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
 
 /** Runs git on a local repository and returns its output; throws with git's message on failure. */
-export async function localGit(gitDir: string, args: string[], options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {}): Promise<string> {
+export async function localGit(
+  gitDir: string,
+  args: string[],
+  options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {},
+): Promise<string> {
   const run = await runGit(['--git-dir', gitDir, ...args], {
     env: LOCAL_GIT_ENV,
     timeoutMs: options.timeoutMs ?? 120_000,

@@ -30,7 +30,8 @@ export type LsRemoteOutcome = { ok: true; refs: RemoteRefs } | { ok: false; reas
 
 // What a host says of a repository that does not exist or is not ours to read. 403 and 429 are
 // not here: GitHub answers them for rate limits, which is a failure of ours, not a missing repository.
-const NOT_FOUND = /Repository not found|repository '[^']*' not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|404)|HTTP (401|404)|does not appear to be a git repository|is this a git repository/i;
+const NOT_FOUND =
+  /Repository not found|repository '[^']*' not found|could not read Username|Authentication failed|terminal prompts disabled|returned error: (401|404)|HTTP (401|404)|does not appear to be a git repository|is this a git repository/i;
 
 /** `git ls-remote --symref` with the hardened environment and a time limit. */
 export async function lsRemote(

@@ -29,7 +29,10 @@ async function folderBytes(dir: string): Promise<number> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   for (const entry of entries) {
     if (!entry.isFile()) continue;
-    total += await stat(path.join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+    total += await stat(path.join(entry.parentPath, entry.name)).then(
+      (s) => s.size,
+      () => 0,
+    );
   }
   return total;
 }
@@ -77,12 +80,29 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
     }
   };
   if (existsSync(path.join(dir, 'HEAD'))) {
-    const fetched = await run(['--git-dir', dir, 'fetch', '--quiet', '--prune', '--no-recurse-submodules', '--', target.url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], dir);
+    const fetched = await run(
+      [
+        '--git-dir',
+        dir,
+        'fetch',
+        '--quiet',
+        '--prune',
+        '--no-recurse-submodules',
+        '--',
+        target.url,
+        '+refs/heads/*:refs/heads/*',
+        '+refs/tags/*:refs/tags/*',
+      ],
+      dir,
+    );
     if (fetched.tooLarge) {
       await rm(dir, { recursive: true, force: true });
       throw tooLarge(target.url, options.maxBytes!);
     }
-    if (fetched.code !== 0) throw new KodahError('repository_unavailable', `git fetch of ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
+    if (fetched.code !== 0)
+      throw new KodahError('repository_unavailable', `git fetch of ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, {
+        retryable: true,
+      });
     return fetchWanted(dir);
   }
   await mkdir(options.cacheDir, { recursive: true });
@@ -92,7 +112,9 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
   if (cloned.code !== 0 || cloned.tooLarge) {
     await rm(partial, { recursive: true, force: true });
     if (cloned.tooLarge) throw tooLarge(target.url, options.maxBytes!);
-    throw new KodahError('repository_unavailable', `git clone of ${target.url} failed: ${cloned.stderr.trim() || cloned.killed}`, { retryable: true });
+    throw new KodahError('repository_unavailable', `git clone of ${target.url} failed: ${cloned.stderr.trim() || cloned.killed}`, {
+      retryable: true,
+    });
   }
   await rename(partial, dir).catch(async (err: NodeJS.ErrnoException) => {
     // Another process finished the same clone first: use theirs.
@@ -111,6 +133,10 @@ export async function ensureMirror(rawUrl: string, options: MirrorOptions): Prom
     if (/not our ref|couldn't find remote ref|no such remote ref|unadvertised object/i.test(fetched.stderr)) {
       throw new KodahError('ref_not_found', `Commit ${want} is not in ${target.url}`, { kind: 'input' });
     }
-    throw new KodahError('repository_unavailable', `git fetch of ${want} from ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`, { retryable: true });
+    throw new KodahError(
+      'repository_unavailable',
+      `git fetch of ${want} from ${target.url} failed: ${fetched.stderr.trim() || fetched.killed}`,
+      { retryable: true },
+    );
   }
 }

@@ -6,7 +6,15 @@ const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const C = 'c'.repeat(40);
 const refs = parseLsRemote(
-  [`ref: refs/heads/main\tHEAD`, `${A}\tHEAD`, `${A}\trefs/heads/main`, `${B}\trefs/heads/feature/x`, `${C}\trefs/tags/v1`, `${B}\trefs/tags/v1^{}`, ''].join('\n'),
+  [
+    `ref: refs/heads/main\tHEAD`,
+    `${A}\tHEAD`,
+    `${A}\trefs/heads/main`,
+    `${B}\trefs/heads/feature/x`,
+    `${C}\trefs/tags/v1`,
+    `${B}\trefs/tags/v1^{}`,
+    '',
+  ].join('\n'),
 );
 
 describe('resolving refs from ls-remote', () => {

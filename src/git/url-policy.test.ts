@@ -32,9 +32,19 @@ describe('repository URL policy', () => {
   });
 
   it.each([
-    ['127.0.0.1', true], ['10.1.2.3', true], ['172.16.0.1', true], ['192.168.1.1', true], ['169.254.169.254', true],
-    ['100.64.0.1', true], ['0.0.0.0', true], ['::1', true], ['fd00::1', true], ['fe80::1', true], ['::ffff:127.0.0.1', true],
-    ['140.82.112.3', false], ['2606:4700::1111', false],
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['::1', true],
+    ['fd00::1', true],
+    ['fe80::1', true],
+    ['::ffff:127.0.0.1', true],
+    ['140.82.112.3', false],
+    ['2606:4700::1111', false],
   ])('%s internal: %s', (address, internal) => {
     expect(isInternalAddress(address)).toBe(internal);
   });
@@ -44,7 +54,11 @@ describe('repository URL policy', () => {
     await expect(checkRepoUrl('https://169.254.169.254/a/b', strict)).rejects.toThrow(/internal address/);
     await expect(checkRepoUrl('https://localhost/a/b', strict)).rejects.toThrow(/internal address/);
     await expect(checkRepoUrl('https://[::1]/a/b', strict)).rejects.toThrow(/internal address/);
-    expect(await checkRepoUrl('http://127.0.0.1:8080/a/b.git', local)).toMatchObject({ host: '127.0.0.1', port: 8080, address: '127.0.0.1' });
+    expect(await checkRepoUrl('http://127.0.0.1:8080/a/b.git', local)).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      address: '127.0.0.1',
+    });
   });
 
   it('refuses hosts off the allow-list, and plain http to public hosts even with local git', async () => {

@@ -7,7 +7,14 @@ import { hasMarker } from './comment-marker.js';
  * is none yet: a retried job edits the comment it made instead of adding a second. Only the App's
  * own comments count, so a user who pastes the marker cannot have Kodah adopt theirs.
  */
-export async function findOrCreateComment(octokit: Octokit, repo: RepoName, issueNumber: number, key: string, body: string, botLogin: string): Promise<number> {
+export async function findOrCreateComment(
+  octokit: Octokit,
+  repo: RepoName,
+  issueNumber: number,
+  key: string,
+  body: string,
+  botLogin: string,
+): Promise<number> {
   const existing = await findComment(octokit, repo, issueNumber, key, botLogin);
   if (existing) return existing;
   const { data } = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber, body });
@@ -16,7 +23,11 @@ export async function findOrCreateComment(octokit: Octokit, repo: RepoName, issu
 
 /** The App's own comment that carries `key`, if there is one. */
 async function findComment(octokit: Octokit, repo: RepoName, issueNumber: number, key: string, botLogin: string): Promise<number | null> {
-  for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
+  for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
+    ...repo,
+    issue_number: issueNumber,
+    per_page: 100,
+  })) {
     const mine = page.data.find((c) => c.user?.login === botLogin && hasMarker(c.body ?? '', key));
     if (mine) return mine.id;
   }

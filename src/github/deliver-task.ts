@@ -28,7 +28,12 @@ export async function deliverTask(deps: GitHubDeps, data: GitHubDeliverData): Pr
     if (job.state !== 'queued' && job.state !== 'running') return;
     const stage = `${job.state}:${job.stage ?? ''}`;
     if (task.statusStage === stage) return;
-    await editComment(octokit, repo, task.statusCommentId, renderStatus({ key, jobId: job.id, state: job.state, stage: job.stage, progress: job.progress, trigger: task.trigger }));
+    await editComment(
+      octokit,
+      repo,
+      task.statusCommentId,
+      renderStatus({ key, jobId: job.id, state: job.state, stage: job.stage, progress: job.progress, trigger: task.trigger }),
+    );
     await updateTask(deps.db, task.id, { statusStage: stage });
     return;
   }
@@ -70,7 +75,16 @@ async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, ke
   const result = job.result!;
   const checks = result.checks ?? [];
   const diffComment = (prUrl: string | null, intro?: string) =>
-    renderDiffComment({ key, jobId: job.id, diff: result.diff, explanation: result.explanation, filesChanged: result.filesChanged, checks, prUrl, ...(intro ? { intro } : {}) });
+    renderDiffComment({
+      key,
+      jobId: job.id,
+      diff: result.diff,
+      explanation: result.explanation,
+      filesChanged: result.filesChanged,
+      checks,
+      prUrl,
+      ...(intro ? { intro } : {}),
+    });
   if (task.delivery === 'comment') {
     await editComment(octokit, repo, task.statusCommentId!, diffComment(null));
     return;
@@ -101,12 +115,23 @@ async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, ke
     return;
   }
 
-  const pr = task.kind === 'revision' ? await revisedPullRequest(ctx, task.issueNumber) : await findOrOpenPullRequest(ctx, task, branch, result, closes, job.id);
+  const pr =
+    task.kind === 'revision'
+      ? await revisedPullRequest(ctx, task.issueNumber)
+      : await findOrOpenPullRequest(ctx, task, branch, result, closes, job.id);
   await updateTask(deps.db, task.id, { branch, prNumber: pr.number, prUrl: pr.url });
   const body =
     task.kind === 'check'
       ? diffComment(pr.url)
-      : renderPullRequestDelivered({ key, jobId: job.id, prUrl: pr.url, prNumber: pr.number, filesChanged: result.filesChanged, checks, revised: task.kind === 'revision' });
+      : renderPullRequestDelivered({
+          key,
+          jobId: job.id,
+          prUrl: pr.url,
+          prNumber: pr.number,
+          filesChanged: result.filesChanged,
+          checks,
+          revised: task.kind === 'revision',
+        });
   await editComment(octokit, repo, task.statusCommentId!, body);
 }
 
@@ -125,7 +150,13 @@ async function findOrOpenPullRequest(
   jobId: string,
 ): Promise<{ number: number; url: string }> {
   const find = async () => {
-    const { data } = await octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, base: task.baseRef, state: 'open', per_page: 1 });
+    const { data } = await octokit.rest.pulls.list({
+      ...repo,
+      head: `${repo.owner}:${branch}`,
+      base: task.baseRef,
+      state: 'open',
+      per_page: 1,
+    });
     return data[0] ? { number: data[0].number, url: data[0].html_url } : null;
   };
   const existing = await find();
@@ -138,7 +169,15 @@ async function findOrOpenPullRequest(
       base: task.baseRef,
       draft: true,
       title: task.kind === 'check' ? `Fix ${task.title}` : `Fix #${task.issueNumber}: ${task.title}`.slice(0, 256),
-      body: renderPullRequestBody({ issueNumber: task.originIssue, closes, explanation: result.explanation, filesChanged: result.filesChanged, checks: result.checks ?? [], jobId, source }),
+      body: renderPullRequestBody({
+        issueNumber: task.originIssue,
+        closes,
+        explanation: result.explanation,
+        filesChanged: result.filesChanged,
+        checks: result.checks ?? [],
+        jobId,
+        source,
+      }),
     });
     return { number: data.number, url: data.html_url };
   } catch (err) {

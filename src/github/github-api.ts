@@ -45,11 +45,12 @@ export class GitHubApi {
     let client = this.#clients.get(installationId);
     if (!client) {
       const log = this.#log.child({ installationId });
-      const wait = (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-        const retry = retryCount < 3 && retryAfter <= MAX_IN_PROCESS_WAIT_S;
-        log.warn({ retryAfter, retry, request: `${options.method} ${options.url}` }, `GitHub ${kind} rate limit`);
-        return retry;
-      };
+      const wait =
+        (kind: string) => (retryAfter: number, options: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+          const retry = retryCount < 3 && retryAfter <= MAX_IN_PROCESS_WAIT_S;
+          log.warn({ retryAfter, retry, request: `${options.method} ${options.url}` }, `GitHub ${kind} rate limit`);
+          return retry;
+        };
       client = new ProbotOctokit({
         authStrategy: createAppAuth,
         auth: { appId: this.#settings.appId, privateKey: this.#settings.privateKey, installationId },

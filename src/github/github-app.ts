@@ -12,7 +12,13 @@ import type { Logger } from '../lib/logger.js';
 import { deliverTask } from './deliver-task.js';
 import { GitHubApi } from './github-api.js';
 import type { GitHubDeps } from './github-deps.js';
-import { enqueueDelivery, GITHUB_DELIVER_QUEUE, GITHUB_EVENT_QUEUE, type GitHubDeliverData, type GitHubEventData } from './github-queues.js';
+import {
+  enqueueDelivery,
+  GITHUB_DELIVER_QUEUE,
+  GITHUB_EVENT_QUEUE,
+  type GitHubDeliverData,
+  type GitHubEventData,
+} from './github-queues.js';
 import { handleGitHubEvent } from './handle-event.js';
 import { WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
 import { webhookIntake } from './webhook-intake.js';
@@ -26,7 +32,10 @@ function isPermanent(err: unknown): boolean {
 }
 
 /** Hooks the job lifecycle calls for jobs GitHub started: their progress and their answer. */
-export function gitHubJobHooks(boss: PgBoss, log: Logger): { onSettled: JobSettled; onStage: (job: { id: string; source: string }, stage: string) => void } {
+export function gitHubJobHooks(
+  boss: PgBoss,
+  log: Logger,
+): { onSettled: JobSettled; onStage: (job: { id: string; source: string }, stage: string) => void } {
   const lastStage = new Map<string, string>();
   return {
     async onSettled(tx, job) {
@@ -39,13 +48,18 @@ export function gitHubJobHooks(boss: PgBoss, log: Logger): { onSettled: JobSettl
       if (job.source !== 'github' || lastStage.get(job.id) === stage) return;
       lastStage.set(job.id, stage);
       if (lastStage.size > 10_000) lastStage.delete(lastStage.keys().next().value!);
-      enqueueDelivery(boss, { taskId: job.id, final: false }).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'could not queue a status update'));
+      enqueueDelivery(boss, { taskId: job.id, final: false }).catch((err: unknown) =>
+        log.warn({ err, jobId: job.id }, 'could not queue a status update'),
+      );
     },
   };
 }
 
 /** The webhook endpoint: Probot verifies signatures, the intake records and queues. */
-export async function gitHubWebhookRoutes(settings: NonNullable<Config['github']>, deps: { db: Database; boss: PgBoss; log: Logger }): Promise<FastifyPluginAsync> {
+export async function gitHubWebhookRoutes(
+  settings: NonNullable<Config['github']>,
+  deps: { db: Database; boss: PgBoss; log: Logger },
+): Promise<FastifyPluginAsync> {
   const log = deps.log.child({ name: 'github' });
   const probot = new Probot({
     appId: settings.appId,
@@ -99,19 +113,30 @@ export async function startGitHubWorkers(deps: GitHubDeps, concurrency: number):
       await handle(data);
     } catch (err) {
       if (isPermanent(err)) {
-        deps.log.warn({ err, data: what === 'event' ? { ...(data as GitHubEventData), payload: undefined } : data }, `GitHub ${what} dropped`);
+        deps.log.warn(
+          { err, data: what === 'event' ? { ...(data as GitHubEventData), payload: undefined } : data },
+          `GitHub ${what} dropped`,
+        );
         return;
       }
       deps.log.warn({ err }, `GitHub ${what} failed; the queue retries it`);
       throw err;
     }
   };
-  await deps.boss.work<GitHubEventData>(GITHUB_EVENT_QUEUE, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 2 }, async ([job]) => {
-    if (job) await run('event', job.data, (d) => handleGitHubEvent(deps, d));
-  });
-  await deps.boss.work<GitHubDeliverData>(GITHUB_DELIVER_QUEUE, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 2 }, async ([job]) => {
-    if (job) await run('delivery', job.data, (d) => deliverTask(deps, d));
-  });
+  await deps.boss.work<GitHubEventData>(
+    GITHUB_EVENT_QUEUE,
+    { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 2 },
+    async ([job]) => {
+      if (job) await run('event', job.data, (d) => handleGitHubEvent(deps, d));
+    },
+  );
+  await deps.boss.work<GitHubDeliverData>(
+    GITHUB_DELIVER_QUEUE,
+    { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 2 },
+    async ([job]) => {
+      if (job) await run('delivery', job.data, (d) => deliverTask(deps, d));
+    },
+  );
   return { stop: () => clearInterval(prune) };
 }
 

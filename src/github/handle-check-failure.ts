@@ -44,7 +44,16 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
       headBranch: run.check_suite?.head_branch ?? null,
       pullRequests: run.pull_requests,
       fromFork: false,
-      runs: async () => [{ id: run.id, name: run.name, conclusion: run.conclusion!, actions: run.app?.slug === 'github-actions', output: run.output, url: run.html_url }],
+      runs: async () => [
+        {
+          id: run.id,
+          name: run.name,
+          conclusion: run.conclusion!,
+          actions: run.app?.slug === 'github-actions',
+          output: run.output,
+          url: run.html_url,
+        },
+      ],
     };
   }
   if (event === 'check_suite') {
@@ -58,10 +67,22 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
       pullRequests: suite.pull_requests,
       fromFork: false,
       async runs(octokit, repo) {
-        const runs = await octokit.paginate(octokit.rest.checks.listForSuite, { ...repo, check_suite_id: suite.id, filter: 'latest', per_page: 100 });
+        const runs = await octokit.paginate(octokit.rest.checks.listForSuite, {
+          ...repo,
+          check_suite_id: suite.id,
+          filter: 'latest',
+          per_page: 100,
+        });
         return runs
           .filter((r) => FAILED.has(r.conclusion ?? ''))
-          .map((r) => ({ id: r.id, name: r.name, conclusion: r.conclusion!, actions: r.app?.slug === 'github-actions', output: r.output, url: r.html_url }));
+          .map((r) => ({
+            id: r.id,
+            name: r.name,
+            conclusion: r.conclusion!,
+            actions: r.app?.slug === 'github-actions',
+            output: r.output,
+            url: r.html_url,
+          }));
       },
     };
   }
@@ -76,13 +97,28 @@ function readFailure(event: string, raw: unknown): CheckFailure | null {
       pullRequests: run.pull_requests,
       fromFork: run.head_repository ? run.head_repository.id !== p.repository.id : false,
       async runs(octokit, repo) {
-        const jobs = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, { ...repo, run_id: run.id, filter: 'latest', per_page: 100 });
+        const jobs = await octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, {
+          ...repo,
+          run_id: run.id,
+          filter: 'latest',
+          per_page: 100,
+        });
         // An Actions job is a check run with the same id: its output and annotations live there.
         const failed = jobs.filter((j) => FAILED.has(j.conclusion ?? ''));
         return Promise.all(
           failed.map(async (j) => {
-            const check = await octokit.rest.checks.get({ ...repo, check_run_id: j.id }).then((r) => r.data, () => null);
-            return { id: j.id, name: j.name, conclusion: j.conclusion!, actions: true, output: check?.output ?? null, url: j.html_url ?? null };
+            const check = await octokit.rest.checks.get({ ...repo, check_run_id: j.id }).then(
+              (r) => r.data,
+              () => null,
+            );
+            return {
+              id: j.id,
+              name: j.name,
+              conclusion: j.conclusion!,
+              actions: true,
+              output: check?.output ?? null,
+              url: j.html_url ?? null,
+            };
           }),
         );
       },
@@ -99,7 +135,10 @@ async function details(octokit: Octokit, repo: RepoName, run: FailedRun): Promis
   let tail: string | null = null;
   if (run.actions) {
     // The API answers with a redirect to a short-lived download URL, which the client follows.
-    const log = await octokit.rest.actions.downloadJobLogsForWorkflowRun({ ...repo, job_id: run.id }).then((r) => r.data as unknown, () => null);
+    const log = await octokit.rest.actions.downloadJobLogsForWorkflowRun({ ...repo, job_id: run.id }).then(
+      (r) => r.data as unknown,
+      () => null,
+    );
     if (typeof log === 'string') tail = logTail(log);
     else if (log instanceof ArrayBuffer) tail = logTail(Buffer.from(log).toString('utf8'));
   }
@@ -146,7 +185,11 @@ export async function handleCheckFailure(ctx: RepoEventContext, event: string, r
     const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: headSha });
     const open = data.find((p) => p.state === 'open' && p.head.sha === headSha);
     if (open) {
-      pr = { number: open.number, head: { ref: open.head.ref, sha: open.head.sha, repo: open.head.repo ? { id: open.head.repo.id } : null }, base: { ref: open.base.ref, repo: { id: repository.id } } };
+      pr = {
+        number: open.number,
+        head: { ref: open.head.ref, sha: open.head.sha, repo: open.head.repo ? { id: open.head.repo.id } : null },
+        base: { ref: open.base.ref, repo: { id: repository.id } },
+      };
       fromFork = open.head.repo?.id !== repository.id;
     }
   }
@@ -161,7 +204,9 @@ export async function handleCheckFailure(ctx: RepoEventContext, event: string, r
   const runs = await failure.runs(octokit, repo);
   if (runs.length === 0) return;
   const taskId = taskIdFor(ctx.delivery);
-  const claimed = new Set(await claimChecks(deps.db, repository.id, headSha, [...new Set(runs.map((r) => r.name))], taskId, deps.settings.ciAttempts));
+  const claimed = new Set(
+    await claimChecks(deps.db, repository.id, headSha, [...new Set(runs.map((r) => r.name))], taskId, deps.settings.ciAttempts),
+  );
   const mine = runs.filter((r) => claimed.has(r.name));
   if (mine.length === 0) return log.info('these checks already had their fix attempts at this commit');
 

@@ -75,7 +75,14 @@ async function activeTask(c: CommandContext): Promise<GitHubTask | null> {
 async function refuseWhileActive(c: CommandContext): Promise<boolean> {
   const active = await activeTask(c);
   if (!active) return false;
-  await c.reply((key) => renderRefused({ key, code: 'job_in_progress', reason: `A fix is already in progress here (job \`${active.id}\`). Use \`/kodah cancel\` to stop it first.`, reasonAdvises: true }));
+  await c.reply((key) =>
+    renderRefused({
+      key,
+      code: 'job_in_progress',
+      reason: `A fix is already in progress here (job \`${active.id}\`). Use \`/kodah cancel\` to stop it first.`,
+      reasonAdvises: true,
+    }),
+  );
   return true;
 }
 
@@ -103,7 +110,12 @@ async function fixIssue(c: CommandContext, extra: string, trigger = '`/kodah fix
       headSha: null,
       delivery: settings.delivery ?? 'pull_request',
     },
-    { accountId: c.accountId, description: await describeIssue(c.octokit, c.repo, issue, extra), ref: branch, reactTo: { commentId: c.payload.comment.id } },
+    {
+      accountId: c.accountId,
+      description: await describeIssue(c.octokit, c.repo, issue, extra),
+      ref: branch,
+      reactTo: { commentId: c.payload.comment.id },
+    },
   );
 }
 
@@ -112,13 +124,22 @@ async function revise(c: CommandContext, extra: string): Promise<void> {
   const { issue } = c.payload;
   const own = await taskOfPullRequest(c.deps.db, c.payload.repository.id, issue.number);
   if (!own) {
-    await c.reply((key) => renderRefused({ key, code: 'invalid_input', reason: 'Kodah revises only the pull requests it opened. To fix a bug, label an issue or comment `/kodah fix` on it.', reasonAdvises: true }));
+    await c.reply((key) =>
+      renderRefused({
+        key,
+        code: 'invalid_input',
+        reason: 'Kodah revises only the pull requests it opened. To fix a bug, label an issue or comment `/kodah fix` on it.',
+        reasonAdvises: true,
+      }),
+    );
     return;
   }
   if (await refuseWhileActive(c)) return;
   const { data: pr } = await c.octokit.rest.pulls.get({ ...c.repo, pull_number: issue.number });
   if (pr.state !== 'open' || pr.head.repo?.id !== c.payload.repository.id) {
-    await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'This pull request is closed or its branch is gone; there is nothing to revise.' }));
+    await c.reply((key) =>
+      renderRefused({ key, code: 'not_found', reason: 'This pull request is closed or its branch is gone; there is nothing to revise.' }),
+    );
     return;
   }
   const previous = await getJobById(c.deps.db, own.id);
@@ -148,7 +169,14 @@ async function revise(c: CommandContext, extra: string): Promise<void> {
 async function retry(c: CommandContext): Promise<void> {
   const latest = await latestTask(c.deps.db, c.payload.repository.id, c.payload.issue.number);
   if (!latest) {
-    await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.', reasonAdvises: true }));
+    await c.reply((key) =>
+      renderRefused({
+        key,
+        code: 'not_found',
+        reason: 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.',
+        reasonAdvises: true,
+      }),
+    );
     return;
   }
   if (latest.kind === 'issue') return fixIssue(c, '', '`/kodah retry`');
@@ -158,7 +186,16 @@ async function retry(c: CommandContext): Promise<void> {
   if (!description) throw new KodahError('not_found', `The job of task ${latest.id} is gone`, { kind: 'input' });
   await startTask(
     c,
-    { ...baseTask(c, '`/kodah retry`'), kind: latest.kind, title: latest.title, issueNumber: latest.issueNumber, originIssue: latest.originIssue, baseRef: latest.baseRef, headSha: latest.headSha, delivery: latest.delivery },
+    {
+      ...baseTask(c, '`/kodah retry`'),
+      kind: latest.kind,
+      title: latest.title,
+      issueNumber: latest.issueNumber,
+      originIssue: latest.originIssue,
+      baseRef: latest.baseRef,
+      headSha: latest.headSha,
+      delivery: latest.delivery,
+    },
     { accountId: c.accountId, description, ref: latest.headSha ?? latest.baseRef, reactTo: { commentId: c.payload.comment.id } },
   );
 }

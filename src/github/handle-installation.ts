@@ -45,10 +45,17 @@ export async function handleInstallationRepositories(ctx: InstallationContext, r
   const payload = installationRepositoriesPayload.parse(raw);
   const accountId = await ctx.deps.db.transaction(async (tx) => {
     const account = await recordInstallation(tx, payload.installation, payload.repositories_added);
-    await removeRepositories(tx, payload.installation.id, payload.repositories_removed.map((r) => r.id));
+    await removeRepositories(
+      tx,
+      payload.installation.id,
+      payload.repositories_removed.map((r) => r.id),
+    );
     return account;
   });
-  ctx.log.info({ added: payload.repositories_added.length, removed: payload.repositories_removed.length }, 'installation repositories recorded');
+  ctx.log.info(
+    { added: payload.repositories_added.length, removed: payload.repositories_removed.length },
+    'installation repositories recorded',
+  );
   await indexRepositories(ctx, accountId, payload.repositories_added);
 }
 

@@ -35,7 +35,14 @@ export async function recordInstallation(
      ON CONFLICT (id) DO UPDATE SET account_id = EXCLUDED.account_id, owner_login = EXCLUDED.owner_login,
        repository_selection = COALESCE(EXCLUDED.repository_selection, github_installations.repository_selection),
        deleted_at = NULL, updated_at = now()`,
-    [installation.id, accountId, installation.account.login, installation.account.id, installation.account.type, installation.repository_selection ?? null],
+    [
+      installation.id,
+      accountId,
+      installation.account.login,
+      installation.account.id,
+      installation.account.type,
+      installation.repository_selection ?? null,
+    ],
   );
   if (repositories) await addRepositories(tx, installation.id, repositories);
   return accountId;
@@ -84,7 +91,13 @@ export async function findCoveredRepository(db: Queryable, fullName: string, acc
   );
   const row = rows[0];
   return row
-    ? { installationId: Number(row.installation_id), repositoryId: Number(row.id), accountId: row.account_id, fullName: row.full_name, private: row.private }
+    ? {
+        installationId: Number(row.installation_id),
+        repositoryId: Number(row.id),
+        accountId: row.account_id,
+        fullName: row.full_name,
+        private: row.private,
+      }
     : null;
 }
 
@@ -93,7 +106,11 @@ export async function findCoveredRepository(db: Queryable, fullName: string, acc
  * recorded if Kodah missed their events (installed before this database, a lost delivery); null
  * for an installation that was deleted or suspended.
  */
-export async function coveringAccount(db: Database, installationId: number, repository: GitHubRepositoryRef & { owner: GitHubOwner }): Promise<string | null> {
+export async function coveringAccount(
+  db: Database,
+  installationId: number,
+  repository: GitHubRepositoryRef & { owner: GitHubOwner },
+): Promise<string | null> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ account_id: string; inactive: boolean }>(
       'SELECT account_id, (deleted_at IS NOT NULL OR suspended_at IS NOT NULL) AS inactive FROM github_installations WHERE id = $1',

@@ -43,12 +43,17 @@ describe('buildIssueDescription', () => {
       comments: [human('eve\u200B', 'Hi\u{E0041}<!-- hidden')],
       extra: 'more\u2066 context',
     });
-    expect(text).toBe('Issue #7: Title with newline\n\nBody text\n\nComments:\n\n@eve:\nHi\n\nAdditional context from the maintainer:\nmore context');
+    expect(text).toBe(
+      'Issue #7: Title with newline\n\nBody text\n\nComments:\n\n@eve:\nHi\n\nAdditional context from the maintainer:\nmore context',
+    );
   });
 
   it('caps the size: title, half for the body, the newest comments, a count of the rest', () => {
     const comments = Array.from({ length: 40 }, (_, i) => human(`user${i}`, `comment ${i} `.repeat(100)));
-    const text = buildIssueDescription({ number: 1, title: 'Big', body: 'body '.repeat(20_000), comments, extra: 'look at the parser' }, 20_000);
+    const text = buildIssueDescription(
+      { number: 1, title: 'Big', body: 'body '.repeat(20_000), comments, extra: 'look at the parser' },
+      20_000,
+    );
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(20_000);
     expect(text.startsWith('Issue #1: Big\n\nbody body')).toBe(true);
     expect(text).toContain('[… description cut]');
@@ -74,7 +79,12 @@ describe('buildIssueDescription', () => {
   it('never cuts a multi-byte character in half', () => {
     for (const maxBytes of [1_000, 1_001, 1_002, 1_003, 5_000]) {
       const text = buildIssueDescription(
-        { number: 1, title: 'Émoji 🐛', body: '🐛é日'.repeat(3_000), comments: [human('a', '日本語'.repeat(2_000)), human('b', '🐛'.repeat(2_000))] },
+        {
+          number: 1,
+          title: 'Émoji 🐛',
+          body: '🐛é日'.repeat(3_000),
+          comments: [human('a', '日本語'.repeat(2_000)), human('b', '🐛'.repeat(2_000))],
+        },
         maxBytes,
       );
       expect(Buffer.byteLength(text)).toBeLessThanOrEqual(maxBytes);

@@ -52,8 +52,7 @@ export function buildIssueDescription(issue: IssueText, maxBytes = 60_000): stri
   const extraTitle = 'Additional context from the maintainer:\n';
 
   const assemble = (bodyText: string, shown: string[], omitted: number, extraText: string) => {
-    const omittedLine =
-      omitted === 0 ? [] : [`[… ${omitted} ${shown.length ? 'earlier ' : ''}comment${omitted === 1 ? '' : 's'} omitted]`];
+    const omittedLine = omitted === 0 ? [] : [`[… ${omitted} ${shown.length ? 'earlier ' : ''}comment${omitted === 1 ? '' : 's'} omitted]`];
     const sections = [head, bodyText];
     if (shown.length || omitted) sections.push(`Comments:\n\n${[...omittedLine, ...shown].join('\n\n')}`);
     if (extraText) sections.push(extraTitle + extraText);

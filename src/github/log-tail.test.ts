@@ -56,14 +56,18 @@ function jobLog(): string {
   add("E   TypeError: 'NoneType' object is not subscriptable");
   add('=========================== short test summary info ============================');
   add("FAILED tests/test_config.py::test_load_empty_config - TypeError: 'NoneType' object is not subscriptable");
-  add(`${ESC}[31m========================= ${ESC}[1m1 failed${ESC}[0m, ${ESC}[32m41 passed${ESC}[0m${ESC}[31m in 2.31s${ESC}[0m${ESC}[31m =========================${ESC}[0m`);
+  add(
+    `${ESC}[31m========================= ${ESC}[1m1 failed${ESC}[0m, ${ESC}[32m41 passed${ESC}[0m${ESC}[31m in 2.31s${ESC}[0m${ESC}[31m =========================${ESC}[0m`,
+  );
   add('##[error]Process completed with exit code 1.');
   add('Post job cleanup.');
   add('[command]/usr/bin/git version');
   add('git version 2.43.0');
-  add('Temporarily overriding HOME=\'/home/runner/work/_temp/1a2b\' before making global git config changes');
+  add("Temporarily overriding HOME='/home/runner/work/_temp/1a2b' before making global git config changes");
   add('[command]/usr/bin/git config --local --name-only --get-regexp core\\.sshCommand');
-  add("[command]/usr/bin/git submodule foreach --recursive sh -c \"git config --local --name-only --get-regexp 'core\\.sshCommand' && git config --local --unset-all 'core.sshCommand' || :\"");
+  add(
+    "[command]/usr/bin/git submodule foreach --recursive sh -c \"git config --local --name-only --get-regexp 'core\\.sshCommand' && git config --local --unset-all 'core.sshCommand' || :\"",
+  );
   add('Cleaning up orphan processes');
   for (let i = 0; i < 20; i++) add(`Terminate orphan process: pid (${4000 + i}) (dotnet)`);
   return `\uFEFF${lines.join('\r\n')}\r\n`;
@@ -95,7 +99,7 @@ describe('logTail', () => {
     expect(tail.startsWith('Runner Image\n')).toBe(true);
     expect(tail).toContain('\nRun pytest -q\npytest -q\nshell: /usr/bin/bash -e {0}\n');
     expect(tail).toContain('\nWarning: pip is out of date\n');
-    expect(tail).toContain("\ntests/test_config.py ..F.     [ 30%]\n");
+    expect(tail).toContain('\ntests/test_config.py ..F.     [ 30%]\n');
   });
 
   it('takes the last lines when there is no error line', () => {

@@ -57,7 +57,10 @@ export function logTail(log: string, options: LogTailOptions = {}): string {
   for (let i = lines.length - 1; i >= 0 && lastError < 0; i--) if (lines[i]!.error) lastError = i;
   const end = lastError >= 0 ? Math.min(lines.length, lastError + 1 + LINES_AFTER_ERROR) : lines.length;
   const window = lines.slice(Math.max(0, end - maxLines), end).map((line) => line.text);
-  const text = window.join('\n').replace(/^\s*\n/, '').trimEnd();
+  const text = window
+    .join('\n')
+    .replace(/^\s*\n/, '')
+    .trimEnd();
   if (Buffer.byteLength(text) <= maxBytes) return text;
   const tail = lastBytes(text, maxBytes);
   // Start on a whole line, unless the last line alone is over the limit.

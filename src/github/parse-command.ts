@@ -7,11 +7,7 @@
 import { sanitizeText } from './sanitize-text.js';
 
 export type KodahCommand =
-  | { name: 'fix'; context: string }
-  | { name: 'retry' }
-  | { name: 'cancel' }
-  | { name: 'help' }
-  | { name: 'unknown'; word: string };
+  { name: 'fix'; context: string } | { name: 'retry' } | { name: 'cancel' } | { name: 'help' } | { name: 'unknown'; word: string };
 
 /** `/kodah` then whitespace or the end of the line: `/kodahfix` is a different word. */
 const COMMAND = /^[ \t]*\/kodah(?=\s|$)/i;

@@ -71,13 +71,20 @@ export async function pushFix(input: PushFixInput, settings: PushSettings): Prom
     const sha = await local(['rev-parse', 'HEAD']);
     const env = hardenedGitEnv({ pin: target, token: input.token, allowHttp: settings.policy.allowLocal });
     const refspec = `${input.force ? '+' : ''}${sha}:refs/heads/${input.branch}`;
-    const pushed = await runGit(['--git-dir', gitDir, 'push', '--porcelain', '--', target.url, refspec], { env, timeoutMs: settings.timeoutMs });
+    const pushed = await runGit(['--git-dir', gitDir, 'push', '--porcelain', '--', target.url, refspec], {
+      env,
+      timeoutMs: settings.timeoutMs,
+    });
     if (pushed.code !== 0) {
       const output = `${pushed.stdout}\n${pushed.stderr}`;
       if (/\[rejected\]|non-fast-forward|fetch first|stale info/i.test(output)) {
-        throw new KodahError('conflict', `The branch ${input.branch} moved on since the fix was made; it was not overwritten`, { kind: 'input' });
+        throw new KodahError('conflict', `The branch ${input.branch} moved on since the fix was made; it was not overwritten`, {
+          kind: 'input',
+        });
       }
-      throw new KodahError('repository_unavailable', `git push to ${target.url} failed: ${pushed.stderr.trim() || pushed.killed}`, { retryable: true });
+      throw new KodahError('repository_unavailable', `git push to ${target.url} failed: ${pushed.stderr.trim() || pushed.killed}`, {
+        retryable: true,
+      });
     }
     return { sha };
   } finally {

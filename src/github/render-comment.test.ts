@@ -17,20 +17,39 @@ describe('every body', () => {
   it('starts with its marker', () => {
     const bodies = [
       renderStatus({ key: 's:1', jobId: 'j1', state: 'running', trigger: 'x' }),
-      renderPullRequestDelivered({ key: 's:1', jobId: 'j1', prUrl: 'https://github.com/a/b/pull/3', prNumber: 3, filesChanged: ['a'], checks }),
+      renderPullRequestDelivered({
+        key: 's:1',
+        jobId: 'j1',
+        prUrl: 'https://github.com/a/b/pull/3',
+        prNumber: 3,
+        filesChanged: ['a'],
+        checks,
+      }),
       renderDiffComment({ key: 's:1', jobId: 'j1', diff: patch('a', '-x\n+y\n'), filesChanged: ['a'], checks }),
       renderFailure({ key: 's:1', jobId: 'j1', message: 'boom', code: 'internal', kind: 'system', refunded: true }),
       renderRefused({ key: 's:1', code: 'payment_required', reason: 'No credits remaining' }),
     ];
     for (const body of bodies) expect(hasMarker(body, 's:1')).toBe(true);
     expect(hasMarker(renderHelp('kodah-fix'), 'help')).toBe(true);
-    expect(hasMarker(renderPullRequestBody({ issueNumber: 1, closes: true, filesChanged: [], checks: [], jobId: 'j', source: 'issue #1' }), 'pull-request')).toBe(true);
+    expect(
+      hasMarker(
+        renderPullRequestBody({ issueNumber: 1, closes: true, filesChanged: [], checks: [], jobId: 'j', source: 'issue #1' }),
+        'pull-request',
+      ),
+    ).toBe(true);
   });
 });
 
 describe('renderStatus', () => {
   it('shows the stage, a progress bar, the job and how to cancel', () => {
-    const body = renderStatus({ key: 'status:12', jobId: 'job-1', state: 'running', stage: 'localize', progress: 40, trigger: 'the `kodah-fix` label added by @alice' });
+    const body = renderStatus({
+      key: 'status:12',
+      jobId: 'job-1',
+      state: 'running',
+      stage: 'localize',
+      progress: 40,
+      trigger: 'the `kodah-fix` label added by @alice',
+    });
     expect(body).toBe(
       [
         '<!-- kodah:status:12 -->',
@@ -52,8 +71,12 @@ describe('renderStatus', () => {
   });
 
   it('offers cancelling only while the job is queued or running', () => {
-    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain('**Waiting for a free worker** `░░░░░░░░░░ 0%`');
-    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', stage: 'waiting: Server at capacity', trigger: 't' })).toContain('**Waiting: Server at capacity** `░░░░░░░░░░ 0%`');
+    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain(
+      '**Waiting for a free worker** `░░░░░░░░░░ 0%`',
+    );
+    expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', stage: 'waiting: Server at capacity', trigger: 't' })).toContain(
+      '**Waiting: Server at capacity** `░░░░░░░░░░ 0%`',
+    );
     expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain('`/kodah cancel`');
     for (const state of ['completed', 'failed', 'cancelled'] as const) {
       const body = renderStatus({ key: 'k', jobId: 'j', state, trigger: 't' });
@@ -78,13 +101,28 @@ describe('renderPullRequestDelivered', () => {
     expect(body).toContain('- ✅ Diff policy passed\n- ✅ Syntax passed\n- ❌ Tests failed: 2 failed, ping `@bob`');
     expect(body).toContain('- `src/config.py`\n- `tests/test_config.py`');
     expect(bareMentions(body)).toEqual([]);
-    expect(renderPullRequestDelivered({ key: 'k', jobId: 'j', prUrl: 'https://x/pull/1', prNumber: 1, filesChanged: [], checks: [], revised: true })).toContain(
-      'updated its draft pull request [#1](https://x/pull/1) with a new fix',
-    );
+    expect(
+      renderPullRequestDelivered({
+        key: 'k',
+        jobId: 'j',
+        prUrl: 'https://x/pull/1',
+        prNumber: 1,
+        filesChanged: [],
+        checks: [],
+        revised: true,
+      }),
+    ).toContain('updated its draft pull request [#1](https://x/pull/1) with a new fix');
   });
 
   it('does not link a URL that could break out of the link', () => {
-    const body = renderPullRequestDelivered({ key: 'k', jobId: 'j', prUrl: 'https://x/pull/1) [click](https://evil', prNumber: 1, filesChanged: [], checks: [] });
+    const body = renderPullRequestDelivered({
+      key: 'k',
+      jobId: 'j',
+      prUrl: 'https://x/pull/1) [click](https://evil',
+      prNumber: 1,
+      filesChanged: [],
+      checks: [],
+    });
     expect(body).toContain('a fix: #1');
     expect(body).not.toContain('evil');
   });
@@ -114,7 +152,9 @@ describe('renderDiffComment', () => {
     });
     expect(body.length).toBeLessThanOrEqual(65_000);
     expect(body.length).toBeGreaterThan(60_000);
-    expect(body).toMatch(/✂️ The diff is too long for a comment: \d+ of 40004 lines are shown\. The whole diff is at `GET \/jobs\/job-9` on the Kodah server\./);
+    expect(body).toMatch(
+      /✂️ The diff is too long for a comment: \d+ of 40004 lines are shown\. The whole diff is at `GET \/jobs\/job-9` on the Kodah server\./,
+    );
     expect(body).toContain('- … and 450 more');
     const inside = /\n(`{3,})diff\n([\s\S]*?)\n\1\n/.exec(body)!;
     expect(inside[1]).toBe('````');
@@ -134,18 +174,20 @@ describe('renderDiffComment', () => {
       key: 'k',
       jobId: 'j',
       diff: patch('a.py', '-x\n+y\n'),
-      explanation: 'Thanks @alice and @org/team! Use `@decorator` and `<div>`.\n<img src=x onerror=alert(1)> <!-- kodah:k -->\n```py\n@app.route("/")\n```',
+      explanation:
+        'Thanks @alice and @org/team! Use `@decorator` and `<div>`.\n<img src=x onerror=alert(1)> <!-- kodah:k -->\n```py\n@app.route("/")\n```',
       intro: 'Kodah could not open a pull request, cc @bob, so here is the diff.',
       filesChanged: ['a.py'],
       checks,
     });
-    expect(body).toContain('Thanks `@alice` and `@org/team`! Use `@decorator` and `<div>`.\n&lt;img src=x onerror=alert(1)&gt; \n```py\n@app.route("/")\n```');
+    expect(body).toContain(
+      'Thanks `@alice` and `@org/team`! Use `@decorator` and `<div>`.\n&lt;img src=x onerror=alert(1)&gt; \n```py\n@app.route("/")\n```',
+    );
     expect(body).toContain('cc `@bob`, so');
     expect(body.match(/<!-- kodah:k -->/g)).toHaveLength(1);
     expect(bareMentions(body)).toEqual([]);
   });
 });
-
 
 describe('renderFailure', () => {
   it('says what was tried, why, and that the credit was restored', () => {
@@ -174,14 +216,29 @@ describe('renderFailure', () => {
   });
 
   it('reports a cancellation without a reason block', () => {
-    const body = renderFailure({ key: 'k', jobId: 'j', message: 'Job cancelled', code: 'cancelled', kind: null, refunded: true, cancelled: true });
+    const body = renderFailure({
+      key: 'k',
+      jobId: 'j',
+      message: 'Job cancelled',
+      code: 'cancelled',
+      kind: null,
+      refunded: true,
+      cancelled: true,
+    });
     expect(body).toContain('🛑 The fix was cancelled (job `j`).');
     expect(body).toContain('Your credit was restored.');
     expect(body).not.toContain('Why it failed');
   });
 
   it('stays under the limit with an enormous message', () => {
-    const body = renderFailure({ key: 'k', jobId: 'j', message: '`'.repeat(10) + 'x'.repeat(1_000_000), code: null, kind: 'system', refunded: false });
+    const body = renderFailure({
+      key: 'k',
+      jobId: 'j',
+      message: '`'.repeat(10) + 'x'.repeat(1_000_000),
+      code: null,
+      kind: 'system',
+      refunded: false,
+    });
     expect(body.length).toBeLessThanOrEqual(65_000);
     expect(body).toContain('No credit was restored.');
     expect(body).toContain('\n```````````\n``````````x');
@@ -203,7 +260,9 @@ describe('renderRefused', () => {
 
   it('adds no advice to a reason that already names a command', () => {
     const reason = 'There is no earlier fix here to retry. Use `/kodah fix [more context]` to start one.';
-    expect(renderRefused({ key: 'k', code: 'not_found', reason, reasonAdvises: true })).toBe(`<!-- kodah:k -->\n\n🚫 Kodah did not start a fix: ${reason}`);
+    expect(renderRefused({ key: 'k', code: 'not_found', reason, reasonAdvises: true })).toBe(
+      `<!-- kodah:k -->\n\n🚫 Kodah did not start a fix: ${reason}`,
+    );
   });
 
   it('neutralises what it echoes', () => {
@@ -216,10 +275,9 @@ describe('renderRefused', () => {
 describe('renderHelp', () => {
   it('lists the commands, the label and who may use them', () => {
     const body = renderHelp('kodah-fix');
-    for (const command of ['`/kodah fix [context]`', '`/kodah retry`', '`/kodah cancel`', '`/kodah help`', '`kodah-fix` label']) expect(body).toContain(command);
+    for (const command of ['`/kodah fix [context]`', '`/kodah retry`', '`/kodah cancel`', '`/kodah help`', '`kodah-fix` label'])
+      expect(body).toContain(command);
     expect(body).toContain('write access');
     expect(renderHelp('we`ird')).toContain('``we`ird``');
   });
 });
-
-

@@ -22,8 +22,26 @@ describe('sanitizeText', () => {
 
   it('removes invisible and format characters', () => {
     const hidden = [
-      '\u200B', '\u200C', '\u200D', '\u200E', '\u200F', '\u202A', '\u202E', '\u2066', '\u2069',
-      '\u2060', '\u2064', '\uFEFF', '\u00AD', '\uFE00', '\uFE0F', '\u{E0001}', '\u{E0041}', '\u{E007F}', '\u{E0100}', '\u{E01EF}',
+      '\u200B',
+      '\u200C',
+      '\u200D',
+      '\u200E',
+      '\u200F',
+      '\u202A',
+      '\u202E',
+      '\u2066',
+      '\u2069',
+      '\u2060',
+      '\u2064',
+      '\uFEFF',
+      '\u00AD',
+      '\uFE00',
+      '\uFE0F',
+      '\u{E0001}',
+      '\u{E0041}',
+      '\u{E007F}',
+      '\u{E0100}',
+      '\u{E01EF}',
     ];
     for (const ch of hidden) expect(sanitizeText(`fix${ch}me`), `U+${ch.codePointAt(0)!.toString(16)}`).toBe('fixme');
     // "ignore" smuggled as tag characters disappears entirely.

@@ -28,7 +28,11 @@ const WAITS = new Set<ErrorCode>(['job_in_progress', 'at_capacity']);
  * (credits and limits exactly as for the REST API). Every step finds what an earlier run of the
  * same event made, so a retried or redelivered event never doubles a comment or a job.
  */
-export async function startTask(ctx: RepoContext, newTask: Omit<NewTask, 'installationId' | 'repoFullName'>, input: StartTaskInput): Promise<GitHubTask> {
+export async function startTask(
+  ctx: RepoContext,
+  newTask: Omit<NewTask, 'installationId' | 'repoFullName'>,
+  input: StartTaskInput,
+): Promise<GitHubTask> {
   const { deps, repo } = ctx;
   const { db } = deps;
   // The task's installation and repository are the event's: its answer goes back where it came from.
@@ -69,7 +73,12 @@ export async function startTask(ctx: RepoContext, newTask: Omit<NewTask, 'instal
       if (WAITS.has(err.code)) {
         log.info({ code: err.code }, 'fix waits for a free slot');
         if (task.statusStage !== 'waiting') {
-          await editComment(octokit, repo, commentId, renderStatus({ key, jobId: task.id, state: 'queued', stage: `waiting: ${err.message}`, trigger: task.trigger }));
+          await editComment(
+            octokit,
+            repo,
+            commentId,
+            renderStatus({ key, jobId: task.id, state: 'queued', stage: `waiting: ${err.message}`, trigger: task.trigger }),
+          );
           await updateTask(db, task.id, { statusStage: 'waiting' });
         }
         throw new KodahError(err.code, err.message, { retryable: true, cause: err });

@@ -90,7 +90,20 @@ export async function createTask(db: Queryable, task: NewTask): Promise<GitHubTa
   await db.query(
     `INSERT INTO github_tasks (id, installation_id, repository_id, repo_full_name, kind, title, issue_number, origin_issue, base_ref, head_sha, delivery, trigger)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-    [task.id, task.installationId, task.repositoryId, task.repoFullName, task.kind, task.title, task.issueNumber, task.originIssue, task.baseRef, task.headSha, task.delivery, task.trigger],
+    [
+      task.id,
+      task.installationId,
+      task.repositoryId,
+      task.repoFullName,
+      task.kind,
+      task.title,
+      task.issueNumber,
+      task.originIssue,
+      task.baseRef,
+      task.headSha,
+      task.delivery,
+      task.trigger,
+    ],
   );
   return (await getTask(db, task.id))!;
 }
@@ -145,7 +158,14 @@ export async function updateTask(
  * Claims the failed checks of a head commit for a task, each at most `limit` times; resolves to
  * the names this task may fix (none when every check had its attempts).
  */
-export async function claimChecks(db: Database, repositoryId: number, headSha: string, names: string[], taskId: string, limit: number): Promise<string[]> {
+export async function claimChecks(
+  db: Database,
+  repositoryId: number,
+  headSha: string,
+  names: string[],
+  taskId: string,
+  limit: number,
+): Promise<string[]> {
   return db.transaction(async (tx) => {
     // check_run, check_suite and workflow_run report one failure three times, often at once.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`github-checks:${repositoryId}:${headSha}`]);
@@ -153,7 +173,14 @@ export async function claimChecks(db: Database, repositoryId: number, headSha: s
   });
 }
 
-async function claimChecksLocked(db: Queryable, repositoryId: number, headSha: string, names: string[], taskId: string, limit: number): Promise<string[]> {
+async function claimChecksLocked(
+  db: Queryable,
+  repositoryId: number,
+  headSha: string,
+  names: string[],
+  taskId: string,
+  limit: number,
+): Promise<string[]> {
   const { rows } = await db.query<{ check_name: string }>(
     `INSERT INTO github_check_attempts (repository_id, head_sha, check_name, task_id)
      SELECT $1, $2, n, $4 FROM unnest($3::text[]) AS n

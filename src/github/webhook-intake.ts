@@ -33,7 +33,9 @@ function isActionable(event: string, payload: Payload): boolean {
     case 'issues':
       return payload.action === 'labeled' && !payload.issue?.pull_request && !bot;
     case 'issue_comment':
-      return payload.action === 'created' && !bot && typeof payload.comment?.body === 'string' && parseCommand(payload.comment.body) !== null;
+      return (
+        payload.action === 'created' && !bot && typeof payload.comment?.body === 'string' && parseCommand(payload.comment.body) !== null
+      );
     case 'check_run':
       return payload.action === 'completed' && failed(payload.check_run?.conclusion);
     case 'check_suite':

@@ -55,5 +55,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (status >= 500) request.log.error({ err }, 'unhandled error');
     return reply.status(status).send({ detail: status === 500 ? 'Internal server error' : err.message });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ detail: `Not found: ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ detail: `Not found: ${request.method} ${request.url.split('?')[0]}` }),
+  );
 }

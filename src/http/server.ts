@@ -43,7 +43,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Kodah API', version: '1', description: 'Submit a repository and a bug description; get a diff back. The code index (Kodit API) lives under /api/v1.' },
+      info: {
+        title: 'Kodah API',
+        version: '1',
+        description: 'Submit a repository and a bug description; get a diff back. The code index (Kodit API) lives under /api/v1.',
+      },
       components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
       security: [{ apiKey: [] }],
     },
@@ -59,7 +63,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     defaultMaxRunningJobs: deps.config.limits.maxRunningJobsPerAccount,
   });
   await app.register(jobRoutes, deps);
-  const codeIndex = { db: deps.db, boss: deps.boss, probe: deps.probe, search: deps.search, maxRepositories: deps.config.index.maxRepositories };
+  const codeIndex = {
+    db: deps.db,
+    boss: deps.boss,
+    probe: deps.probe,
+    search: deps.search,
+    maxRepositories: deps.config.index.maxRepositories,
+  };
   await app.register(repositoryRoutes, codeIndex);
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);

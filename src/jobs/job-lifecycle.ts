@@ -44,7 +44,13 @@ export async function recordCommit(db: Queryable, jobId: string, attempt: number
 }
 
 /** Stores the result once; a second completion (a duplicate run) changes nothing. */
-export async function completeJob(db: Database, jobId: string, attempt: number, result: FixResult, onSettled?: JobSettled): Promise<boolean> {
+export async function completeJob(
+  db: Database,
+  jobId: string,
+  attempt: number,
+  result: FixResult,
+  onSettled?: JobSettled,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; source: string }>(
       `UPDATE jobs SET state = 'completed', stage = 'done', progress = 100, result = $3, completed_at = now(),
@@ -59,10 +65,12 @@ export async function completeJob(db: Database, jobId: string, attempt: number, 
 
 /** Notes a failed attempt that the queue will retry; the job stays running from the user's view. */
 export async function noteAttemptFailure(db: Queryable, jobId: string, attempt: number, error: KodahError, stage: string): Promise<void> {
-  await db.query(
-    `UPDATE jobs SET state = 'queued', stage = $4, last_error = $3 WHERE id = $1 AND attempt = $2 AND state = 'running'`,
-    [jobId, attempt, error.message, stage],
-  );
+  await db.query(`UPDATE jobs SET state = 'queued', stage = $4, last_error = $3 WHERE id = $1 AND attempt = $2 AND state = 'running'`, [
+    jobId,
+    attempt,
+    error.message,
+    stage,
+  ]);
 }
 
 /**
@@ -70,7 +78,13 @@ export async function noteAttemptFailure(db: Queryable, jobId: string, attempt: 
  * `attempt` null settles whatever attempt holds it (the dead-letter path for a worker that died).
  * Resolves to whether this call was the one that settled it.
  */
-export async function failJob(db: Database, jobId: string, attempt: number | null, error: KodahError, onSettled?: JobSettled): Promise<boolean> {
+export async function failJob(
+  db: Database,
+  jobId: string,
+  attempt: number | null,
+  error: KodahError,
+  onSettled?: JobSettled,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; source: string }>(
       `UPDATE jobs SET state = 'failed', stage = 'failed', error = $3, error_code = $4, error_kind = $5, completed_at = now()
@@ -89,7 +103,12 @@ export async function failJob(db: Database, jobId: string, attempt: number | nul
  * GitHub may stop it, `/kodah cancel`) keeps the debit, since the work was being done, and its
  * worker stops at its next stage report.
  */
-export async function cancelJob(db: Database, jobId: string, accountId: string, options: { running?: boolean; onSettled?: JobSettled } = {}): Promise<void> {
+export async function cancelJob(
+  db: Database,
+  jobId: string,
+  accountId: string,
+  options: { running?: boolean; onSettled?: JobSettled } = {},
+): Promise<void> {
   await db.transaction(async (tx) => {
     const { rows } = await tx.query<{ state: string; source: string }>(
       'SELECT state, source FROM jobs WHERE id = $1 AND account_id = $2 FOR UPDATE',
@@ -98,9 +117,13 @@ export async function cancelJob(db: Database, jobId: string, accountId: string, 
     const state = rows[0]?.state;
     if (!state) throw new KodahError('not_found', 'Job not found', { kind: 'input' });
     if (state !== 'queued' && !(state === 'running' && options.running)) {
-      throw new KodahError('conflict', state === 'running' ? 'Job already started; it can no longer be cancelled' : `Job already ${state}`, {
-        kind: 'input',
-      });
+      throw new KodahError(
+        'conflict',
+        state === 'running' ? 'Job already started; it can no longer be cancelled' : `Job already ${state}`,
+        {
+          kind: 'input',
+        },
+      );
     }
     await tx.query(
       `UPDATE jobs SET state = 'cancelled', stage = 'cancelled', error = 'Job cancelled', error_code = 'cancelled',
@@ -113,10 +136,7 @@ export async function cancelJob(db: Database, jobId: string, accountId: string, 
 }
 
 export async function getJob(db: Queryable, jobId: string, accountId: string): Promise<JobRecord | null> {
-  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1 AND j.account_id = $2`, [
-    jobId,
-    accountId,
-  ]);
+  const { rows } = await db.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs j WHERE j.id = $1 AND j.account_id = $2`, [jobId, accountId]);
   return rows[0] ? toJobRecord(rows[0]) : null;
 }
 

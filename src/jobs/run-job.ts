@@ -104,7 +104,10 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
 }
 
 /** Settles a job whose retries ran out without a handler settling it: its worker died or hung. */
-export async function settleDeadLetter(deps: Pick<RunJobDeps, 'db' | 'log' | 'onSettled'>, job: JobWithMetadata<FixJobData>): Promise<void> {
+export async function settleDeadLetter(
+  deps: Pick<RunJobDeps, 'db' | 'log' | 'onSettled'>,
+  job: JobWithMetadata<FixJobData>,
+): Promise<void> {
   const { jobId } = job.data;
   const { rows } = await deps.db.query<{ last_error: string | null }>('SELECT last_error FROM jobs WHERE id = $1', [jobId]);
   const last = rows[0]?.last_error;

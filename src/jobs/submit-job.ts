@@ -75,9 +75,20 @@ export async function submitJob(deps: SubmitJobDeps, accountId: string, input: S
     const { rows } = await tx.query<{ outcome: Refusal | 'accepted' }>(
       'SELECT kodah_accept_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS outcome',
       [
-        jobId, accountId, input.task, repo.target.url, input.ref, input.description, repo.visibility, input.source ?? 'api',
-        resolved.sha, monthOf(clock.now()), rules.fixPriceCents, rules.freeFixesPerMonth,
-        limits.maxRunningJobsPerAccount, atCapacity,
+        jobId,
+        accountId,
+        input.task,
+        repo.target.url,
+        input.ref,
+        input.description,
+        repo.visibility,
+        input.source ?? 'api',
+        resolved.sha,
+        monthOf(clock.now()),
+        rules.fixPriceCents,
+        rules.freeFixesPerMonth,
+        limits.maxRunningJobsPerAccount,
+        atCapacity,
       ],
     );
     const outcome = rows[0]!.outcome;

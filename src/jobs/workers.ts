@@ -41,8 +41,8 @@ export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Confi
     if (job) await track(settleDeadLetter(deps, job));
   });
   const reconcile = setInterval(() => {
-    reconcileLostJobs({ db: deps.db, boss, log: deps.log, onSettled: deps.onSettled }, { olderThanS: RECONCILE_OLDER_THAN_S }).catch((err: unknown) =>
-      deps.log.error({ err }, 'reconciling lost jobs failed'),
+    reconcileLostJobs({ db: deps.db, boss, log: deps.log, onSettled: deps.onSettled }, { olderThanS: RECONCILE_OLDER_THAN_S }).catch(
+      (err: unknown) => deps.log.error({ err }, 'reconciling lost jobs failed'),
     );
   }, RECONCILE_EVERY_MS);
   reconcile.unref();

@@ -36,7 +36,10 @@ async function failure(promise: Promise<unknown>): Promise<KodahError> {
 describe('openAiChatModel', () => {
   it('returns the content, usage and priced cost, and sends what it was asked', async () => {
     fake.reply({ content: 'Use range(n) instead of range(n + 1).', usage: { promptTokens: 1000, completionTokens: 200 } });
-    const result = await model({ pricing: { inputPerMTokUsd: 0.15, outputPerMTokUsd: 0.6 } }).complete(ask, { maxTokens: 512, temperature: 0.2 });
+    const result = await model({ pricing: { inputPerMTokUsd: 0.15, outputPerMTokUsd: 0.6 } }).complete(ask, {
+      maxTokens: 512,
+      temperature: 0.2,
+    });
     expect(result).toMatchObject({
       content: 'Use range(n) instead of range(n + 1).',
       usage: { promptTokens: 1000, completionTokens: 200 },
@@ -177,7 +180,12 @@ describe('openAiChatModel', () => {
   });
 
   it('runs from the configuration', async () => {
-    const config = loadConfig({ OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY: KEY, KODAH_MODEL: 'configured', KODAH_MODEL_MAX_RETRIES: '0' });
+    const config = loadConfig({
+      OPENAI_BASE_URL: fake.baseUrl,
+      OPENAI_API_KEY: KEY,
+      KODAH_MODEL: 'configured',
+      KODAH_MODEL_MAX_RETRIES: '0',
+    });
     const { name, ...rest } = config.model!;
     fake.reply('ok');
     const chat = openAiChatModel({ ...rest, model: name });

@@ -106,7 +106,11 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
         const refusal = choice.message?.refusal ? `; it refused: ${quote(redact(choice.message.refusal))}` : '';
         // A cut-off or filtered answer comes back the same on a retry; an empty one may not.
         const retryable = finishReason !== 'length' && finishReason !== 'content_filter' && !refusal;
-        throw new KodahError('model_unavailable', `${where} answered with no content (finish reason: ${finishReason ?? 'none'})${refusal}`, { retryable });
+        throw new KodahError(
+          'model_unavailable',
+          `${where} answered with no content (finish reason: ${finishReason ?? 'none'})${refusal}`,
+          { retryable },
+        );
       }
 
       const usage = parsed.data.usage
@@ -142,7 +146,9 @@ function settleOnAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined):
 function toModelError(err: unknown, where: string, options: OpenAiChatModelOptions, redact: (text: string) => string): KodahError {
   const retried = options.maxRetries > 0 ? ` (retried ${options.maxRetries} times)` : '';
   if (err instanceof APIConnectionTimeoutError) {
-    return new KodahError('model_unavailable', `${where} did not answer within ${options.timeoutMs / 1000} s${retried}`, { retryable: true });
+    return new KodahError('model_unavailable', `${where} did not answer within ${options.timeoutMs / 1000} s${retried}`, {
+      retryable: true,
+    });
   }
   if (err instanceof APIConnectionError) {
     const cause = err.cause instanceof Error ? `: ${(err.cause as Error & { code?: string }).code ?? err.cause.message}` : '';

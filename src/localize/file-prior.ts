@@ -2,10 +2,12 @@ import type { TreeFile } from '../git/git-objects.js';
 
 const CONFIG = /(?:^|\/)(?:setup\.cfg|setup\.py|pyproject\.toml|tox\.ini|package\.json|Cargo\.toml|go\.mod)$/;
 const SOURCE = /\.(?:py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala)$/;
-const TESTS = /(?:^|\/)(?:tests?|testing|__tests__|spec)\/|(?:^|\/)(?:test_[^/]*|[^/]*_tests?\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$/;
+const TESTS =
+  /(?:^|\/)(?:tests?|testing|__tests__|spec)\/|(?:^|\/)(?:test_[^/]*|[^/]*_tests?\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$/;
 const NOT_SHIPPED = /(?:^|\/)(?:docs?|doc_src|examples?|benchmarks?|asv_bench|scripts|tutorials?|tools|ci|\.github)\//;
 // Third-party code carried along: never where the project's own bug is.
-const VENDORED = /(?:^|\/)(?:vendor|vendored|_vendor|third_party|extern|externals?|node_modules|static)\/|\.min\.\w+$|(?:^|\/)(?:jquery|underscore|bootstrap)[^/]*\.js$/;
+const VENDORED =
+  /(?:^|\/)(?:vendor|vendored|_vendor|third_party|extern|externals?|node_modules|static)\/|\.min\.\w+$|(?:^|\/)(?:jquery|underscore|bootstrap)[^/]*\.js$/;
 
 /** Whether a file can hold a fix at all: source code, or a project configuration file. */
 export function isCandidate(path: string): boolean {

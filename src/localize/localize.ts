@@ -39,4 +39,3 @@ export async function localize(
   const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20 });
   return { commit, files: files.slice(0, options.files ?? 20), snippets };
 }
-

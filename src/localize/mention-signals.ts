@@ -35,7 +35,10 @@ export function mentionSignals({ tree, facts, reasons }: SignalContext, report: 
 
   // Paths and stack frames: the longest shared tail wins; a bare file name counts if it is unique.
   const matchPath = (path: string): Array<{ file: number; strength: number }> => {
-    const wanted = path.replace(/^\.?\//, '').split('/').filter(Boolean);
+    const wanted = path
+      .replace(/^\.?\//, '')
+      .split('/')
+      .filter(Boolean);
     const candidates = byName.get(wanted.at(-1) ?? '') ?? [];
     let best = 0;
     const scored = candidates.map((file) => {
@@ -74,7 +77,10 @@ export function mentionSignals({ tree, facts, reasons }: SignalContext, report: 
   const moduleIndex = new Map<string, number>();
   tree.forEach((f, i) => {
     if (!f.path.endsWith('.py')) return;
-    const dotted = f.path.replace(/\.py$/, '').replace(/\/__init__$/, '').replaceAll('/', '.');
+    const dotted = f.path
+      .replace(/\.py$/, '')
+      .replace(/\/__init__$/, '')
+      .replaceAll('/', '.');
     const parts = dotted.split('.');
     // Also index without leading source folders ("src.pkg.mod" → "pkg.mod", "lib.pkg" → "pkg").
     for (let k = 0; k < Math.min(parts.length - 1, 2) + 1; k++) moduleIndex.set(parts.slice(k).join('.'), i);

@@ -30,7 +30,12 @@ export interface RankedFile {
 const MAX_BLOB_BYTES = 1024 * 1024;
 
 /** Every candidate file of the commit, best first, with the tree it was chosen from. */
-export async function rankFiles(gitDir: string, commit: string, report: ReportSignals, cache: FactsCache): Promise<{ files: RankedFile[]; tree: TreeFile[] }> {
+export async function rankFiles(
+  gitDir: string,
+  commit: string,
+  report: ReportSignals,
+  cache: FactsCache,
+): Promise<{ files: RankedFile[]; tree: TreeFile[] }> {
   const tree = (await listTree(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
   const facts = await cache.factsFor(gitDir, tree);
   return { files: rank(tree, facts, report), tree };

@@ -26,10 +26,14 @@ export async function rankSnippets(
 ): Promise<RankedSnippet[]> {
   const top = files.slice(0, options.files ?? 8);
   if (top.length === 0) return [];
-  const blobs = await readBlobs(gitDir, top.map((f) => shaOf(f.path)).filter((sha): sha is string => !!sha));
+  const blobs = await readBlobs(
+    gitDir,
+    top.map((f) => shaOf(f.path)).filter((sha): sha is string => !!sha),
+  );
   // Innermost frames first: the closer to where the error was raised, the more it says.
   const frameDepth = new Map<string, number>();
-  for (const f of [...report.frames].sort((a, b) => a.depth - b.depth)) if (!frameDepth.has(f.func)) frameDepth.set(f.func, frameDepth.size);
+  for (const f of [...report.frames].sort((a, b) => a.depth - b.depth))
+    if (!frameDepth.has(f.func)) frameDepth.set(f.func, frameDepth.size);
   const qualified = new Set(report.qualified.map((q) => `${q.owner}.${q.member}`));
   const topScore = top[0]!.score || 1;
 

@@ -36,11 +36,13 @@ const CODE_BLOCK = /```[\s\S]*?```/g;
 const INLINE_CODE = /`[^`\n]+`/g;
 // Names every report's code uses: they say nothing about where a bug is.
 const COMMON = new Set(
-  ('None True False self cls str int float bool bytes dict list tuple set object type print len range open super ' +
+  (
+    'None True False self cls str int float bool bytes dict list tuple set object type print len range open super ' +
     'isinstance getattr setattr hasattr Exception ValueError TypeError KeyError IndexError AttributeError RuntimeError ' +
     'Any Optional Union List Dict Tuple Set Callable Iterable foo bar baz main test example import from return ' +
     'def class lambda pass else elif while with yield assert raise except finally Traceback File line module __init__ ' +
-    '__name__ __main__ numpy pandas np pd plt matplotlib').split(' '),
+    '__name__ __main__ numpy pandas np pd plt matplotlib'
+  ).split(' '),
 );
 const CODE_LIKE = /\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|\w+_\w+|[A-Z]{2,}[a-z]\w*)\b/g;
 const IDENT = /[A-Za-z_]\w{2,63}/g;
@@ -55,7 +57,7 @@ const FROM_IMPORT = /^\s*(?:>>>\s*)?from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)\)?/
 export function cleanReport(raw: string): string {
   const lines = raw.replace(HTML_COMMENT, ' ').split('\n');
   const keep = lines.map(() => true);
-  for (let i = 0; i < lines.length; ) {
+  for (let i = 0; i < lines.length;) {
     let j = i;
     while (j < lines.length && ENV_LINE.test(lines[j]!)) j++;
     if (j - i >= 4) for (let k = i; k < j; k++) keep[k] = false;

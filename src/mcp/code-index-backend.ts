@@ -48,7 +48,8 @@ export function resolveRepository(repositories: RepositorySummary[], ref: string
     const sanitized = comparableUri(wanted);
     found = sanitized ? repositories.find((r) => comparableUri(r.url) === sanitized) : undefined;
   }
-  if (!found) throw new KodahError('not_found', `Repository ${ref} not found; list_repositories shows the ones this key can read`, { kind: 'input' });
+  if (!found)
+    throw new KodahError('not_found', `Repository ${ref} not found; list_repositories shows the ones this key can read`, { kind: 'input' });
   return found;
 }
 

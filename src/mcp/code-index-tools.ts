@@ -20,7 +20,9 @@ const searchInput = {
       start_date: filters.start_date.describe('keep files changed on or after this date (ISO 8601)'),
       end_date: filters.end_date.describe('keep files that existed by this date (ISO 8601)'),
       sources: filters.sources.describe('repository URLs or ids'),
-      file_patterns: filters.file_patterns.describe('globs over the path, e.g. ["src/**/*.ts"]; a pattern without "/" matches the file name'),
+      file_patterns: filters.file_patterns.describe(
+        'globs over the path, e.g. ["src/**/*.ts"]; a pattern without "/" matches the file name',
+      ),
     })
     .nullish()
     .describe('narrow the search; every filter given must match'),
@@ -94,14 +96,21 @@ export function createCodeIndexServer(backend: CodeIndexBackend, log: ToolLog): 
       inputSchema: {
         repository: z.string().min(1).max(2048).describe('repository id or URL, as list_repositories shows it'),
         path: z.string().min(1).max(4096).describe('path of the file in the repository, e.g. "src/app.ts"'),
-        commit: z.string().regex(/^[0-9a-fA-F]{4,40}$/, 'a commit sha (4 to 40 hex digits)').optional().describe('a scanned commit; default: the indexed commit'),
+        commit: z
+          .string()
+          .regex(/^[0-9a-fA-F]{4,40}$/, 'a commit sha (4 to 40 hex digits)')
+          .optional()
+          .describe('a scanned commit; default: the indexed commit'),
       },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     guarded(log, async ({ repository, path, commit }) => {
       const repo = resolveRepository(await backend.listRepositories(), repository);
       const at = commit ?? repo.indexed_commit;
-      if (!at) throw new KodahError('not_found', `Repository ${repository} has not been indexed yet; try again when its index has finished`, { kind: 'input' });
+      if (!at)
+        throw new KodahError('not_found', `Repository ${repository} has not been indexed yet; try again when its index has finished`, {
+          kind: 'input',
+        });
       const content = await backend.getFile(repo.id, at, path.replace(/^\.?\//, ''));
       return { content: [{ type: 'text', text: content }] };
     }),
@@ -118,7 +127,9 @@ export function createCodeIndexServer(backend: CodeIndexBackend, log: ToolLog): 
     guarded(log, async () => {
       const repositories = await backend.listRepositories();
       const text = repositories.length
-        ? repositories.map((r) => `${r.id}  ${r.url}  branch: ${r.default_branch ?? '-'}  indexed: ${r.indexed_commit ?? 'not yet'}`).join('\n')
+        ? repositories
+            .map((r) => `${r.id}  ${r.url}  branch: ${r.default_branch ?? '-'}  indexed: ${r.indexed_commit ?? 'not yet'}`)
+            .join('\n')
         : 'No repositories yet: add one with POST /api/v1/repositories.';
       return { content: [{ type: 'text', text }], structuredContent: { repositories } };
     }),

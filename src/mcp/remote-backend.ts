@@ -37,13 +37,22 @@ export function remoteBackend(options: RemoteBackendOptions): CodeIndexBackend {
     try {
       res = await fetch(`${base}${path}`, {
         method,
-        headers: { 'x-api-key': options.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          'x-api-key': options.apiKey,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       });
     } catch (err) {
-      const why = err instanceof Error && err.name === 'TimeoutError' ? 'it did not answer in time' : `${(err as Error).cause ?? (err as Error).message}`;
-      throw new KodahError('repository_unavailable', `Kodah at ${base} could not be reached (${why}); is it running, and is --url right?`, { cause: err });
+      const why =
+        err instanceof Error && err.name === 'TimeoutError'
+          ? 'it did not answer in time'
+          : `${(err as Error).cause ?? (err as Error).message}`;
+      throw new KodahError('repository_unavailable', `Kodah at ${base} could not be reached (${why}); is it running, and is --url right?`, {
+        cause: err,
+      });
     }
     const text = await res.text();
     let json: unknown;
@@ -54,10 +63,16 @@ export function remoteBackend(options: RemoteBackendOptions): CodeIndexBackend {
     }
     if (!res.ok) {
       const detail = errorBody.safeParse(json);
-      throw new KodahError(codeFor(res.status), detail.success ? detail.data.detail : `Kodah at ${base} answered HTTP ${res.status}`, { kind: res.status < 500 ? 'input' : 'system' });
+      throw new KodahError(codeFor(res.status), detail.success ? detail.data.detail : `Kodah at ${base} answered HTTP ${res.status}`, {
+        kind: res.status < 500 ? 'input' : 'system',
+      });
     }
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new KodahError('repository_unavailable', `${base}${path} did not answer as Kodah does; is --url the base URL of a Kodah server?`);
+    if (!parsed.success)
+      throw new KodahError(
+        'repository_unavailable',
+        `${base}${path} did not answer as Kodah does; is --url the base URL of a Kodah server?`,
+      );
     return parsed.data;
   }
 
@@ -66,26 +81,45 @@ export function remoteBackend(options: RemoteBackendOptions): CodeIndexBackend {
   return {
     async search(attributes: SearchAttributes): Promise<CodeSnippet[]> {
       // Dates travel as ISO strings: JSON.stringify writes a Date that way.
-      const { data } = await call('POST', '/api/v1/search', z.object({ data: z.array(snippetData) }), { data: { type: 'search', attributes } });
+      const { data } = await call('POST', '/api/v1/search', z.object({ data: z.array(snippetData) }), {
+        data: { type: 'search', attributes },
+      });
       return data.map(({ attributes: a }) => ({
-        path: a.relative_path, start_line: a.start_line, end_line: a.end_line, repository: a.source_uri, commit: a.commit_sha,
-        language: a.language, name: a.name, kind: a.kind, score: a.score, content: a.content,
+        path: a.relative_path,
+        start_line: a.start_line,
+        end_line: a.end_line,
+        repository: a.source_uri,
+        commit: a.commit_sha,
+        language: a.language,
+        name: a.name,
+        kind: a.kind,
+        score: a.score,
+        content: a.content,
       }));
     },
 
     async listRepositories() {
       const { data } = await call('GET', '/api/v1/repositories', z.object({ data: z.array(repositoryData) }));
-      return data.map((r) => ({ id: r.id, url: r.attributes.remote_uri, default_branch: r.attributes.default_branch, indexed_commit: r.attributes.indexed_commit_sha }));
+      return data.map((r) => ({
+        id: r.id,
+        url: r.attributes.remote_uri,
+        default_branch: r.attributes.default_branch,
+        indexed_commit: r.attributes.indexed_commit_sha,
+      }));
     },
 
     async getFile(repositoryId, commit, path) {
       const at = `${repo(repositoryId)}/commits/${encodeURIComponent(commit)}/files`;
       const { data: files } = await call('GET', at, z.object({ data: z.array(fileData) }));
       const file = files.find((f) => f.attributes.path === path);
-      if (!file) throw new KodahError('not_found', `File ${path} not found at commit ${commit} of repository ${repositoryId}`, { kind: 'input' });
+      if (!file)
+        throw new KodahError('not_found', `File ${path} not found at commit ${commit} of repository ${repositoryId}`, { kind: 'input' });
       const { data } = await call('GET', `${at}/${encodeURIComponent(file.attributes.blob_sha)}`, z.object({ data: fileData }));
       const content = data.attributes.content;
-      if (content == null) throw new KodahError('invalid_input', `File ${path} is binary or over the index's size limit; get_file returns stored text only`, { kind: 'input' });
+      if (content == null)
+        throw new KodahError('invalid_input', `File ${path} is binary or over the index's size limit; get_file returns stored text only`, {
+          kind: 'input',
+        });
       return content;
     },
   };

@@ -24,8 +24,12 @@ function taskView(t: IndexTask): z.infer<typeof taskData> {
     type: 'task',
     id: t.id,
     attributes: {
-      type: t.type, priority: t.priority, payload: { ...t.payload }, state: t.state,
-      created_at: t.createdAt.toISOString(), updated_at: t.updatedAt ? new Date(t.updatedAt).toISOString() : null,
+      type: t.type,
+      priority: t.priority,
+      payload: { ...t.payload },
+      state: t.state,
+      created_at: t.createdAt.toISOString(),
+      updated_at: t.updatedAt ? new Date(t.updatedAt).toISOString() : null,
     },
   };
 }
@@ -38,31 +42,55 @@ export const indexRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, dep
   const { db } = deps;
   app.addHook('onRequest', requireApiKey(db));
 
-  app.get('/api/v1/indexes', { schema: { summary: 'List indexes', response: { 200: z.object({ data: z.array(indexData) }), ...errors } } }, async (request) => ({
-    data: (await listRepositories(db, request.accountId)).map(indexView),
-  }));
+  app.get(
+    '/api/v1/indexes',
+    { schema: { summary: 'List indexes', response: { 200: z.object({ data: z.array(indexData) }), ...errors } } },
+    async (request) => ({
+      data: (await listRepositories(db, request.accountId)).map(indexView),
+    }),
+  );
 
   app.post(
     '/api/v1/indexes',
-    { schema: { summary: 'Index a repository (asynchronously)', body: createIndexBody, response: { 202: z.object({ data: indexData }), ...errors } } },
+    {
+      schema: {
+        summary: 'Index a repository (asynchronously)',
+        body: createIndexBody,
+        response: { 202: z.object({ data: indexData }), ...errors },
+      },
+    },
     async (request, reply) => {
       const { repository } = await addRepository(deps, request.accountId, request.body.data.attributes.uri, 'uri');
       return reply.status(202).send({ data: indexView(repository) });
     },
   );
 
-  app.get('/api/v1/indexes/:index_id', { schema: { summary: 'One index', params: indexParams, response: { 200: z.object({ data: indexData }), ...errors } } }, async (request) => ({
-    data: indexView(await getRepository(db, request.accountId, request.params.index_id, 'Index')),
-  }));
+  app.get(
+    '/api/v1/indexes/:index_id',
+    { schema: { summary: 'One index', params: indexParams, response: { 200: z.object({ data: indexData }), ...errors } } },
+    async (request) => ({
+      data: indexView(await getRepository(db, request.accountId, request.params.index_id, 'Index')),
+    }),
+  );
 
-  app.delete('/api/v1/indexes/:index_id', { schema: { summary: 'Delete an index (and its repository)', params: indexParams, response: { 204: z.null(), ...errors } } }, async (request, reply) => {
-    await removeRepository(deps, request.accountId, request.params.index_id, 'Index');
-    return reply.status(204).send(null);
-  });
+  app.delete(
+    '/api/v1/indexes/:index_id',
+    { schema: { summary: 'Delete an index (and its repository)', params: indexParams, response: { 204: z.null(), ...errors } } },
+    async (request, reply) => {
+      await removeRepository(deps, request.accountId, request.params.index_id, 'Index');
+      return reply.status(204).send(null);
+    },
+  );
 
   app.get(
     '/api/v1/indexes/:index_id/status',
-    { schema: { summary: 'The steps of the latest index run', params: indexParams, response: { 200: z.object({ data: z.array(taskStatusData) }), ...errors } } },
+    {
+      schema: {
+        summary: 'The steps of the latest index run',
+        params: indexParams,
+        response: { 200: z.object({ data: z.array(taskStatusData) }), ...errors },
+      },
+    },
     async (request) => {
       const repository = await getRepository(db, request.accountId, request.params.index_id, 'Index');
       return { data: (await listSteps(db, repository.id)).map(taskStatusView) };
@@ -89,9 +117,19 @@ export const indexRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, dep
     },
   );
 
-  app.get('/api/v1/queue/:task_id', { schema: { summary: 'One task', params: z.object({ task_id: z.string() }), response: { 200: z.object({ data: taskData }), ...errors } } }, async (request) => {
-    const task = (await ownTasks(request.accountId)).find((t) => t.id === request.params.task_id);
-    if (!task) throw new KodahError('not_found', `Task ${request.params.task_id} not found`, { kind: 'input' });
-    return { data: taskView(task) };
-  });
+  app.get(
+    '/api/v1/queue/:task_id',
+    {
+      schema: {
+        summary: 'One task',
+        params: z.object({ task_id: z.string() }),
+        response: { 200: z.object({ data: taskData }), ...errors },
+      },
+    },
+    async (request) => {
+      const task = (await ownTasks(request.accountId)).find((t) => t.id === request.params.task_id);
+      if (!task) throw new KodahError('not_found', `Task ${request.params.task_id} not found`, { kind: 'input' });
+      return { data: taskView(task) };
+    },
+  );
 };

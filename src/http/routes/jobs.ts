@@ -97,7 +97,9 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
 
   app.get(
     '/jobs/:id/status',
-    { schema: { summary: 'Poll a job (never costs credits)', params: jobParams, response: { 200: jobStatusSchema, default: errorSchema } } },
+    {
+      schema: { summary: 'Poll a job (never costs credits)', params: jobParams, response: { 200: jobStatusSchema, default: errorSchema } },
+    },
     async (request) => jobStatusView(await ownJob(request.accountId, request.params.id)),
   );
 

@@ -5,9 +5,17 @@ import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-
 import { getRepository, listRepositories } from '../../code-index/repositories.js';
 import { KodahError } from '../../lib/errors.js';
 import { requireApiKey } from '../auth.js';
-import { commitData, type CommitRow, commitView, fileData, repositoryData, repositoryView, tagData, tagView } from '../../code-index/kodit-resources.js';
+import {
+  commitData,
+  type CommitRow,
+  commitView,
+  fileData,
+  repositoryData,
+  repositoryView,
+  tagData,
+  tagView,
+} from '../../code-index/kodit-resources.js';
 import { errorSchema } from '../error-schema.js';
-
 
 const repoParams = z.object({ repo_id: z.string() });
 const commitParams = repoParams.extend({ commit_sha: z.string() });
@@ -29,9 +37,13 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
   const { db } = deps;
   app.addHook('onRequest', requireApiKey(db));
 
-  app.get('/api/v1/repositories', { schema: { summary: 'List repositories', response: { 200: z.object({ data: z.array(repositoryData) }), ...errors } } }, async (request) => ({
-    data: (await listRepositories(db, request.accountId)).map(repositoryView),
-  }));
+  app.get(
+    '/api/v1/repositories',
+    { schema: { summary: 'List repositories', response: { 200: z.object({ data: z.array(repositoryData) }), ...errors } } },
+    async (request) => ({
+      data: (await listRepositories(db, request.accountId)).map(repositoryView),
+    }),
+  );
 
   app.post(
     '/api/v1/repositories',
@@ -70,29 +82,53 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
         'SELECT name, is_default, commit_count FROM code_branches WHERE repository_id = $1 ORDER BY is_default DESC, name',
         [repository.id],
       );
-      const commits = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT 10', [repository.id]);
+      const commits = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT 10', [
+        repository.id,
+      ]);
       return {
         data: repositoryView(repository),
         branches: branches.rows,
-        recent_commits: commits.rows.map((c) => ({ sha: c.sha, message: c.message, author: c.author, timestamp: new Date(c.date).toISOString() })),
+        recent_commits: commits.rows.map((c) => ({
+          sha: c.sha,
+          message: c.message,
+          author: c.author,
+          timestamp: new Date(c.date).toISOString(),
+        })),
       };
     },
   );
 
-  app.delete('/api/v1/repositories/:repo_id', { schema: { summary: 'Delete a repository, its mirror, rows and snippets', params: repoParams, response: { 204: z.null(), ...errors } } }, async (request, reply) => {
-    await removeRepository(deps, request.accountId, request.params.repo_id);
-    return reply.status(204).send(null);
-  });
+  app.delete(
+    '/api/v1/repositories/:repo_id',
+    {
+      schema: { summary: 'Delete a repository, its mirror, rows and snippets', params: repoParams, response: { 204: z.null(), ...errors } },
+    },
+    async (request, reply) => {
+      await removeRepository(deps, request.accountId, request.params.repo_id);
+      return reply.status(204).send(null);
+    },
+  );
 
   app.get(
     '/api/v1/repositories/:repo_id/commits',
-    { schema: { summary: 'Commits, newest first, a page at a time', params: repoParams, querystring: page, response: { 200: z.object({ data: z.array(commitData), links: z.object({ next: z.string().nullable() }) }), ...errors } } },
+    {
+      schema: {
+        summary: 'Commits, newest first, a page at a time',
+        params: repoParams,
+        querystring: page,
+        response: { 200: z.object({ data: z.array(commitData), links: z.object({ next: z.string().nullable() }) }), ...errors },
+      },
+    },
     async (request) => {
       const repository = await getRepository(db, request.accountId, request.params.repo_id);
       const size = request.query['page[size]'];
       const number = request.query['page[number]'];
-      const rows = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT $2 OFFSET $3', [repository.id, size + 1, (number - 1) * size]);
-      const next = rows.rows.length > size ? `/api/v1/repositories/${repository.id}/commits?page[number]=${number + 1}&page[size]=${size}` : null;
+      const rows = await db.query<CommitRow>(
+        'SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT $2 OFFSET $3',
+        [repository.id, size + 1, (number - 1) * size],
+      );
+      const next =
+        rows.rows.length > size ? `/api/v1/repositories/${repository.id}/commits?page[number]=${number + 1}&page[size]=${size}` : null;
       return { data: rows.rows.slice(0, size).map(commitView), links: { next } };
     },
   );
@@ -100,19 +136,34 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
   async function commitOf(accountId: string, repoId: string, sha: string) {
     const repository = await getRepository(db, accountId, repoId);
     const row = SHA.test(sha)
-      ? (await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [repository.id, `${sha.toLowerCase()}%`])).rows
+      ? (
+          await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [
+            repository.id,
+            `${sha.toLowerCase()}%`,
+          ])
+        ).rows
       : [];
     if (row.length !== 1) throw new KodahError('not_found', `Commit ${sha} not found in repository ${repoId}`, { kind: 'input' });
     return { repository, commit: row[0]! };
   }
 
-  app.get('/api/v1/repositories/:repo_id/commits/:commit_sha', { schema: { summary: 'One commit', params: commitParams, response: { 200: z.object({ data: commitData }), ...errors } } }, async (request) => ({
-    data: commitView((await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha)).commit),
-  }));
+  app.get(
+    '/api/v1/repositories/:repo_id/commits/:commit_sha',
+    { schema: { summary: 'One commit', params: commitParams, response: { 200: z.object({ data: commitData }), ...errors } } },
+    async (request) => ({
+      data: commitView((await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha)).commit),
+    }),
+  );
 
   app.get(
     '/api/v1/repositories/:repo_id/commits/:commit_sha/files',
-    { schema: { summary: 'The files of a scanned commit', params: commitParams, response: { 200: z.object({ data: z.array(fileData) }), ...errors } } },
+    {
+      schema: {
+        summary: 'The files of a scanned commit',
+        params: commitParams,
+        response: { 200: z.object({ data: z.array(fileData) }), ...errors },
+      },
+    },
     async (request) => {
       const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
       const rows = await db.query<{ path: string; blob_sha: string; size: number; extension: string; binary: boolean | null }>(
@@ -120,12 +171,21 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
           WHERE f.repository_id = $1 AND f.commit_sha = $2 ORDER BY f.path`,
         [repository.id, commit.sha],
       );
-      if (rows.rows.length === 0) throw new KodahError('not_found', `Commit ${commit.sha} has not been scanned; only indexed commits list their files`, { kind: 'input' });
+      if (rows.rows.length === 0)
+        throw new KodahError('not_found', `Commit ${commit.sha} has not been scanned; only indexed commits list their files`, {
+          kind: 'input',
+        });
       return {
         data: rows.rows.map((f) => ({
           type: 'file' as const,
           id: f.blob_sha,
-          attributes: { blob_sha: f.blob_sha, path: f.path, mime_type: mimeTypeOf(f.path, f.binary ?? false), size: f.size, extension: f.extension },
+          attributes: {
+            blob_sha: f.blob_sha,
+            path: f.path,
+            mime_type: mimeTypeOf(f.path, f.binary ?? false),
+            size: f.size,
+            extension: f.extension,
+          },
         })),
       };
     },
@@ -133,41 +193,82 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
 
   app.get(
     '/api/v1/repositories/:repo_id/commits/:commit_sha/files/:blob_sha',
-    { schema: { summary: 'One file of a commit, with its content', params: commitParams.extend({ blob_sha: z.string() }), response: { 200: z.object({ data: fileData }), ...errors } } },
+    {
+      schema: {
+        summary: 'One file of a commit, with its content',
+        params: commitParams.extend({ blob_sha: z.string() }),
+        response: { 200: z.object({ data: fileData }), ...errors },
+      },
+    },
     async (request) => {
       const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
       const blob = request.params.blob_sha.toLowerCase();
       const row = SHA.test(blob)
-        ? (await db.query<{ path: string; blob_sha: string; size: number; extension: string; binary: boolean | null; content: string | null }>(
-            `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary, b.content FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
+        ? (
+            await db.query<{
+              path: string;
+              blob_sha: string;
+              size: number;
+              extension: string;
+              binary: boolean | null;
+              content: string | null;
+            }>(
+              `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary, b.content FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
               WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.blob_sha = $3 ORDER BY f.path LIMIT 1`,
-            [repository.id, commit.sha, blob],
-          )).rows[0]
+              [repository.id, commit.sha, blob],
+            )
+          ).rows[0]
         : undefined;
       if (!row) throw new KodahError('not_found', `File ${request.params.blob_sha} not found in commit ${commit.sha}`, { kind: 'input' });
       return {
         data: {
           type: 'file' as const,
           id: row.blob_sha,
-          attributes: { blob_sha: row.blob_sha, path: row.path, mime_type: mimeTypeOf(row.path, row.binary ?? false), size: row.size, extension: row.extension, content: row.content },
+          attributes: {
+            blob_sha: row.blob_sha,
+            path: row.path,
+            mime_type: mimeTypeOf(row.path, row.binary ?? false),
+            size: row.size,
+            extension: row.extension,
+            content: row.content,
+          },
         },
       };
     },
   );
 
-  app.get('/api/v1/repositories/:repo_id/tags', { schema: { summary: 'Tags', params: repoParams, response: { 200: z.object({ data: z.array(tagData) }), ...errors } } }, async (request) => {
-    const repository = await getRepository(db, request.accountId, request.params.repo_id);
-    const rows = await db.query<{ name: string; target_sha: string }>('SELECT name, target_sha FROM code_tags WHERE repository_id = $1 ORDER BY name', [repository.id]);
-    return { data: rows.rows.map(tagView) };
-  });
+  app.get(
+    '/api/v1/repositories/:repo_id/tags',
+    { schema: { summary: 'Tags', params: repoParams, response: { 200: z.object({ data: z.array(tagData) }), ...errors } } },
+    async (request) => {
+      const repository = await getRepository(db, request.accountId, request.params.repo_id);
+      const rows = await db.query<{ name: string; target_sha: string }>(
+        'SELECT name, target_sha FROM code_tags WHERE repository_id = $1 ORDER BY name',
+        [repository.id],
+      );
+      return { data: rows.rows.map(tagView) };
+    },
+  );
 
   app.get(
     '/api/v1/repositories/:repo_id/tags/:tag_id',
-    { schema: { summary: 'One tag', params: repoParams.extend({ tag_id: z.string() }), response: { 200: z.object({ data: tagData }), ...errors } } },
+    {
+      schema: {
+        summary: 'One tag',
+        params: repoParams.extend({ tag_id: z.string() }),
+        response: { 200: z.object({ data: tagData }), ...errors },
+      },
+    },
     async (request) => {
       const repository = await getRepository(db, request.accountId, request.params.repo_id);
-      const row = (await db.query<{ name: string; target_sha: string }>('SELECT name, target_sha FROM code_tags WHERE repository_id = $1 AND name = $2', [repository.id, request.params.tag_id])).rows[0];
-      if (!row) throw new KodahError('not_found', `Tag ${request.params.tag_id} not found in repository ${repository.id}`, { kind: 'input' });
+      const row = (
+        await db.query<{ name: string; target_sha: string }>(
+          'SELECT name, target_sha FROM code_tags WHERE repository_id = $1 AND name = $2',
+          [repository.id, request.params.tag_id],
+        )
+      ).rows[0];
+      if (!row)
+        throw new KodahError('not_found', `Tag ${request.params.tag_id} not found in repository ${repository.id}`, { kind: 'input' });
       return { data: tagView(row) };
     },
   );

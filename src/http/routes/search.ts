@@ -13,7 +13,13 @@ export const searchRoutes: FastifyPluginAsyncZod<{ db: Database; search: CodeSea
   app.addHook('onRequest', requireApiKey(db));
   app.post(
     '/api/v1/search',
-    { schema: { summary: 'Search snippets (BM25, plus vectors when configured) with filters', body: searchBody, response: { 200: z.object({ data: z.array(snippetData) }), 401: errorSchema, 422: errorSchema } } },
+    {
+      schema: {
+        summary: 'Search snippets (BM25, plus vectors when configured) with filters',
+        body: searchBody,
+        response: { 200: z.object({ data: z.array(snippetData) }), 401: errorSchema, 422: errorSchema },
+      },
+    },
     async (request) => ({ data: (await search.search(request.accountId, toSearchQuery(request.body.data.attributes))).map(snippetView) }),
   );
 };
