@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
 import { callApi } from './helpers/test-app.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
 async function kodah(args: string[], env: Record<string, string>) {
   const proc = spawnKodah(args, { LOG_LEVEL: 'silent', ...env });
@@ -14,7 +12,14 @@ async function kodah(args: string[], env: Record<string, string>) {
 }
 
 describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
-  const env = { KODAH_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'kodah-cli-')) };
+  // Each test its own data folder.
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    database = await createTestDatabase('pglite');
+    env = database.env;
+  });
+  afterEach(() => database.drop());
 
   it('creates an account, a key printed alone, credits, shows it, rotates the key', async () => {
     const created = await kodah(['accounts', 'create', '--email', 'ops@example.com', '--github-login', 'octocat'], env);

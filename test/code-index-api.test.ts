@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -14,27 +14,80 @@ const FIRST: Record<string, string> = {
   'logo.png': '\u0089PNG\r\n\u001a\n\u0000\u0000binary',
 };
 
+const SECOND: Record<string, string> = {
+  'shop/discounts.py': 'def apply_discount(total, percent):\n    return total * (1 - percent / 100)\n',
+  'web/checkout.ts': 'export function renderCheckout(total: number, currency: string): string {\n  return `Total: ${total} ${currency}`;\n}\n',
+};
+const SECOND_COMMIT = { author: 'Alice Example <alice@example.com>', date: '2030-01-02T03:04:05Z', message: 'Discounts and currencies' };
+const ENV = { KODAH_INDEX_MAX_FILES: '20', KODAH_INDEX_THREADS: '2' };
+
+/**
+ * Every test has its own account and git repository. Tests that read an index share one built
+ * before them (`atFirst`: the first commit; `atSecond`: both); tests that count what the whole
+ * database holds (blobs seen before, rows left after a delete) get a server and database of their own.
+ */
 describe.each(databaseKinds)('code index API on %s', (kind) => {
   let git: GitHttpServer;
   let app: TestApp;
-  let key: string;
   let other: string;
-  let repoId: string;
-  let first: string;
-  let second: string;
+  let atFirst: { key: string; repoId: string; first: string; remote: string };
+  let atSecond: { key: string; repoId: string; first: string; second: string; remote: string };
 
-  const search = (attributes: object, as = key) => app.api(as, 'POST', '/api/v1/search', { data: { type: 'search', attributes } });
+  const search = (as: string, attributes: object) => app.api(as, 'POST', '/api/v1/search', { data: { type: 'search', attributes } });
   const paths = (response: any) => response.body.data.map((s: any) => s.attributes.relative_path);
+
+  /** A new git repository `name` at FIRST, tagged v1.0.0 and nightly; resolves to its commit. */
+  function shopRepo(name: string): string {
+    const first = git.createRepo(name, FIRST);
+    git.git(name, 'tag', 'v1.0.0', first);
+    git.git(name, 'tag', 'nightly', first);
+    return first;
+  }
+
+  /** Adds `name` for the account and waits until `commit` is searchable; resolves to its id. */
+  async function addRepository(target: TestApp, key: string, name: string, commit: string): Promise<string> {
+    const created = await target.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url(name) } } });
+    expect(created.status).toBe(201);
+    await waitForIndex(target, key, created.body.data.id, commit);
+    return created.body.data.id;
+  }
+
+  /** Commits SECOND to `name` and waits until the repository `id` is indexed at it. */
+  async function indexSecond(target: TestApp, key: string, name: string, id: string): Promise<{ second: string; response: any; steps: any[] }> {
+    const second = git.commit(name, SECOND, SECOND_COMMIT);
+    const response = await target.api(key, 'POST', '/api/v1/indexes', { data: { type: 'index', attributes: { uri: git.url(name) } } });
+    return { second, response, steps: await waitForIndex(target, key, id, second) };
+  }
+
+  /** A server and database for this test alone, stopped when it ends. */
+  async function ownApp(): Promise<TestApp> {
+    const own = await startTestApp(kind, { env: ENV });
+    onTestFinished(() => own.stop());
+    return own;
+  }
 
   beforeAll(async () => {
     git = await startGitHttpServer();
-    first = git.createRepo('shop', FIRST);
-    git.git('shop', 'tag', 'v1.0.0', first);
-    git.git('shop', 'tag', 'nightly', first);
     git.createRepo('big', Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}.txt`, `file ${i}\n`])));
-    app = await startTestApp(kind, { env: { KODAH_INDEX_MAX_FILES: '20', KODAH_INDEX_THREADS: '2' } });
-    ({ key } = await app.account());
+    app = await startTestApp(kind, { env: ENV });
     ({ key: other } = await app.account());
+
+    // Both at once: most of an index run is waiting on the queue.
+    [atFirst, atSecond] = await Promise.all([
+      (async () => {
+        const { key } = await app.account();
+        const first = shopRepo('shop-a');
+        const repoId = await addRepository(app, key, 'shop-a', first);
+        return { key, repoId, first, remote: git.url('shop-a') };
+      })(),
+      (async () => {
+        const { key } = await app.account();
+        const first = shopRepo('shop-b');
+        const repoId = await addRepository(app, key, 'shop-b', first);
+        const { second } = await indexSecond(app, key, 'shop-b', repoId);
+        return { key, repoId, first, second, remote: git.url('shop-b') };
+      })(),
+    ]);
   }, 60_000);
   afterAll(async () => {
     await app?.stop();
@@ -42,10 +95,15 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('creates a repository, clones and maps it in the background, and shows each step', async () => {
-    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } });
+    // Its own database: the first index of these files finds every blob new.
+    const app = await ownApp();
+    const { key } = await app.account();
+    const { key: other } = await app.account();
+    const first = shopRepo('shop-1');
+    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop-1') } } });
     expect(created.status).toBe(201);
-    expect(created.body.data).toMatchObject({ type: 'repository', attributes: { remote_uri: git.url('shop').replace(/\/$/, '') } });
-    repoId = created.body.data.id;
+    expect(created.body.data).toMatchObject({ type: 'repository', attributes: { remote_uri: git.url('shop-1').replace(/\/$/, '') } });
+    const repoId = created.body.data.id;
 
     const steps = await waitForIndex(app, key, repoId, first);
     expect(steps.map((s: any) => [s.attributes.step, s.attributes.state, s.attributes.progress])).toEqual([
@@ -70,6 +128,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('serves commits, files with content, and tags with version detection', async () => {
+    const { key, repoId, first } = atFirst;
     const commits = await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits`);
     expect(commits.body.data).toEqual([
       { type: 'commit', id: first, attributes: { commit_sha: first, date: expect.any(String), message: 'initial', parent_commit_sha: null, author: 'Test' } },
@@ -94,15 +153,15 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('indexes a second commit, processing only the blobs it has not seen', async () => {
-    second = git.commit('shop', {
-      'shop/discounts.py': 'def apply_discount(total, percent):\n    return total * (1 - percent / 100)\n',
-      'web/checkout.ts': 'export function renderCheckout(total: number, currency: string): string {\n  return `Total: ${total} ${currency}`;\n}\n',
-    }, { author: 'Alice Example <alice@example.com>', date: '2030-01-02T03:04:05Z', message: 'Discounts and currencies' });
-    const again = await app.api(key, 'POST', '/api/v1/indexes', { data: { type: 'index', attributes: { uri: git.url('shop') } } });
+    // Its own database: "not seen" counts the blobs of every repository indexed there.
+    const app = await ownApp();
+    const { key } = await app.account();
+    const first = shopRepo('shop-3');
+    const repoId = await addRepository(app, key, 'shop-3', first);
+    const { second, response: again, steps } = await indexSecond(app, key, 'shop-3', repoId);
     expect(again.status).toBe(202);
-    expect(again.body.data).toMatchObject({ type: 'index', id: repoId, attributes: { uri: expect.stringContaining('/shop/') } });
+    expect(again.body.data).toMatchObject({ type: 'index', id: repoId, attributes: { uri: expect.stringContaining('/shop-3/') } });
 
-    const steps = await waitForIndex(app, key, repoId, second);
     const extract = steps.find((s: any) => s.attributes.step === 'extract_snippets');
     // Two new blobs (discounts.py and the new checkout.ts); the other three were seen at the first commit.
     expect(extract.attributes).toMatchObject({ current: 2, total: 2, message: expect.stringMatching(/^2 new blobs/) });
@@ -115,7 +174,8 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('searches by keywords, code and text, ranking with BM25 over code-aware tokens', async () => {
-    const hits = await search({ keywords: ['calculate total'], limit: 5 });
+    const { key, second } = atSecond;
+    const hits = await search(key, { keywords: ['calculate total'], limit: 5 });
     expect(hits.status).toBe(200);
     expect(hits.body.data[0]).toMatchObject({
       type: 'snippet',
@@ -125,20 +185,22 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
         name: 'calculate_total',
         content: expect.stringMatching(/^def calculate_total\(items\):/),
         original_scores: [expect.any(Number)],
-        source_uri: expect.stringContaining('/shop/'),
+        source_uri: atSecond.remote,
         authors: ['Test'],
         commit_sha: second,
       },
     });
-    expect((await search({ code: 'renderCheckout(total, currency)' })).body.data[0].attributes.name).toBe('renderCheckout');
-    expect((await search({ text: 'apply a discount percent' })).body.data[0].attributes.name).toBe('apply_discount');
+    expect((await search(key, { code: 'renderCheckout(total, currency)' })).body.data[0].attributes.name).toBe('renderCheckout');
+    expect((await search(key, { text: 'apply a discount percent' })).body.data[0].attributes.name).toBe('apply_discount');
     // camelCase is split: "render checkout" finds renderCheckout.
-    expect(paths(await search({ keywords: ['render', 'checkout'] }))[0]).toBe('web/checkout.ts');
+    expect(paths(await search(key, { keywords: ['render', 'checkout'] }))[0]).toBe('web/checkout.ts');
     // Another account sees none of it.
-    expect((await search({ keywords: ['calculate_total'] }, other)).body.data).toEqual([]);
+    expect((await search(other, { keywords: ['calculate_total'] })).body.data).toEqual([]);
   });
 
   it('applies every filter of the contract', async () => {
+    const { key, repoId, remote } = atSecond;
+    const search = (attributes: object) => app.api(key, 'POST', '/api/v1/search', { data: { type: 'search', attributes } });
     const all = { keywords: ['total'], limit: 20 };
     expect(new Set(paths(await search(all)))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py', 'web/checkout.ts']));
     expect(new Set(paths(await search({ ...all, filters: { languages: ['python'] } })))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py']));
@@ -149,13 +211,14 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     expect(new Set(paths(await search({ ...all, filters: { end_date: '2029-12-31T00:00:00Z' } })))).toEqual(new Set(['shop/processor.py', 'web/checkout.ts']));
     expect(new Set(paths(await search({ ...all, filters: { file_patterns: ['shop/**'] } })))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py']));
     expect(paths(await search({ ...all, filters: { file_patterns: ['*.ts'] } }))).toEqual(['web/checkout.ts']);
-    expect(paths(await search({ ...all, filters: { sources: [git.url('shop').replace(/\.git$/, '')] } })).length).toBeGreaterThan(0);
+    expect(paths(await search({ ...all, filters: { sources: [remote.replace(/\.git$/, '')] } })).length).toBeGreaterThan(0);
     expect(paths(await search({ ...all, filters: { sources: [repoId] } })).length).toBeGreaterThan(0);
     expect(paths(await search({ ...all, filters: { sources: ['https://github.com/someone/else'] } }))).toEqual([]);
     expect((await search({ ...all, limit: 1 })).body.data).toHaveLength(1);
   });
 
   it('refuses bad input with the status the contract gives and a detail that says why', async () => {
+    const { key, repoId, first, remote } = atFirst;
     const bad = async (method: string, path: string, body: unknown, status: number, detail: RegExp) => {
       const response = await app.api(key, method, path, body);
       expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
@@ -169,7 +232,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     await bad('GET', '/api/v1/indexes/424242', undefined, 404, /Index 424242 not found/);
     await bad('GET', '/api/v1/indexes/424242/status', undefined, 404, /Index 424242 not found/);
     await bad('GET', '/api/v1/queue/nope', undefined, 404, /Task nope not found/);
-    await bad('POST', '/api/v1/repositories', { remote_uri: git.url('shop') }, 422, /data/);
+    await bad('POST', '/api/v1/repositories', { remote_uri: remote }, 422, /data/);
     await bad('POST', '/api/v1/repositories', '{"data":', 422, /JSON/);
     await bad('POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: 'ftp://example.com/a/b' } } }, 422, /remote_uri: must use https/);
     await bad('POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: 'https://93.184.216.34/a/b' } } }, 422, /remote_uri: host 93.184.216.34 is not allowed/);
@@ -186,6 +249,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('maps a commit whatever time zone it claims (git keeps "+51800" as written)', async () => {
+    const { key } = await app.account();
     const base = git.createRepo('odd', { 'a.py': 'def odd():\n    return 1\n' });
     const tree = git.git('odd', 'rev-parse', `${base}^{tree}`);
     const object = `tree ${tree}\nparent ${base}\nauthor Odd <odd@example.com> 1315447130 +51800\ncommitter Odd <odd@example.com> 1315447130 +51800\n\nodd zone\n`;
@@ -199,6 +263,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('fails a repository over the file limit cleanly, with the reason in its status', async () => {
+    const { key } = await app.account();
     const created = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('big') } } });
     expect(created.status).toBe(202);
     const failed = await waitForFailedStep(app, key, created.body.data.id);
@@ -211,6 +276,11 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
   });
 
   it('deletes a repository with its mirror, rows and snippets', async () => {
+    // Its own database: after the delete it must hold no code at all.
+    const app = await ownApp();
+    const { key } = await app.account();
+    const repoId = await addRepository(app, key, 'shop-9', shopRepo('shop-9'));
+    await indexSecond(app, key, 'shop-9', repoId);
     const mirror = (await app.kodah.db.query<{ cloned_path: string }>('SELECT cloned_path FROM code_repositories WHERE id = $1', [repoId])).rows[0]!.cloned_path;
     expect(existsSync(mirror)).toBe(true);
     expect((await app.api(key, 'DELETE', `/api/v1/repositories/${repoId}`)).status).toBe(204);
@@ -222,6 +292,6 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
               (SELECT count(*)::int FROM code_snippets) AS snippets, (SELECT count(*)::int FROM code_commits) AS commits`,
     );
     expect(counts.rows[0]).toEqual({ files: 0, blobs: 0, snippets: 0, commits: 0 });
-    expect((await search({ keywords: ['calculate_total'] })).body.data).toEqual([]);
+    expect((await app.api(key, 'POST', '/api/v1/search', { data: { type: 'search', attributes: { keywords: ['calculate_total'] } } })).body.data).toEqual([]);
   });
 });

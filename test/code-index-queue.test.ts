@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 describe.each(databaseKinds)('index task queue on %s', (kind) => {
   let git: GitHttpServer;
   let app: TestApp;
+  // Each test has accounts of its own: what one account has indexed, another never sees.
   let key: string;
   let other: string;
 
@@ -16,9 +17,11 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
     git.createRepo('blog', { 'b.py': 'y = 2\n' });
     git.createRepo('third', { 'c.py': 'z = 3\n' });
     app = await startTestApp(kind, { workers: false, env: { KODAH_INDEX_MAX_REPOSITORIES: '2' } });
+  }, 60_000);
+  beforeEach(async () => {
     ({ key } = await app.account());
     ({ key: other } = await app.account());
-  }, 60_000);
+  });
   afterAll(async () => {
     await app?.stop();
     await git?.close();
@@ -52,13 +55,17 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
   });
 
   it('shows a repository whose run has not started as pending in every step', async () => {
+    const created = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('blog') } } });
+    expect(created.status).toBe(202);
     const list = await app.api(key, 'GET', '/api/v1/indexes');
-    const status = await app.api(key, 'GET', `/api/v1/indexes/${list.body.data[0].id}/status`);
+    expect(list.body.data.map((r: any) => r.id)).toEqual([created.body.data.id]);
+    const status = await app.api(key, 'GET', `/api/v1/indexes/${created.body.data.id}/status`);
     expect(status.status).toBe(200);
     expect(status.body.data).toEqual([]);
   });
 
   it('holds an account to its number of repositories, and asking again for one it has still works', async () => {
+    expect((await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('blog') } } })).status).toBe(202);
     expect((await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } })).status).toBe(201);
     const third = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('third') } } });
     expect(third.status).toBe(422);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEmbeddings, type FakeEmbeddings } from './helpers/fake-embeddings.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { databaseKinds } from './helpers/test-database.js';
@@ -17,7 +17,9 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
   let key: string;
   let id: string;
 
-  beforeAll(async () => {
+  // Each test its own git server, embeddings endpoint and database: what a test embeds, and an index
+  // run it leaves failing (and retrying), must not show up in another's counts.
+  beforeEach(async () => {
     git = await startGitHttpServer();
     embeddings = await startFakeEmbeddings();
     app = await startTestApp(kind, { env: { KODAH_EMBEDDINGS_BASE_URL: embeddings.baseUrl, KODAH_EMBEDDINGS_MODEL: 'fake-embed', KODAH_EMBEDDINGS_API_KEY: 'sk-test' } });
@@ -27,7 +29,7 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
     id = created.body.data.id;
     await waitForIndex(app, key, id, first);
   }, 60_000);
-  afterAll(async () => {
+  afterEach(async () => {
     await app?.stop();
     await git?.close();
     await embeddings?.close();

@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
-import { spawnKodah } from './helpers/kodah-process.js';
+import { kodahCommand, spawnKodah } from './helpers/kodah-process.js';
 import { databaseKinds } from './helpers/test-database.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { waitForIndex } from './helpers/wait-for-index.js';
@@ -144,8 +144,7 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
 
   it('serves the same tools on stdio through `kodah mcp`, reading the running server over HTTP', async () => {
     const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'mcp', '--url', app.url, '--key', key],
+      ...kodahCommand(['mcp', '--url', app.url, '--key', key]),
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'warn' },
       stderr: 'pipe',
@@ -179,8 +178,7 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
     expect(noKey.output()).toContain('kodah mcp needs an API key: pass --key kdh_… or set KODAH_API_KEY');
 
     const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'mcp', '--url', app.url],
+      ...kodahCommand(['mcp', '--url', app.url]),
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'warn', KODAH_API_KEY: 'kdh_wrong-key-0000000000000000000000000000' },
       stderr: 'pipe',

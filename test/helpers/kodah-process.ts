@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { provided } from './provided.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -18,9 +19,20 @@ export interface KodahProcess {
   exited: Promise<number | null>;
 }
 
+/**
+ * The command line that runs `kodah <args>` from this tree's source: the run's compiled copy when
+ * the global setup made one, through tsx otherwise.
+ */
+export function kodahCommand(args: string[]): { command: string; args: string[] } {
+  const compiled = provided('kodahCli');
+  const entry = compiled ? [compiled] : ['--import', 'tsx', path.join(ROOT, 'test/helpers/cli-entry.ts')];
+  return { command: process.execPath, args: [...entry, ...args] };
+}
+
 /** `kodah <args>` from source in a child process, with only the given environment (plus PATH). */
 export function spawnKodah(args: string[], env: Record<string, string>): KodahProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/cli-entry.ts'), ...args], {
+  const command = kodahCommand(args);
+  const child = spawn(command.command, command.args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

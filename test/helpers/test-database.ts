@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
+import { provided } from './provided.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -15,10 +18,17 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** An empty database of the given kind: a fresh PGlite folder, or a new PostgreSQL database. */
+/**
+ * An empty database of the given kind: a fresh PGlite folder, or a new PostgreSQL database. The
+ * PGlite folder is a copy of the run's initdb'ed template when there is one, which is what Kodah
+ * itself would make of an empty folder, 6–7 s of CPU sooner.
+ */
 export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const dir = mkdtempSync(path.join(tmpdir(), 'kodah-data-'));
+    const template = provided('pgliteTemplate');
+    // cp copies the thousand small files in a twentieth of the time fs.cpSync takes.
+    if (template) await promisify(execFile)('cp', ['-a', path.join(template, 'pgdata'), path.join(dir, 'pgdata')]);
     return { env: { KODAH_DATA_DIR: dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   const admin = process.env.TEST_DATABASE_URL!;
