@@ -28,6 +28,7 @@ export function indexQueueSpec(config: Config): QueueSpec {
       retryBackoff: true,
       expireInSeconds: config.index.timeoutS + 60,
       heartbeatSeconds: config.worker.heartbeatS,
+      notify: true,
     },
   };
 }

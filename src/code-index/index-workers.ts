@@ -18,7 +18,14 @@ export async function startIndexWorkers(
   onIndexed: (repositoryId: string, commit: string) => Promise<unknown> = async () => {},
 ): Promise<IndexWorkers> {
   const pool = new SnippetPool(deps.config.index.threads, (err) => deps.log.error({ err }, 'snippet thread died'));
-  const options = { localConcurrency: 1, batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 2 } as const;
+  // LISTEN/NOTIFY starts a run as soon as it is queued; the poll is the backstop.
+  const options = {
+    localConcurrency: 1,
+    batchSize: 1,
+    includeMetadata: true,
+    pollingIntervalSeconds: 2,
+    notifyPollingIntervalSeconds: 2,
+  } as const;
   await boss.work<IndexTaskData, void, typeof options>(INDEX_QUEUE, options, async ([job]) => {
     if (!job) return;
     const signal = AbortSignal.any([job.signal, AbortSignal.timeout(deps.config.index.timeoutS * 1000)]);

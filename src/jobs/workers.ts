@@ -36,7 +36,9 @@ export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Confi
   await boss.work<FixJobData, void, typeof fixOptions>(FIX_QUEUE, fixOptions, async ([job]) => {
     if (job) await track(runFixJob(deps, job));
   });
-  const deadOptions = { includeMetadata: true, pollingIntervalSeconds: 5 } as const;
+  // The queue notifies, so pg-boss polls at notifyPollingIntervalSeconds (30 s by default), but
+  // it sends no notification when it dead-letters a job: the poll is what finds them.
+  const deadOptions = { includeMetadata: true, pollingIntervalSeconds: 5, notifyPollingIntervalSeconds: 5 } as const;
   await boss.work<FixJobData, void, typeof deadOptions>(FIX_DEAD_LETTER_QUEUE, deadOptions, async ([job]) => {
     if (job) await track(settleDeadLetter(deps, job));
   });
