@@ -54,7 +54,10 @@ describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
       await waitForHealthy(`http://127.0.0.1:${port}`, server);
       const base = `http://127.0.0.1:${port}`;
       expect((await callApi(base, key.stdout.trim(), 'GET', '/account')).status).toBe(401);
-      expect((await callApi(base, rotated.stdout.trim(), 'GET', '/account')).body).toMatchObject({ email: 'ops@example.com', paid_balance: 10 });
+      expect((await callApi(base, rotated.stdout.trim(), 'GET', '/account')).body).toMatchObject({
+        email: 'ops@example.com',
+        paid_balance: 10,
+      });
 
       // The embedded database belongs to the running server: a second process is told so.
       const locked = await kodah(['accounts', 'show', 'ops@example.com'], env);
@@ -76,5 +79,14 @@ describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
     const unknown = await kodah(['accounts', 'show', 'nobody@example.com'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.output).toMatch(/No account nobody@example.com/);
+  });
+
+  it("says what a command's own usage error is, and prints commander's parse errors once", async () => {
+    const unnamed = await kodah(['accounts', 'show'], env);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.output).toMatch(/name the account: kodah accounts show <id\|email>/);
+    const badUsd = await kodah(['credits', 'add', '--account', 'ops@example.com', '--usd', 'ten'], env);
+    expect(badUsd.code).not.toBe(0);
+    expect(badUsd.output.match(/not an amount in US dollars/g)).toHaveLength(1);
   });
 });

@@ -16,7 +16,8 @@ const FIRST: Record<string, string> = {
 
 const SECOND: Record<string, string> = {
   'shop/discounts.py': 'def apply_discount(total, percent):\n    return total * (1 - percent / 100)\n',
-  'web/checkout.ts': 'export function renderCheckout(total: number, currency: string): string {\n  return `Total: ${total} ${currency}`;\n}\n',
+  'web/checkout.ts':
+    'export function renderCheckout(total: number, currency: string): string {\n  return `Total: ${total} ${currency}`;\n}\n',
 };
 const SECOND_COMMIT = { author: 'Alice Example <alice@example.com>', date: '2030-01-02T03:04:05Z', message: 'Discounts and currencies' };
 const ENV = { KODAH_INDEX_MAX_FILES: '20', KODAH_INDEX_THREADS: '2' };
@@ -46,14 +47,21 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
 
   /** Adds `name` for the account and waits until `commit` is searchable; resolves to its id. */
   async function addRepository(target: TestApp, key: string, name: string, commit: string): Promise<string> {
-    const created = await target.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url(name) } } });
+    const created = await target.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url(name) } },
+    });
     expect(created.status).toBe(201);
     await waitForIndex(target, key, created.body.data.id, commit);
     return created.body.data.id;
   }
 
   /** Commits SECOND to `name` and waits until the repository `id` is indexed at it. */
-  async function indexSecond(target: TestApp, key: string, name: string, id: string): Promise<{ second: string; response: any; steps: any[] }> {
+  async function indexSecond(
+    target: TestApp,
+    key: string,
+    name: string,
+    id: string,
+  ): Promise<{ second: string; response: any; steps: any[] }> {
     const second = git.commit(name, SECOND, SECOND_COMMIT);
     const response = await target.api(key, 'POST', '/api/v1/indexes', { data: { type: 'index', attributes: { uri: git.url(name) } } });
     return { second, response, steps: await waitForIndex(target, key, id, second) };
@@ -100,7 +108,9 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const { key } = await app.account();
     const { key: other } = await app.account();
     const first = shopRepo('shop-1');
-    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop-1') } } });
+    const created = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('shop-1') } },
+    });
     expect(created.status).toBe(201);
     expect(created.body.data).toMatchObject({ type: 'repository', attributes: { remote_uri: git.url('shop-1').replace(/\/$/, '') } });
     const repoId = created.body.data.id;
@@ -131,14 +141,22 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const { key, repoId, first } = atFirst;
     const commits = await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits`);
     expect(commits.body.data).toEqual([
-      { type: 'commit', id: first, attributes: { commit_sha: first, date: expect.any(String), message: 'initial', parent_commit_sha: null, author: 'Test' } },
+      {
+        type: 'commit',
+        id: first,
+        attributes: { commit_sha: first, date: expect.any(String), message: 'initial', parent_commit_sha: null, author: 'Test' },
+      },
     ]);
     expect((await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits/${first.slice(0, 10)}`)).body.data.id).toBe(first);
 
     const files = await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits/${first}/files`);
     const byPath = Object.fromEntries(files.body.data.map((f: any) => [f.attributes.path, f.attributes]));
     expect(Object.keys(byPath).sort()).toEqual(['README.md', 'logo.png', 'shop/processor.py', 'web/checkout.ts']);
-    expect(byPath['shop/processor.py']).toMatchObject({ mime_type: 'text/x-python', extension: 'py', size: Buffer.byteLength(FIRST['shop/processor.py']!) });
+    expect(byPath['shop/processor.py']).toMatchObject({
+      mime_type: 'text/x-python',
+      extension: 'py',
+      size: Buffer.byteLength(FIRST['shop/processor.py']!),
+    });
     expect(byPath['logo.png'].mime_type).toBe('image/png');
 
     const one = await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits/${first}/files/${byPath['shop/processor.py'].blob_sha}`);
@@ -203,13 +221,23 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const search = (attributes: object) => app.api(key, 'POST', '/api/v1/search', { data: { type: 'search', attributes } });
     const all = { keywords: ['total'], limit: 20 };
     expect(new Set(paths(await search(all)))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py', 'web/checkout.ts']));
-    expect(new Set(paths(await search({ ...all, filters: { languages: ['python'] } })))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py']));
+    expect(new Set(paths(await search({ ...all, filters: { languages: ['python'] } })))).toEqual(
+      new Set(['shop/processor.py', 'shop/discounts.py']),
+    );
     expect(paths(await search({ ...all, filters: { languages: ['ts'] } }))).toEqual(['web/checkout.ts']);
-    expect(new Set(paths(await search({ ...all, filters: { authors: ['alice example'] } })))).toEqual(new Set(['shop/discounts.py', 'web/checkout.ts']));
-    expect(new Set(paths(await search({ ...all, filters: { start_date: '2029-12-31' } })))).toEqual(new Set(['shop/discounts.py', 'web/checkout.ts']));
+    expect(new Set(paths(await search({ ...all, filters: { authors: ['alice example'] } })))).toEqual(
+      new Set(['shop/discounts.py', 'web/checkout.ts']),
+    );
+    expect(new Set(paths(await search({ ...all, filters: { start_date: '2029-12-31' } })))).toEqual(
+      new Set(['shop/discounts.py', 'web/checkout.ts']),
+    );
     // Files that existed by the end date, whatever changed later.
-    expect(new Set(paths(await search({ ...all, filters: { end_date: '2029-12-31T00:00:00Z' } })))).toEqual(new Set(['shop/processor.py', 'web/checkout.ts']));
-    expect(new Set(paths(await search({ ...all, filters: { file_patterns: ['shop/**'] } })))).toEqual(new Set(['shop/processor.py', 'shop/discounts.py']));
+    expect(new Set(paths(await search({ ...all, filters: { end_date: '2029-12-31T00:00:00Z' } })))).toEqual(
+      new Set(['shop/processor.py', 'web/checkout.ts']),
+    );
+    expect(new Set(paths(await search({ ...all, filters: { file_patterns: ['shop/**'] } })))).toEqual(
+      new Set(['shop/processor.py', 'shop/discounts.py']),
+    );
     expect(paths(await search({ ...all, filters: { file_patterns: ['*.ts'] } }))).toEqual(['web/checkout.ts']);
     expect(paths(await search({ ...all, filters: { sources: [remote.replace(/\.git$/, '')] } })).length).toBeGreaterThan(0);
     expect(paths(await search({ ...all, filters: { sources: [repoId] } })).length).toBeGreaterThan(0);
@@ -234,13 +262,43 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     await bad('GET', '/api/v1/queue/nope', undefined, 404, /Task nope not found/);
     await bad('POST', '/api/v1/repositories', { remote_uri: remote }, 422, /data/);
     await bad('POST', '/api/v1/repositories', '{"data":', 422, /JSON/);
-    await bad('POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: 'ftp://example.com/a/b' } } }, 422, /remote_uri: must use https/);
-    await bad('POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: 'https://93.184.216.34/a/b' } } }, 422, /remote_uri: host 93.184.216.34 is not allowed/);
-    await bad('POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('missing') } } }, 422, /remote_uri: no repository/);
+    await bad(
+      'POST',
+      '/api/v1/repositories',
+      { data: { type: 'repository', attributes: { remote_uri: 'ftp://example.com/a/b' } } },
+      422,
+      /remote_uri: must use https/,
+    );
+    await bad(
+      'POST',
+      '/api/v1/repositories',
+      { data: { type: 'repository', attributes: { remote_uri: 'https://93.184.216.34/a/b' } } },
+      422,
+      /remote_uri: host 93.184.216.34 is not allowed/,
+    );
+    await bad(
+      'POST',
+      '/api/v1/repositories',
+      { data: { type: 'repository', attributes: { remote_uri: git.url('missing') } } },
+      422,
+      /remote_uri: no repository/,
+    );
     await bad('POST', '/api/v1/indexes', { data: { attributes: { uri: 'http://127.0.0.1:1/a/b' } } }, 422, /uri: /);
-    await bad('POST', '/api/v1/search', { data: { attributes: { keywords: ['x'], filters: { file_patterns: ['src/[abc'] } } } }, 422, /file_patterns: "src\/\[abc" is not a valid glob/);
+    await bad(
+      'POST',
+      '/api/v1/search',
+      { data: { attributes: { keywords: ['x'], filters: { file_patterns: ['src/[abc'] } } } },
+      422,
+      /file_patterns: "src\/\[abc" is not a valid glob/,
+    );
     await bad('POST', '/api/v1/search', { data: { attributes: { limit: 5 } } }, 422, /keywords, code or text/);
-    await bad('POST', '/api/v1/search', { data: { attributes: { keywords: ['x'], filters: { start_date: 'yesterday' } } } }, 422, /start_date/);
+    await bad(
+      'POST',
+      '/api/v1/search',
+      { data: { attributes: { keywords: ['x'], filters: { start_date: 'yesterday' } } } },
+      422,
+      /start_date/,
+    );
     await bad('POST', '/api/v1/search', { data: { attributes: { keywords: ['x'], limit: 0 } } }, 422, /limit/);
     expect((await app.api(null, 'GET', '/api/v1/repositories')).status).toBe(401);
     expect((await app.api(null, 'POST', '/api/v1/search', { data: { attributes: { keywords: ['x'] } } })).status).toBe(401);
@@ -253,9 +311,14 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const base = git.createRepo('odd', { 'a.py': 'def odd():\n    return 1\n' });
     const tree = git.git('odd', 'rev-parse', `${base}^{tree}`);
     const object = `tree ${tree}\nparent ${base}\nauthor Odd <odd@example.com> 1315447130 +51800\ncommitter Odd <odd@example.com> 1315447130 +51800\n\nodd zone\n`;
-    const odd = execFileSync('git', ['--git-dir', git.path('odd'), 'hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], { input: object, encoding: 'utf8' }).trim();
+    const odd = execFileSync('git', ['--git-dir', git.path('odd'), 'hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], {
+      input: object,
+      encoding: 'utf8',
+    }).trim();
     git.git('odd', 'update-ref', 'refs/heads/main', odd);
-    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('odd') } } });
+    const created = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('odd') } },
+    });
     await waitForIndex(app, key, created.body.data.id, odd);
     const commit = await app.api(key, 'GET', `/api/v1/repositories/${created.body.data.id}/commits/${odd}`);
     expect(commit.body.data.attributes).toMatchObject({ date: '2011-09-08T01:58:50.000Z', message: 'odd zone', parent_commit_sha: base });
@@ -267,10 +330,19 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const created = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('big') } } });
     expect(created.status).toBe(202);
     const failed = await waitForFailedStep(app, key, created.body.data.id);
-    expect(failed.attributes).toMatchObject({ step: 'scan', state: 'failed', error: expect.stringMatching(/30 files .* more than the limit of 20/) });
+    expect(failed.attributes).toMatchObject({
+      step: 'scan',
+      state: 'failed',
+      error: expect.stringMatching(/30 files .* more than the limit of 20/),
+    });
     const status = await app.api(key, 'GET', `/api/v1/indexes/${created.body.data.id}/status`);
-    expect(status.body.data.filter((s: any) => s.attributes.state === 'skipped').map((s: any) => s.attributes.step)).toEqual(['extract_snippets', 'build_search_index']);
-    const rows = await app.kodah.db.query<{ n: number }>('SELECT count(*)::int AS n FROM code_files WHERE repository_id = $1', [created.body.data.id]);
+    expect(status.body.data.filter((s: any) => s.attributes.state === 'skipped').map((s: any) => s.attributes.step)).toEqual([
+      'extract_snippets',
+      'build_search_index',
+    ]);
+    const rows = await app.kodah.db.query<{ n: number }>('SELECT count(*)::int AS n FROM code_files WHERE repository_id = $1', [
+      created.body.data.id,
+    ]);
     expect(rows.rows[0]!.n).toBe(0);
     expect((await app.api(key, 'DELETE', `/api/v1/indexes/${created.body.data.id}`)).status).toBe(204);
   });
@@ -281,7 +353,8 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const { key } = await app.account();
     const repoId = await addRepository(app, key, 'shop-9', shopRepo('shop-9'));
     await indexSecond(app, key, 'shop-9', repoId);
-    const mirror = (await app.kodah.db.query<{ cloned_path: string }>('SELECT cloned_path FROM code_repositories WHERE id = $1', [repoId])).rows[0]!.cloned_path;
+    const mirror = (await app.kodah.db.query<{ cloned_path: string }>('SELECT cloned_path FROM code_repositories WHERE id = $1', [repoId]))
+      .rows[0]!.cloned_path;
     expect(existsSync(mirror)).toBe(true);
     expect((await app.api(key, 'DELETE', `/api/v1/repositories/${repoId}`)).status).toBe(204);
     expect(existsSync(mirror)).toBe(false);
@@ -292,6 +365,8 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
               (SELECT count(*)::int FROM code_snippets) AS snippets, (SELECT count(*)::int FROM code_commits) AS commits`,
     );
     expect(counts.rows[0]).toEqual({ files: 0, blobs: 0, snippets: 0, commits: 0 });
-    expect((await app.api(key, 'POST', '/api/v1/search', { data: { type: 'search', attributes: { keywords: ['calculate_total'] } } })).body.data).toEqual([]);
+    expect(
+      (await app.api(key, 'POST', '/api/v1/search', { data: { type: 'search', attributes: { keywords: ['calculate_total'] } } })).body.data,
+    ).toEqual([]);
   });
 });

@@ -31,17 +31,27 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
     const shop = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
     await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
     await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } });
-    const blog = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('blog') } } });
+    const blog = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('blog') } },
+    });
     expect([shop.status, blog.status]).toEqual([202, 201]);
 
     const queue = await app.api(key, 'GET', '/api/v1/queue');
     expect(queue.status).toBe(200);
-    expect(queue.body.data.map((t: any) => t.attributes.payload.repositoryId).sort()).toEqual([shop.body.data.id, blog.body.data.id].sort());
+    expect(queue.body.data.map((t: any) => t.attributes.payload.repositoryId).sort()).toEqual(
+      [shop.body.data.id, blog.body.data.id].sort(),
+    );
     const task = queue.body.data.find((t: any) => t.attributes.payload.repositoryId === shop.body.data.id);
     expect(task).toMatchObject({
       type: 'task',
       id: expect.any(String),
-      attributes: { type: 'repository.index', priority: 0, state: 'created', payload: { remoteUri: expect.stringContaining('/shop/') }, created_at: expect.any(String) },
+      attributes: {
+        type: 'repository.index',
+        priority: 0,
+        state: 'created',
+        payload: { remoteUri: expect.stringContaining('/shop/') },
+        created_at: expect.any(String),
+      },
     });
     expect((await app.api(key, 'GET', `/api/v1/queue/${task.id}`)).body.data).toEqual(task);
     expect((await app.api(key, 'GET', '/api/v1/queue?task_type=repository.index')).body.data).toHaveLength(2);
@@ -51,7 +61,9 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
     expect((await app.api(other, 'GET', '/api/v1/queue')).body.data).toEqual([]);
     expect((await app.api(other, 'GET', `/api/v1/queue/${task.id}`)).status).toBe(404);
     expect((await app.api(key, 'DELETE', `/api/v1/indexes/${shop.body.data.id}`)).status).toBe(204);
-    expect((await app.api(key, 'GET', '/api/v1/queue')).body.data.map((t: any) => t.attributes.payload.repositoryId)).toEqual([blog.body.data.id]);
+    expect((await app.api(key, 'GET', '/api/v1/queue')).body.data.map((t: any) => t.attributes.payload.repositoryId)).toEqual([
+      blog.body.data.id,
+    ]);
   });
 
   it('shows a repository whose run has not started as pending in every step', async () => {
@@ -66,7 +78,10 @@ describe.each(databaseKinds)('index task queue on %s', (kind) => {
 
   it('holds an account to its number of repositories, and asking again for one it has still works', async () => {
     expect((await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('blog') } } })).status).toBe(202);
-    expect((await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } })).status).toBe(201);
+    expect(
+      (await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } }))
+        .status,
+    ).toBe(201);
     const third = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('third') } } });
     expect(third.status).toBe(422);
     expect(third.body.detail).toMatch(/uri: this account already has 2 repositories, the limit; delete one first/);

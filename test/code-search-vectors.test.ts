@@ -22,10 +22,14 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
   beforeEach(async () => {
     git = await startGitHttpServer();
     embeddings = await startFakeEmbeddings();
-    app = await startTestApp(kind, { env: { KODAH_EMBEDDINGS_BASE_URL: embeddings.baseUrl, KODAH_EMBEDDINGS_MODEL: 'fake-embed', KODAH_EMBEDDINGS_API_KEY: 'sk-test' } });
+    app = await startTestApp(kind, {
+      env: { KODAH_EMBEDDINGS_BASE_URL: embeddings.baseUrl, KODAH_EMBEDDINGS_MODEL: 'fake-embed', KODAH_EMBEDDINGS_API_KEY: 'sk-test' },
+    });
     ({ key } = await app.account());
     const first = git.createRepo('shop', FILES);
-    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('shop') } } });
+    const created = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('shop') } },
+    });
     id = created.body.data.id;
     await waitForIndex(app, key, id, first);
   }, 60_000);
@@ -66,7 +70,10 @@ describe.each(databaseKinds)('vector search fused with BM25 on %s', (kind) => {
     git.commit('shop', { 'shop/tax.py': 'def tax(total):\n    return total * 0.2\n' });
     await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('shop') } } });
     const step = await waitForFailedStep(app, key, id);
-    expect(step.attributes).toMatchObject({ step: 'build_search_index', error: expect.stringMatching(/Embeddings endpoint failed.*will retry/) });
+    expect(step.attributes).toMatchObject({
+      step: 'build_search_index',
+      error: expect.stringMatching(/Embeddings endpoint failed.*will retry/),
+    });
     embeddings.failWith = null;
   });
 });

@@ -11,7 +11,12 @@ const count = (statuses: number[]) => statuses.reduce<Record<number, number>>((m
 
 describe.each(databaseKinds)('credits and limits on %s', (kind) => {
   let git: GitHttpServer;
-  const clock = { at: new Date('2026-11-30T23:59:00Z'), now() { return this.at; } };
+  const clock = {
+    at: new Date('2026-11-30T23:59:00Z'),
+    now() {
+      return this.at;
+    },
+  };
   let app: TestApp;
   let paidOnly: TestApp;
   const body = () => ({ repo_url: git.url('shop'), task: 'fix', description: 'TypeError in calculate_total' });

@@ -14,7 +14,8 @@ const PROCESSOR = 'def calculate_total(items):\n    total = 0\n    for item in i
 const FILES: Record<string, string> = {
   'shop/__init__.py': '',
   'shop/processor.py': PROCESSOR,
-  'shop/receipt.py': 'from shop.processor import calculate_total\n\n\ndef receipt(items):\n    return "Total: %.2f" % calculate_total(items)\n',
+  'shop/receipt.py':
+    'from shop.processor import calculate_total\n\n\ndef receipt(items):\n    return "Total: %.2f" % calculate_total(items)\n',
   'tests/__init__.py': '',
   'tests/test_processor.py':
     'import unittest\n\nfrom shop.processor import calculate_total\n\n\nclass TotalTest(unittest.TestCase):\n    def test_string_prices(self):\n        self.assertEqual(calculate_total([{"price": "1.50"}, {"price": 2}]), 3.5)\n',
@@ -31,7 +32,8 @@ Traceback (most recent call last):
 TypeError: unsupported operand type(s) for +=: 'int' and 'str'
 `;
 
-const block = (file: string, search: string, replace: string) => `${file}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`;
+const block = (file: string, search: string, replace: string) =>
+  `${file}\n<<<<<<< SEARCH\n${search}\n=======\n${replace}\n>>>>>>> REPLACE\n`;
 const GOOD = `Prices can arrive as strings, so convert each one to a number before adding it.\n\n${block('shop/processor.py', '        total += item["price"]', '        total += float(item["price"])')}`;
 
 describe.each(databaseKinds)('fix engine end to end on %s', (kind) => {
@@ -165,7 +167,8 @@ describe('kodah fix (the pipeline without the server)', () => {
         execFileSync('mkdir', ['-p', path.dirname(path.join(work, file))]);
         writeFileSync(path.join(work, file), content);
       }
-      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], { cwd: work });
+      const git = (...args: string[]) =>
+        execFileSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', ...args], { cwd: work });
       git('init', '-q', '-b', 'main');
       git('add', '-A');
       git('commit', '-q', '-m', 'initial');

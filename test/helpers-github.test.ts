@@ -17,7 +17,14 @@ import { adaptRepository, loadExample, sendWebhook } from './helpers/github-webh
 // child process would block the event loop that has to answer it).
 const execFileAsync = promisify(execFile);
 // No credential helper, no prompt: a refused request fails at once instead of waiting for a password.
-const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' };
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: '',
+  SSH_ASKPASS: '',
+};
 const run = (cwd: string, ...args: string[]) => execFileAsync('git', args, { cwd, env: GIT_ENV });
 /** The clone URL with the token as Basic password, the way GitHub Apps clone. */
 const withToken = (url: string, token: string) => url.replace('http://', `http://x-access-token:${token}@`);
@@ -35,7 +42,11 @@ describe('GitHub test kit', () => {
    */
   const ownRepo = (name: string) => {
     const id = nextRepoId++;
-    git.createRepo(`octo/${name}`, { 'README.md': `# ${name}\n`, 'src/app.py': 'def total(items):\n    return sum(items)\n' }, { private: true });
+    git.createRepo(
+      `octo/${name}`,
+      { 'README.md': `# ${name}\n`, 'src/app.py': 'def total(items):\n    return sum(items)\n' },
+      { private: true },
+    );
     gh.addRepo({ owner: 'octo', name, id, private: true });
     return { name, id, fullName: `octo/${name}` };
   };
@@ -44,7 +55,11 @@ describe('GitHub test kit', () => {
     git = await startGitHttpServer();
     gh = await startFakeGitHub({ git });
     work = mkdtempSync(path.join(tmpdir(), 'kodah-kit-'));
-    git.createRepo('octo/widgets', { 'README.md': '# widgets\n', 'src/app.py': 'def total(items):\n    return sum(items)\n' }, { private: true });
+    git.createRepo(
+      'octo/widgets',
+      { 'README.md': '# widgets\n', 'src/app.py': 'def total(items):\n    return sum(items)\n' },
+      { private: true },
+    );
     git.createRepo('octo/gadgets', { 'g.txt': 'gadgets\n' }, { private: true });
     git.createRepo('octo/site', { 'index.html': '<p>hi</p>\n' });
     gh.addRepo({ owner: 'octo', name: 'widgets', id: 101, private: true });
@@ -70,7 +85,12 @@ describe('GitHub test kit', () => {
   const api = async (token: string | null, method: string, route: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${gh.url}${route}`, {
       method,
-      headers: { accept: 'application/vnd.github+json', ...(token ? { authorization: `token ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        accept: 'application/vnd.github+json',
+        ...(token ? { authorization: `token ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -140,7 +160,17 @@ describe('GitHub test kit', () => {
     await run(work, 'clone', '-q', withToken(git.url(repo.fullName), token), clone);
     writeFileSync(path.join(clone, 'src/app.py'), 'def total(items):\n    return sum(items or [])\n');
     await run(clone, 'checkout', '-q', '-b', 'kodah/fix-1');
-    await run(clone, '-c', 'user.name=Kodah', '-c', 'user.email=kodah@example.com', 'commit', '-q', '-am', 'Fix total of None\n\nEmpty input sums to 0.');
+    await run(
+      clone,
+      '-c',
+      'user.name=Kodah',
+      '-c',
+      'user.email=kodah@example.com',
+      'commit',
+      '-q',
+      '-am',
+      'Fix total of None\n\nEmpty input sums to 0.',
+    );
     const head = (await run(clone, 'rev-parse', 'HEAD')).stdout.trim();
 
     await run(clone, 'push', '-q', 'origin', 'kodah/fix-1');
@@ -148,13 +178,21 @@ describe('GitHub test kit', () => {
     expect(git.branchSha(repo.fullName, 'no-such-branch')).toBeNull();
     expect(git.authLog).toContainEqual({ repo: repo.fullName, service: 'receive-pack', token });
     const [last, first] = git.log(repo.fullName, 'kodah/fix-1', 2);
-    expect(last).toEqual({ sha: head, parents: [first!.sha], subject: 'Fix total of None', body: 'Empty input sums to 0.', files: ['src/app.py'] });
+    expect(last).toEqual({
+      sha: head,
+      parents: [first!.sha],
+      subject: 'Fix total of None',
+      body: 'Empty input sums to 0.',
+      files: ['src/app.py'],
+    });
     expect(first).toMatchObject({ parents: [], subject: 'initial', files: ['README.md', 'src/app.py'] });
 
     // No token, or a token for another repository: refused, nothing moves.
     await expect(run(clone, 'push', '-q', git.url(repo.fullName), 'kodah/fix-1:refs/heads/anonymous')).rejects.toThrow();
     const other = await mint({ repositories: ['gadgets'] });
-    await expect(run(clone, 'push', '-q', withToken(git.url(repo.fullName), other.json.token), 'kodah/fix-1:refs/heads/wrong')).rejects.toThrow();
+    await expect(
+      run(clone, 'push', '-q', withToken(git.url(repo.fullName), other.json.token), 'kodah/fix-1:refs/heads/wrong'),
+    ).rejects.toThrow();
     // A token with contents: read clones but may not push (403, as on GitHub).
     const readOnly = await mint({ repositories: ['pushes'], permissions: { contents: 'read' } });
     await run(work, 'clone', '-q', withToken(git.url(repo.fullName), readOnly.json.token), dir());
@@ -180,21 +218,40 @@ describe('GitHub test kit', () => {
   it('serves repositories and file contents read from git', async () => {
     const unhandled = gh.unhandled.length;
     git.git('octo/widgets', 'branch', 'kit/or-empty', 'main');
-    git.commit('octo/widgets', { 'src/app.py': 'def total(items):\n    return sum(items or [])\n' }, { branch: 'kit/or-empty', message: 'or empty' });
+    git.commit(
+      'octo/widgets',
+      { 'src/app.py': 'def total(items):\n    return sum(items or [])\n' },
+      { branch: 'kit/or-empty', message: 'or empty' },
+    );
     const { json } = await mint({ repositories: ['widgets'] });
     const token: string = json.token;
     const repo = await api(token, 'GET', '/repos/octo/widgets');
     expect(repo.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(repo.json).toMatchObject({ id: 101, full_name: 'octo/widgets', private: true, default_branch: 'main', clone_url: git.url('octo/widgets'), owner: { login: 'octo', type: 'Organization' } });
+    expect(repo.json).toMatchObject({
+      id: 101,
+      full_name: 'octo/widgets',
+      private: true,
+      default_branch: 'main',
+      clone_url: git.url('octo/widgets'),
+      owner: { login: 'octo', type: 'Organization' },
+    });
 
     const file = await api(token, 'GET', '/repos/octo/widgets/contents/src/app.py');
     expect(file.status).toBe(200);
-    expect(file.json).toMatchObject({ type: 'file', encoding: 'base64', path: 'src/app.py', name: 'app.py', sha: git.git('octo/widgets', 'rev-parse', 'main:src/app.py') });
+    expect(file.json).toMatchObject({
+      type: 'file',
+      encoding: 'base64',
+      path: 'src/app.py',
+      name: 'app.py',
+      sha: git.git('octo/widgets', 'rev-parse', 'main:src/app.py'),
+    });
     expect(Buffer.from(file.json.content, 'base64').toString()).toBe('def total(items):\n    return sum(items)\n');
     expect(file.json.size).toBe(40);
     const onBranch = await api(token, 'GET', '/repos/octo/widgets/contents/src%2Fapp.py?ref=kit%2For-empty');
     expect(Buffer.from(onBranch.json.content, 'base64').toString()).toContain('items or []');
-    const raw = await fetch(`${gh.url}/repos/octo/widgets/contents/README.md`, { headers: { authorization: `token ${token}`, accept: 'application/vnd.github.raw' } });
+    const raw = await fetch(`${gh.url}/repos/octo/widgets/contents/README.md`, {
+      headers: { authorization: `token ${token}`, accept: 'application/vnd.github.raw' },
+    });
     expect(await raw.text()).toBe('# widgets\n');
     const listing = await api(token, 'GET', '/repos/octo/widgets/contents/src');
     expect(listing.json.map((e: any) => [e.type, e.path])).toEqual([['file', 'src/app.py']]);
@@ -219,7 +276,13 @@ describe('GitHub test kit', () => {
     git.git(repo.fullName, 'branch', 'kodah/pr', 'main');
     const tip = git.commit(repo.fullName, { 'NEWS.md': 'fixed\n' }, { branch: 'kodah/pr', message: 'news' });
 
-    const created = await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'Fix #3', head: 'kodah/pr', base: 'main', body: 'Fixes #3', draft: true });
+    const created = await api(token, 'POST', `/repos/${repo.fullName}/pulls`, {
+      title: 'Fix #3',
+      head: 'kodah/pr',
+      base: 'main',
+      body: 'Fixes #3',
+      draft: true,
+    });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({
       number: 4,
@@ -234,29 +297,50 @@ describe('GitHub test kit', () => {
 
     const duplicate = await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'Again', head: 'octo:kodah/pr', base: 'main' });
     expect(duplicate.status).toBe(422);
-    expect(duplicate.json).toMatchObject({ message: 'Validation Failed', errors: [{ message: 'A pull request already exists for octo:kodah/pr.' }] });
-    expect((await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'x', head: 'no-such-branch', base: 'main' })).status).toBe(422);
+    expect(duplicate.json).toMatchObject({
+      message: 'Validation Failed',
+      errors: [{ message: 'A pull request already exists for octo:kodah/pr.' }],
+    });
+    expect((await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'x', head: 'no-such-branch', base: 'main' })).status).toBe(
+      422,
+    );
     git.git(repo.fullName, 'branch', 'kodah/empty', 'main');
     const empty = await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'x', head: 'kodah/empty', base: 'main' });
     expect(empty.json.errors[0].message).toBe('No commits between main and kodah/empty');
 
     // The pull request is an issue too, and lists filter by "owner:branch" as on GitHub.
-    expect((await api(token, 'GET', `/repos/${repo.fullName}/issues/4`)).json).toHaveProperty('pull_request.html_url', `https://github.com/${repo.fullName}/pull/4`);
+    expect((await api(token, 'GET', `/repos/${repo.fullName}/issues/4`)).json).toHaveProperty(
+      'pull_request.html_url',
+      `https://github.com/${repo.fullName}/pull/4`,
+    );
     expect((await api(token, 'GET', `/repos/${repo.fullName}/issues/3`)).json).not.toHaveProperty('pull_request');
-    expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls?head=octo:kodah/pr&base=main`)).json.map((p: any) => p.number)).toEqual([4]);
+    expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls?head=octo:kodah/pr&base=main`)).json.map((p: any) => p.number)).toEqual([
+      4,
+    ]);
     expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls?head=octo:other`)).json).toEqual([]);
 
     const closed = await api(token, 'PATCH', `/repos/${repo.fullName}/pulls/4`, { state: 'closed', title: 'Fix #3 (superseded)' });
     expect(closed.json).toMatchObject({ state: 'closed', title: 'Fix #3 (superseded)' });
     expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls`)).json).toEqual([]);
-    expect((await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'Fix #3', head: 'kodah/pr', base: 'main' })).status).toBe(201);
+    expect((await api(token, 'POST', `/repos/${repo.fullName}/pulls`, { title: 'Fix #3', head: 'kodah/pr', base: 'main' })).status).toBe(
+      201,
+    );
     expect(gh.pulls('octo', repo.name).map((p) => [p.number, p.state, p.createdThroughApi])).toEqual([
       [4, 'closed', true],
       [5, 'open', true],
     ]);
 
-    gh.addPull('octo', repo.name, { number: 10, title: 'A human PR', head: { ref: 'kodah/pr' }, base: { ref: 'main' }, user: { login: 'alice' } });
-    expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls/10`)).json).toMatchObject({ user: { login: 'alice' }, head: { sha: tip } });
+    gh.addPull('octo', repo.name, {
+      number: 10,
+      title: 'A human PR',
+      head: { ref: 'kodah/pr' },
+      base: { ref: 'main' },
+      user: { login: 'alice' },
+    });
+    expect((await api(token, 'GET', `/repos/${repo.fullName}/pulls/10`)).json).toMatchObject({
+      user: { login: 'alice' },
+      head: { sha: tip },
+    });
     // Which pull requests hold a commit: all three have the branch's tip.
     const holding = await api(token, 'GET', `/repos/${repo.fullName}/commits/${tip}/pulls`);
     expect(holding.json.map((p: any) => [p.number, p.state])).toEqual([
@@ -287,20 +371,37 @@ describe('GitHub test kit', () => {
     expect(refused.json.message).toBe('Resource not accessible by integration');
   });
 
-  describe('with Probot\'s Octokit, as the app will use it', () => {
+  describe("with Probot's Octokit, as the app will use it", () => {
     let octokit: InstanceType<typeof ProbotOctokit>;
 
     beforeAll(async () => {
       // A real RS256 key: Probot signs a real JWT with it; the fake only checks the JWT's shape.
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-      const app = new ProbotOctokit({ auth: { appId: 424242, privateKey }, baseUrl: gh.url, log: { debug() {}, info() {}, warn() {}, error() {} } });
-      octokit = (await app.auth({ type: 'event-octokit', event: { name: 'issues', payload: { installation: { id: 1 } } } })) as InstanceType<typeof ProbotOctokit>;
+      const { privateKey } = generateKeyPairSync('rsa', {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+      });
+      const app = new ProbotOctokit({
+        auth: { appId: 424242, privateKey },
+        baseUrl: gh.url,
+        log: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      octokit = (await app.auth({
+        type: 'event-octokit',
+        event: { name: 'issues', payload: { installation: { id: 1 } } },
+      })) as InstanceType<typeof ProbotOctokit>;
     });
 
-    it('paginates issue comments with GitHub\'s link header', async () => {
+    it("paginates issue comments with GitHub's link header", async () => {
       gh.addIssue('octo', 'widgets', { number: 7, title: 'Slow', body: 'It is slow', user: { login: 'alice' } });
-      for (let i = 1; i <= 5; i++) gh.addIssueComment('octo', 'widgets', 7, { body: `comment ${i}`, user: { login: i % 2 ? 'alice' : 'bob' } });
-      const all = await octokit.paginate(octokit.rest.issues.listComments, { owner: 'octo', repo: 'widgets', issue_number: 7, per_page: 2 });
+      for (let i = 1; i <= 5; i++)
+        gh.addIssueComment('octo', 'widgets', 7, { body: `comment ${i}`, user: { login: i % 2 ? 'alice' : 'bob' } });
+      const all = await octokit.paginate(octokit.rest.issues.listComments, {
+        owner: 'octo',
+        repo: 'widgets',
+        issue_number: 7,
+        per_page: 2,
+      });
       expect(all.map((c) => c.body)).toEqual(['comment 1', 'comment 2', 'comment 3', 'comment 4', 'comment 5']);
       expect(all.map((c) => c.user?.login)).toEqual(['alice', 'bob', 'alice', 'bob', 'alice']);
 
@@ -317,7 +418,12 @@ describe('GitHub test kit', () => {
 
     it('writes comments and reactions, and checks permissions', async () => {
       gh.addIssue('octo', 'widgets', { number: 8, title: 'Fast', body: 'It is fast', user: { login: 'alice' } });
-      const { data: comment, status } = await octokit.rest.issues.createComment({ owner: 'octo', repo: 'widgets', issue_number: 8, body: 'Working on it' });
+      const { data: comment, status } = await octokit.rest.issues.createComment({
+        owner: 'octo',
+        repo: 'widgets',
+        issue_number: 8,
+        body: 'Working on it',
+      });
       expect(status).toBe(201);
       expect(comment.user).toMatchObject({ login: 'kodah[bot]', type: 'Bot' });
       expect(comment.html_url).toBe(`https://github.com/octo/widgets/issues/8#issuecomment-${comment.id}`);
@@ -325,21 +431,33 @@ describe('GitHub test kit', () => {
       expect(gh.comments('octo', 'widgets', 8).at(-1)).toBe('Done');
       expect((await octokit.rest.issues.getComment({ owner: 'octo', repo: 'widgets', comment_id: comment.id })).data.body).toBe('Done');
 
-      expect((await octokit.rest.reactions.createForIssue({ owner: 'octo', repo: 'widgets', issue_number: 8, content: 'eyes' })).status).toBe(201);
-      expect((await octokit.rest.reactions.createForIssue({ owner: 'octo', repo: 'widgets', issue_number: 8, content: 'eyes' })).status).toBe(200);
-      expect((await octokit.rest.reactions.createForIssueComment({ owner: 'octo', repo: 'widgets', comment_id: comment.id, content: 'rocket' })).status).toBe(201);
+      expect(
+        (await octokit.rest.reactions.createForIssue({ owner: 'octo', repo: 'widgets', issue_number: 8, content: 'eyes' })).status,
+      ).toBe(201);
+      expect(
+        (await octokit.rest.reactions.createForIssue({ owner: 'octo', repo: 'widgets', issue_number: 8, content: 'eyes' })).status,
+      ).toBe(200);
+      expect(
+        (await octokit.rest.reactions.createForIssueComment({ owner: 'octo', repo: 'widgets', comment_id: comment.id, content: 'rocket' }))
+          .status,
+      ).toBe(201);
       expect(gh.reactions('octo', 'widgets', { issue: 8 }).map((r) => [r.content, r.user.login])).toEqual([['eyes', 'kodah[bot]']]);
       expect(gh.reactions('octo', 'widgets', { commentId: comment.id }).map((r) => r.content)).toEqual(['rocket']);
 
       gh.setPermission('octo', 'widgets', 'mia', 'maintain');
       gh.setPermission('octo', 'widgets', 'tom', 'triage');
-      const level = async (username: string) => (await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'octo', repo: 'widgets', username })).data;
+      const level = async (username: string) =>
+        (await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: 'octo', repo: 'widgets', username })).data;
       expect(await level('mia')).toMatchObject({ permission: 'write', role_name: 'maintain', user: { login: 'mia' } });
       expect(await level('tom')).toMatchObject({ permission: 'read', role_name: 'triage' });
       expect(await level('stranger')).toMatchObject({ permission: 'read', role_name: 'read' });
 
       // Octokit's throttling plugin waits out a secondary rate limit and sends again.
-      gh.failNext('POST', /\/issues\/8\/comments$/, { status: 403, headers: { 'retry-after': '1' }, body: { message: 'You have exceeded a secondary rate limit' } });
+      gh.failNext('POST', /\/issues\/8\/comments$/, {
+        status: 403,
+        headers: { 'retry-after': '1' },
+        body: { message: 'You have exceeded a secondary rate limit' },
+      });
       const started = Date.now();
       await octokit.rest.issues.createComment({ owner: 'octo', repo: 'widgets', issue_number: 8, body: 'after the limit' });
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
@@ -350,16 +468,34 @@ describe('GitHub test kit', () => {
     it('reads files with getContent, percent-encoded paths included', async () => {
       git.git('octo/widgets', 'branch', 'kit/settings', 'main');
       git.commit('octo/widgets', { '.github/kodah.yml': 'labels: [kodah]\n' }, { branch: 'kit/settings', message: 'settings' });
-      const { data } = await octokit.rest.repos.getContent({ owner: 'octo', repo: 'widgets', path: '.github/kodah.yml', ref: 'kit/settings' });
-      expect(Array.isArray(data) ? null : Buffer.from((data as { content: string }).content, 'base64').toString()).toBe('labels: [kodah]\n');
-      await expect(octokit.rest.repos.getContent({ owner: 'octo', repo: 'widgets', path: '.github/missing.yml' })).rejects.toMatchObject({ status: 404 });
+      const { data } = await octokit.rest.repos.getContent({
+        owner: 'octo',
+        repo: 'widgets',
+        path: '.github/kodah.yml',
+        ref: 'kit/settings',
+      });
+      expect(Array.isArray(data) ? null : Buffer.from((data as { content: string }).content, 'base64').toString()).toBe(
+        'labels: [kodah]\n',
+      );
+      await expect(octokit.rest.repos.getContent({ owner: 'octo', repo: 'widgets', path: '.github/missing.yml' })).rejects.toMatchObject({
+        status: 404,
+      });
       expect(gh.requests.at(-1)!.path).toBe('/repos/octo/widgets/contents/.github%2Fmissing.yml');
     });
 
     it('serves check runs, workflow jobs and job logs', async () => {
       const unhandled = gh.unhandled.length;
       const sha = git.branchSha('octo/widgets', 'main')!;
-      gh.addWorkflowRun({ owner: 'octo', name: 'widgets', id: 555, headSha: sha, jobs: [{ id: 9001, name: 'test', conclusion: 'failure' }, { id: 9002, name: 'lint', conclusion: 'success' }] });
+      gh.addWorkflowRun({
+        owner: 'octo',
+        name: 'widgets',
+        id: 555,
+        headSha: sha,
+        jobs: [
+          { id: 9001, name: 'test', conclusion: 'failure' },
+          { id: 9002, name: 'lint', conclusion: 'success' },
+        ],
+      });
       gh.addCheckRun({
         owner: 'octo',
         name: 'widgets',
@@ -370,17 +506,38 @@ describe('GitHub test kit', () => {
         output: { title: '1 failed', summary: 'test_total failed', text: 'AssertionError' },
         annotations: [{ path: 'src/app.py', start_line: 2, end_line: 2, annotation_level: 'failure', message: 'assert 0 == None' }],
       });
-      gh.addCheckRun({ owner: 'octo', name: 'widgets', id: 9002, checkName: 'lint', headSha: sha, conclusion: 'success', output: { title: 'ok', summary: 'ok' } });
+      gh.addCheckRun({
+        owner: 'octo',
+        name: 'widgets',
+        id: 9002,
+        checkName: 'lint',
+        headSha: sha,
+        conclusion: 'success',
+        output: { title: 'ok', summary: 'ok' },
+      });
       gh.setJobLog('octo', 'widgets', 9001, '2024-01-01T00:00:00Z FAILED test_total\n');
 
       const { data: run } = await octokit.rest.checks.get({ owner: 'octo', repo: 'widgets', check_run_id: 9001 });
-      expect(run).toMatchObject({ name: 'test', conclusion: 'failure', head_sha: sha, app: { slug: 'github-actions' }, output: { annotations_count: 1 } });
+      expect(run).toMatchObject({
+        name: 'test',
+        conclusion: 'failure',
+        head_sha: sha,
+        app: { slug: 'github-actions' },
+        output: { annotations_count: 1 },
+      });
       expect(run.details_url).toBe('https://github.com/octo/widgets/actions/runs/555/job/9001');
       const { data: annotations } = await octokit.rest.checks.listAnnotations({ owner: 'octo', repo: 'widgets', check_run_id: 9001 });
-      expect(annotations).toEqual([expect.objectContaining({ path: 'src/app.py', start_line: 2, annotation_level: 'failure', message: 'assert 0 == None' })]);
+      expect(annotations).toEqual([
+        expect.objectContaining({ path: 'src/app.py', start_line: 2, annotation_level: 'failure', message: 'assert 0 == None' }),
+      ]);
       const forRef = await octokit.rest.checks.listForRef({ owner: 'octo', repo: 'widgets', ref: 'main' });
       expect(forRef.data.check_runs.map((r) => r.name).sort()).toEqual(['lint', 'test']);
-      const forSuite = await octokit.rest.checks.listForSuite({ owner: 'octo', repo: 'widgets', check_suite_id: run.check_suite!.id, status: 'completed' });
+      const forSuite = await octokit.rest.checks.listForSuite({
+        owner: 'octo',
+        repo: 'widgets',
+        check_suite_id: run.check_suite!.id,
+        status: 'completed',
+      });
       expect(forSuite.data.total_count).toBe(2);
 
       const { data: jobs } = await octokit.rest.actions.listJobsForWorkflowRun({ owner: 'octo', repo: 'widgets', run_id: 555 });
@@ -423,18 +580,30 @@ describe('GitHub test kit', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const receiver = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const payload = adaptRepository(loadExample('issues', (p) => p.action === 'labeled'), { owner: 'octo', name: 'widgets', id: 101, installationId: 1 });
+      const payload = adaptRepository(
+        loadExample('issues', (p) => p.action === 'labeled'),
+        { owner: 'octo', name: 'widgets', id: 101, installationId: 1 },
+      );
       const sent = await sendWebhook(receiver, 'issues', payload, { secret: 's3cret' });
       expect(sent).toMatchObject({ status: 202, body: 'accepted' });
       expect(sent.ms).toBeGreaterThanOrEqual(0);
       const [delivery] = received;
       expect(delivery!.url).toBe('/api/github/webhooks');
-      expect(delivery!.headers).toMatchObject({ 'x-github-event': 'issues', 'content-type': 'application/json', 'user-agent': 'GitHub-Hookshot/abc' });
+      expect(delivery!.headers).toMatchObject({
+        'x-github-event': 'issues',
+        'content-type': 'application/json',
+        'user-agent': 'GitHub-Hookshot/abc',
+      });
       expect(delivery!.headers['x-github-delivery']).toMatch(/^[0-9a-f-]{36}$/);
       expect(await verify('s3cret', delivery!.body, String(delivery!.headers['x-hub-signature-256']))).toBe(true);
       expect(await verify('other', delivery!.body, String(delivery!.headers['x-hub-signature-256']))).toBe(false);
 
-      await sendWebhook(receiver, 'issues', payload, { secret: 's3cret', signature: `sha256=${'0'.repeat(64)}`, delivery: 'fixed-id', path: '/hooks' });
+      await sendWebhook(receiver, 'issues', payload, {
+        secret: 's3cret',
+        signature: `sha256=${'0'.repeat(64)}`,
+        delivery: 'fixed-id',
+        path: '/hooks',
+      });
       expect(received[1]!.url).toBe('/hooks');
       expect(received[1]!.headers['x-github-delivery']).toBe('fixed-id');
       expect(await verify('s3cret', received[1]!.body, String(received[1]!.headers['x-hub-signature-256']))).toBe(false);
@@ -459,16 +628,19 @@ describe('GitHub test kit', () => {
     expect(() => loadExample('issues', (p) => p.action === 'exploded')).toThrow(/actions: .*labeled/);
     expect(() => loadExample('no_such_event')).toThrow();
 
-    const adapted = adaptRepository(loadExample('issues', (p) => p.action === 'labeled'), {
-      owner: 'octo',
-      name: 'widgets',
-      id: 101,
-      private: true,
-      ownerId: 10,
-      cloneUrl: git.url('octo/widgets'),
-      defaultBranch: 'main',
-      installationId: 1,
-    });
+    const adapted = adaptRepository(
+      loadExample('issues', (p) => p.action === 'labeled'),
+      {
+        owner: 'octo',
+        name: 'widgets',
+        id: 101,
+        private: true,
+        ownerId: 10,
+        cloneUrl: git.url('octo/widgets'),
+        defaultBranch: 'main',
+        installationId: 1,
+      },
+    );
     expect(adapted.repository).toMatchObject({
       id: 101,
       name: 'widgets',
@@ -488,7 +660,10 @@ describe('GitHub test kit', () => {
     expect(adapted.label).toEqual({ ...label, url: labelUrl.replace(originalRepo, 'octo/widgets') });
     expect(adapted.label.url).toBe('https://api.github.com/repos/octo/widgets/labels/bug');
 
-    const pr = adaptRepository(loadExample('pull_request', (p) => p.action === 'opened'), { owner: 'octo', name: 'widgets', id: 101, installationId: 1 });
+    const pr = adaptRepository(
+      loadExample('pull_request', (p) => p.action === 'opened'),
+      { owner: 'octo', name: 'widgets', id: 101, installationId: 1 },
+    );
     expect(pr.pull_request.base.repo.full_name).toBe('octo/widgets');
     expect(pr.pull_request.base.label).toBe(`octo:${pr.pull_request.base.ref}`);
   });

@@ -28,7 +28,12 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
     await git?.close();
   });
 
-  const fix = (over: Record<string, unknown> = {}) => ({ repo_url: repo, task: 'fix', description: 'TypeError in calculate_total', ...over });
+  const fix = (over: Record<string, unknown> = {}) => ({
+    repo_url: repo,
+    task: 'fix',
+    description: 'TypeError in calculate_total',
+    ...over,
+  });
 
   describe('authentication', () => {
     it('401 comes before the body is looked at', async () => {
@@ -61,15 +66,31 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       ['missing repo_url', { task: 'fix', description: 'x' }, /^repo_url/],
       ['wrong task', { repo_url: 'https://github.com/a/b', task: 'refactor', description: 'x' }, /^task: must be "fix"/],
       ['empty description', { repo_url: 'https://github.com/a/b', task: 'fix', description: '   ' }, /^description: must not be empty/],
-      ['huge description', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x'.repeat(65 * 1024) }, /^description: must be at most/],
-      ['NUL in description', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'a\u0000b' }, /^description: must not contain NUL/],
+      [
+        'huge description',
+        { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x'.repeat(65 * 1024) },
+        /^description: must be at most/,
+      ],
+      [
+        'NUL in description',
+        { repo_url: 'https://github.com/a/b', task: 'fix', description: 'a\u0000b' },
+        /^description: must not contain NUL/,
+      ],
       ['array body', [], /expected object/],
       ['option-like ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: '--upload-pack=sh' }, /^ref:/],
       ['range ref', { repo_url: 'https://github.com/a/b', task: 'fix', description: 'x', ref: 'a..b' }, /^ref:/],
       ['not a URL', { repo_url: 'github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must be a full URL/],
       ['ftp URL', { repo_url: 'ftp://github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must use https/],
-      ['credentials in URL', { repo_url: 'https://u:p@github.com/a/b', task: 'fix', description: 'x' }, /^repo_url: must not contain credentials/],
-      ['host not allowed', { repo_url: 'https://93.184.216.34/a/b', task: 'fix', description: 'x' }, /^repo_url: host 93.184.216.34 is not allowed/],
+      [
+        'credentials in URL',
+        { repo_url: 'https://u:p@github.com/a/b', task: 'fix', description: 'x' },
+        /^repo_url: must not contain credentials/,
+      ],
+      [
+        'host not allowed',
+        { repo_url: 'https://93.184.216.34/a/b', task: 'fix', description: 'x' },
+        /^repo_url: host 93.184.216.34 is not allowed/,
+      ],
       ['no repository path', { repo_url: 'https://github.com/', task: 'fix', description: 'x' }, /^repo_url: must name a repository/],
     ];
     it.each(cases)('%s', async (_name, body, detail) => {
@@ -110,7 +131,10 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       const sha = git.git('shop', 'rev-parse', 'main');
       expect((await app.api(key, 'POST', '/jobs', fix({ ref: sha }))).status).toBe(202);
       const short = await app.api(key, 'POST', '/jobs', fix({ ref: 'abcdef1' }));
-      expect(short).toMatchObject({ status: 404, body: { detail: expect.stringMatching(/^Ref not found: abcdef1 \(.*full 40-character sha\)$/) } });
+      expect(short).toMatchObject({
+        status: 404,
+        body: { detail: expect.stringMatching(/^Ref not found: abcdef1 \(.*full 40-character sha\)$/) },
+      });
     });
 
     it('a branch pushed after the repository was checked is found (the cached answer is asked again)', async () => {
@@ -213,7 +237,12 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
         const { body } = await api.api(key, 'POST', '/jobs', fix());
         expect(await claimJob(api.kodah.db, body.job_id, 0)).toMatchObject({ state: 'running' });
         expect(await claimJob(api.kodah.db, body.job_id, 0)).toBeNull();
-        const result = { diff: 'diff --git a/x b/x\n', explanation: 'cast to float', filesChanged: ['x'], usage: { promptTokens: 10, completionTokens: 5 } };
+        const result = {
+          diff: 'diff --git a/x b/x\n',
+          explanation: 'cast to float',
+          filesChanged: ['x'],
+          usage: { promptTokens: 10, completionTokens: 5 },
+        };
         expect(await completeJob(api.kodah.db, body.job_id, 0, result)).toBe(true);
         expect(await completeJob(api.kodah.db, body.job_id, 0, { ...result, diff: 'other' })).toBe(false);
         expect(await failJob(api.kodah.db, body.job_id, null, new KodahError('internal', 'late'))).toBe(false);
@@ -227,7 +256,11 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
           files_changed: ['x'],
           usage: { prompt_tokens: 10, completion_tokens: 5, cost_usd: null },
         });
-        expect((await api.api(key, 'GET', `/jobs/${body.job_id}/status`)).body).toMatchObject({ status: 'completed', progress: 100, refunded: false });
+        expect((await api.api(key, 'GET', `/jobs/${body.job_id}/status`)).body).toMatchObject({
+          status: 'completed',
+          progress: 100,
+          refunded: false,
+        });
         expect((await api.api(key, 'GET', '/account')).body.free_credits).toBe(9);
       } finally {
         await api.stop();
@@ -240,7 +273,12 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       const { status, account } = await acceptThenWork(fix({ repo_url: git.url('vanishing') }), () => git.removeRepo('vanishing'), {
         KODAH_JOB_RETRIES: '0',
       });
-      expect(status).toMatchObject({ status: 'failed', error: 'The repository can no longer be read', error_kind: 'system', refunded: true });
+      expect(status).toMatchObject({
+        status: 'failed',
+        error: 'The repository can no longer be read',
+        error_kind: 'system',
+        refunded: true,
+      });
       expect(account.free_credits).toBe(10);
     });
 
@@ -254,7 +292,11 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
         const deps = { db: api.kodah.db, boss: api.kodah.boss, log: api.kodah.log };
         expect(await reconcileLostJobs(deps, { olderThanS: 0 })).toBe(1);
         expect(await reconcileLostJobs(deps, { olderThanS: 0 })).toBe(0);
-        expect((await api.api(key, 'GET', `/jobs/${lost}/status`)).body).toMatchObject({ status: 'failed', error_kind: 'system', refunded: true });
+        expect((await api.api(key, 'GET', `/jobs/${lost}/status`)).body).toMatchObject({
+          status: 'failed',
+          error_kind: 'system',
+          refunded: true,
+        });
         expect((await api.api(key, 'GET', `/jobs/${live}/status`)).body).toMatchObject({ state: 'queued', refunded: false });
         expect((await api.api(key, 'GET', '/account')).body.free_credits).toBe(9);
       } finally {

@@ -21,8 +21,12 @@ describe('the layer rule of src/', () => {
   });
 
   it('refuses imports that point up or sideways, and says which way they may go', async () => {
-    expect(await layerErrors('src/lib/example.ts', '../db/database.js')).toEqual([expect.stringMatching(/lib\/ may not import db\/: db\/ is a higher layer/)]);
-    expect(await layerErrors('src/git/example.ts', '../billing/credits.js')).toEqual([expect.stringMatching(/git\/ may not import billing\//)]);
+    expect(await layerErrors('src/lib/example.ts', '../db/database.js')).toEqual([
+      expect.stringMatching(/lib\/ may not import db\/: db\/ is a higher layer/),
+    ]);
+    expect(await layerErrors('src/git/example.ts', '../billing/credits.js')).toEqual([
+      expect.stringMatching(/git\/ may not import billing\//),
+    ]);
     expect(await layerErrors('src/code-index/example.ts', '../localize/localize.js')).toEqual([expect.stringMatching(/same layer/)]);
     expect(await layerErrors('src/mcp/example.ts', '../http/routes/search.js')).toEqual([expect.stringMatching(/same layer/)]);
     expect(await layerErrors('src/jobs/example.ts', '../fix/fix-pipeline.js')).toEqual([expect.stringMatching(/same layer/)]);
@@ -30,14 +34,20 @@ describe('the layer rule of src/', () => {
   });
 
   it('keeps test code out of production code, and unknown folders out of src/', async () => {
-    expect(await layerErrors('src/http/example.ts', '../../test/helpers/test-app.js')).toEqual([expect.stringMatching(/production code stands on its own/)]);
+    expect(await layerErrors('src/http/example.ts', '../../test/helpers/test-app.js')).toEqual([
+      expect.stringMatching(/production code stands on its own/),
+    ]);
     expect(await layerErrors('src/http/example.test.ts', '../../test/helpers/test-app.js')).toEqual([]);
-    expect(await layerErrors('src/widgets/example.ts', '../lib/errors.js')).toEqual([expect.stringMatching(/src\/widgets is not in the layer table/)]);
+    expect(await layerErrors('src/widgets/example.ts', '../lib/errors.js')).toEqual([
+      expect.stringMatching(/src\/widgets is not in the layer table/),
+    ]);
   });
 
   it('the tree as it is has no violation', async () => {
     const results = await eslint.lintFiles(['src/**/*.ts']);
-    const violations = results.flatMap((r) => r.messages.filter((m) => m.ruleId === 'kodah/layers').map((m) => `${path.relative(root, r.filePath)}:${m.line} ${m.message}`));
+    const violations = results.flatMap((r) =>
+      r.messages.filter((m) => m.ruleId === 'kodah/layers').map((m) => `${path.relative(root, r.filePath)}:${m.line} ${m.message}`),
+    );
     expect(violations).toEqual([]);
   });
 });

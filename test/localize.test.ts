@@ -11,10 +11,13 @@ import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-serve
 import { spawnKodah } from './helpers/kodah-process.js';
 
 const FILES: Record<string, string> = {
-  'shop/processor.py': 'def calculate_total(items):\n    total = 0\n    for item in items:\n        total += item["price"]\n    return total\n',
-  'shop/formatting.py': 'def format_price(value):\n    return "%.2f" % value\n\nclass Receipt:\n    def render(self):\n        return "total"\n',
+  'shop/processor.py':
+    'def calculate_total(items):\n    total = 0\n    for item in items:\n        total += item["price"]\n    return total\n',
+  'shop/formatting.py':
+    'def format_price(value):\n    return "%.2f" % value\n\nclass Receipt:\n    def render(self):\n        return "total"\n',
   'shop/__init__.py': 'from .processor import calculate_total\n',
-  'tests/test_processor.py': 'from shop.processor import calculate_total\n\ndef test_total():\n    assert calculate_total([{"price": "1"}]) == 1\n',
+  'tests/test_processor.py':
+    'from shop.processor import calculate_total\n\ndef test_total():\n    assert calculate_total([{"price": "1"}]) == 1\n',
   'docs/conf.py': 'project = "shop"  # calculate_total price total\n',
   'static/jquery.min.js': 'function calculate_total(){return total+price}',
 };
@@ -45,7 +48,9 @@ describe('localizing a bug report in a real repository', () => {
   it('puts the file of the innermost own stack frame first, with its reasons; tests, docs and vendored code after', async () => {
     const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), REPORT, { cache: new FactsCache() });
     expect(ranked[0]!.path).toBe('shop/processor.py');
-    expect(ranked[0]!.reasons).toEqual(expect.arrayContaining(['stack frame (innermost of ours) in calculate_total', 'defines calculate_total']));
+    expect(ranked[0]!.reasons).toEqual(
+      expect.arrayContaining(['stack frame (innermost of ours) in calculate_total', 'defines calculate_total']),
+    );
     const position = (p: string) => ranked.findIndex((r) => r.path === p);
     // Each of these says "calculate_total" too, but a fix rarely goes there.
     for (const elsewhere of ['tests/test_processor.py', 'docs/conf.py', 'static/jquery.min.js']) {
@@ -55,7 +60,9 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('ranks the functions of the best files: the one in the trace first, with its lines and signature', async () => {
-    const { snippets: [best] } = await localize(gitDir, await resolveCommit(gitDir, 'main'), REPORT, { cache: new FactsCache() });
+    const {
+      snippets: [best],
+    } = await localize(gitDir, await resolveCommit(gitDir, 'main'), REPORT, { cache: new FactsCache() });
     expect(best).toMatchObject({
       path: 'shop/processor.py',
       qualifiedName: 'calculate_total',
@@ -68,7 +75,9 @@ describe('localizing a bug report in a real repository', () => {
   });
 
   it('finds a class member named in prose without any trace', async () => {
-    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total', { cache: new FactsCache() });
+    const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total', {
+      cache: new FactsCache(),
+    });
     expect(ranked[0]).toMatchObject({ path: 'shop/formatting.py', reasons: expect.arrayContaining(['defines Receipt.render']) });
   });
 
@@ -91,7 +100,19 @@ describe('localizing a bug report in a real repository', () => {
     expect(first.commit).toBe(git.git('shop', 'rev-parse', 'main'));
     expect(first.files[0]!.path).toBe('shop/processor.py');
     // A second run fetches into the existing mirror and sees a new commit.
-    const next = git.git('shop', '-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit-tree', '-p', 'main', '-m', 'again', 'main^{tree}');
+    const next = git.git(
+      'shop',
+      '-c',
+      'user.name=T',
+      '-c',
+      'user.email=t@example.com',
+      'commit-tree',
+      '-p',
+      'main',
+      '-m',
+      'again',
+      'main^{tree}',
+    );
     git.git('shop', 'branch', '-f', 'main', next);
     expect((await run()).commit).toBe(git.git('shop', 'rev-parse', 'main'));
   });

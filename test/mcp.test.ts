@@ -30,7 +30,9 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
 
   async function httpClient(apiKey: string): Promise<Client> {
     const client = new Client({ name: 'kodah-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { 'X-API-Key': apiKey } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { 'X-API-Key': apiKey } } }),
+    );
     return client;
   }
 
@@ -40,7 +42,9 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
     app = await startTestApp(kind);
     ({ key } = await app.account());
     ({ key: other } = await app.account());
-    const created = await app.api(key, 'POST', '/api/v1/repositories', { data: { type: 'repository', attributes: { remote_uri: git.url('invoices') } } });
+    const created = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('invoices') } },
+    });
     expect(created.status).toBe(201);
     repoId = created.body.data.id;
     remote = created.body.data.attributes.remote_uri;
@@ -60,12 +64,20 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
       expect(Object.keys(search.inputSchema.properties ?? {}).sort()).toEqual(['code', 'filters', 'keywords', 'limit', 'text']);
 
       const repos = await client.callTool({ name: 'list_repositories', arguments: {} });
-      expect(repos.structuredContent).toEqual({ repositories: [{ id: repoId, url: remote, default_branch: 'main', indexed_commit: commit }] });
+      expect(repos.structuredContent).toEqual({
+        repositories: [{ id: repoId, url: remote, default_branch: 'main', indexed_commit: commit }],
+      });
 
       const hit = await client.callTool({ name: 'search_code', arguments: { keywords: ['calculate_total'] } });
       expect(hit.isError).toBeFalsy();
       const results = (hit.structuredContent as any).results;
-      expect(results[0]).toMatchObject({ path: 'billing/invoice.py', repository: remote, commit, language: 'python', name: 'calculate_total' });
+      expect(results[0]).toMatchObject({
+        path: 'billing/invoice.py',
+        repository: remote,
+        commit,
+        language: 'python',
+        name: 'calculate_total',
+      });
       expect(results[0].content).toContain('def calculate_total(lines):');
       expect(text(hit).split('\n').slice(0, 4)).toEqual([
         '1. billing/invoice.py:5-9',
@@ -87,7 +99,10 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
       const file = await client.callTool({ name: 'get_file', arguments: { repository: repoId, path: 'web/render.ts' } });
       expect(file.isError).toBeFalsy();
       expect(text(file)).toBe(FILES['web/render.ts']);
-      const byUrl = await client.callTool({ name: 'get_file', arguments: { repository: `${remote.replace(/\.git$/, '')}/`, path: 'billing/invoice.py', commit: commit.slice(0, 10) } });
+      const byUrl = await client.callTool({
+        name: 'get_file',
+        arguments: { repository: `${remote.replace(/\.git$/, '')}/`, path: 'billing/invoice.py', commit: commit.slice(0, 10) },
+      });
       expect(text(byUrl)).toBe(FILES['billing/invoice.py']);
     } finally {
       await client.close();
@@ -97,7 +112,10 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
   it('answers bad input with tool errors that say what to fix', async () => {
     const client = await httpClient(key);
     try {
-      const glob = await client.callTool({ name: 'search_code', arguments: { keywords: ['total'], filters: { file_patterns: ['src/[abc'] } } });
+      const glob = await client.callTool({
+        name: 'search_code',
+        arguments: { keywords: ['total'], filters: { file_patterns: ['src/[abc'] } },
+      });
       expect(glob.isError).toBe(true);
       expect(text(glob)).toMatch(/filters\.file_patterns: "src\/\[abc" is not a valid glob/);
 
@@ -110,11 +128,23 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
       expect(text(limit)).toMatch(/limit/);
 
       const noRepo = await client.callTool({ name: 'get_file', arguments: { repository: '999999', path: 'web/render.ts' } });
-      expect(noRepo).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringMatching(/^Repository 999999 not found/) }] });
+      expect(noRepo).toMatchObject({
+        isError: true,
+        content: [{ type: 'text', text: expect.stringMatching(/^Repository 999999 not found/) }],
+      });
       const noPath = await client.callTool({ name: 'get_file', arguments: { repository: repoId, path: 'web/missing.ts' } });
-      expect(noPath).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringMatching(/^File web\/missing\.ts not found at commit/) }] });
-      const noCommit = await client.callTool({ name: 'get_file', arguments: { repository: repoId, path: 'web/render.ts', commit: 'deadbeef' } });
-      expect(noCommit).toMatchObject({ isError: true, content: [{ type: 'text', text: expect.stringMatching(/not found at commit deadbeef/) }] });
+      expect(noPath).toMatchObject({
+        isError: true,
+        content: [{ type: 'text', text: expect.stringMatching(/^File web\/missing\.ts not found at commit/) }],
+      });
+      const noCommit = await client.callTool({
+        name: 'get_file',
+        arguments: { repository: repoId, path: 'web/render.ts', commit: 'deadbeef' },
+      });
+      expect(noCommit).toMatchObject({
+        isError: true,
+        content: [{ type: 'text', text: expect.stringMatching(/not found at commit deadbeef/) }],
+      });
     } finally {
       await client.close();
     }
@@ -124,18 +154,29 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
     const client = await httpClient(other);
     try {
       expect((await client.callTool({ name: 'list_repositories', arguments: {} })).structuredContent).toEqual({ repositories: [] });
-      expect((await client.callTool({ name: 'search_code', arguments: { keywords: ['calculate_total'] } })).structuredContent).toEqual({ results: [] });
+      expect((await client.callTool({ name: 'search_code', arguments: { keywords: ['calculate_total'] } })).structuredContent).toEqual({
+        results: [],
+      });
       const file = await client.callTool({ name: 'get_file', arguments: { repository: repoId, path: 'web/render.ts' } });
       expect(file.isError).toBe(true);
     } finally {
       await client.close();
     }
 
-    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+    const init = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    };
     const anonymous = await app.api(null, 'POST', '/mcp', init);
     expect(anonymous.status).toBe(401);
     expect(anonymous.body).toEqual({ detail: 'Missing API key: send it in the X-API-Key header' });
-    const wrong = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { authorization: 'Bearer kdh_not-a-real-key-000000000000000000000000', 'content-type': 'application/json' }, body: JSON.stringify(init) });
+    const wrong = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer kdh_not-a-real-key-000000000000000000000000', 'content-type': 'application/json' },
+      body: JSON.stringify(init),
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual({ detail: 'Invalid API key' });
     const get = await app.api(key, 'GET', '/mcp');
@@ -154,15 +195,23 @@ describe.each(databaseKinds)('MCP server on %s', (kind) => {
     const client = new Client({ name: 'kodah-test', version: '1' });
     await client.connect(transport);
     try {
-      const hit = await client.callTool({ name: 'search_code', arguments: { keywords: ['renderInvoiceTotal'], filters: { languages: ['ts'] } } });
+      const hit = await client.callTool({
+        name: 'search_code',
+        arguments: { keywords: ['renderInvoiceTotal'], filters: { languages: ['ts'] } },
+      });
       expect(hit.isError, stderr).toBeFalsy();
-      expect((hit.structuredContent as any).results).toEqual([expect.objectContaining({ path: 'web/render.ts', repository: remote, commit, language: 'typescript' })]);
+      expect((hit.structuredContent as any).results).toEqual([
+        expect.objectContaining({ path: 'web/render.ts', repository: remote, commit, language: 'typescript' }),
+      ]);
       expect(text(hit)).toContain('return `Invoice total: ${total.toFixed(2)}`;');
 
       const file = await client.callTool({ name: 'get_file', arguments: { repository: remote, path: 'billing/invoice.py' } });
       expect(text(file)).toBe(FILES['billing/invoice.py']);
 
-      const glob = await client.callTool({ name: 'search_code', arguments: { keywords: ['total'], filters: { file_patterns: ['src/[abc'] } } });
+      const glob = await client.callTool({
+        name: 'search_code',
+        arguments: { keywords: ['total'], filters: { file_patterns: ['src/[abc'] } },
+      });
       expect(glob.isError).toBe(true);
       expect(text(glob)).toMatch(/filters\.file_patterns: "src\/\[abc" is not a valid glob/);
       const missing = await client.callTool({ name: 'get_file', arguments: { repository: repoId, path: 'nope.txt' } });

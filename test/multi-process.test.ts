@@ -19,7 +19,12 @@ describe.runIf(process.env.TEST_DATABASE_URL)('API and workers in separate proce
       const env = { ...database.env, KODAH_ALLOW_LOCAL_GIT: '1', LOG_LEVEL: 'info' };
       const { key } = await seedAccount(database.env, 1000);
       const port = await freePort();
-      const api = spawnKodah(['serve', '--no-workers'], { ...env, PORT: String(port), HOST: '127.0.0.1', KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: '10' });
+      const api = spawnKodah(['serve', '--no-workers'], {
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: '10',
+      });
       const workers = [spawnKodah(['worker'], env), spawnKodah(['worker'], env)];
       procs.push(api, ...workers);
       const base = `http://127.0.0.1:${port}`;
@@ -33,10 +38,19 @@ describe.runIf(process.env.TEST_DATABASE_URL)('API and workers in separate proce
         ids.push(res.body.job_id);
       }
       for (const jobId of ids) {
-        expect(await waitForJob(client, key, jobId, 30_000)).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
+        expect(await waitForJob(client, key, jobId, 30_000)).toMatchObject({
+          status: 'failed',
+          error: 'fix engine not configured',
+          refunded: true,
+        });
       }
       expect(api.output()).not.toMatch(/job started/);
-      const started = workers.flatMap((w) => w.output().split('\n').filter((l) => l.includes('"job started"')));
+      const started = workers.flatMap((w) =>
+        w
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"job started"')),
+      );
       expect(started.map((l) => JSON.parse(l).jobId).sort()).toEqual([...ids].sort());
       expect((await client.api(key, 'GET', '/account')).body).toMatchObject({ free_credits: 10, paid_balance_cents: 1000 });
 

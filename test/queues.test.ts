@@ -9,11 +9,23 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { createTestDatabase, databaseKinds } from './helpers/test-database.js';
 
 const SECRET = 'queues-test-secret';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-const GITHUB_ENV = { APP_ID: '424242', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, GITHUB_API_URL: 'http://127.0.0.1:9/api/v3', GITHUB_URL: 'http://127.0.0.1:9' };
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+const GITHUB_ENV = {
+  APP_ID: '424242',
+  PRIVATE_KEY: privateKey,
+  WEBHOOK_SECRET: SECRET,
+  GITHUB_API_URL: 'http://127.0.0.1:9/api/v3',
+  GITHUB_URL: 'http://127.0.0.1:9',
+};
 /** pg-boss keeps queues of its own (`__pgboss__…`); these tests are about Kodah's. */
 const ours = (names: string[]) => names.filter((n) => !n.startsWith('__pgboss')).sort();
-const declared = queueSpecs(loadConfig({})).map((q) => q.name).sort();
+const declared = queueSpecs(loadConfig({}))
+  .map((q) => q.name)
+  .sort();
 
 describe.each(databaseKinds)('queues on %s', (kind) => {
   let app: TestApp | undefined;

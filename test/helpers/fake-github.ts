@@ -260,7 +260,10 @@ const DEFAULT_PERMISSIONS: Record<string, string> = {
 const LEVEL = { none: 0, read: 1, write: 2, admin: 3 } as const;
 
 const notFound = (message = 'Not Found'): Reply => ({ status: 404, body: { message, documentation_url: DOCS } });
-const validationFailed = (errors: Json[], doc = DOCS): Reply => ({ status: 422, body: { message: 'Validation Failed', errors, documentation_url: doc } });
+const validationFailed = (errors: Json[], doc = DOCS): Reply => ({
+  status: 422,
+  body: { message: 'Validation Failed', errors, documentation_url: doc },
+});
 const nodeId = (kind: string, id: number) => Buffer.from(`0:${kind}${id}`).toString('base64').replace(/=+$/, '');
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -377,9 +380,9 @@ function compile(template: string): { regex: RegExp; names: string[] } {
   const source = template
     .split('/')
     .map((segment) => {
-      if (segment.startsWith(':')) return names.push(segment.slice(1)), '([^/]+)';
-      if (segment.startsWith('#')) return names.push(segment.slice(1)), '(\\d+)';
-      if (segment.startsWith('*')) return names.push(segment.slice(1)), '?(.*)';
+      if (segment.startsWith(':')) return (names.push(segment.slice(1)), '([^/]+)');
+      if (segment.startsWith('#')) return (names.push(segment.slice(1)), '(\\d+)');
+      if (segment.startsWith('*')) return (names.push(segment.slice(1)), '?(.*)');
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');
@@ -429,7 +432,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4`,
     gravatar_id: '',
     url: `${base}/users/${encodeURIComponent(user.login)}`,
-    html_url: user.type === 'Bot' && user.login.endsWith('[bot]') ? `https://github.com/apps/${user.login.slice(0, -5)}` : `https://github.com/${user.login}`,
+    html_url:
+      user.type === 'Bot' && user.login.endsWith('[bot]')
+        ? `https://github.com/apps/${user.login.slice(0, -5)}`
+        : `https://github.com/${user.login}`,
     type: user.type,
     site_admin: false,
   });
@@ -486,17 +492,30 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const association = (repo: RepoState, login: string): string => {
     if (login.toLowerCase() === repo.owner.toLowerCase()) return 'OWNER';
     const permission = repo.permissions.get(login.toLowerCase());
-    if (permission && ['admin', 'maintain', 'write'].includes(permission)) return repo.ownerType === 'Organization' ? 'MEMBER' : 'COLLABORATOR';
+    if (permission && ['admin', 'maintain', 'write'].includes(permission))
+      return repo.ownerType === 'Organization' ? 'MEMBER' : 'COLLABORATOR';
     return 'NONE';
   };
   const labelJson = (repo: RepoState, name: string): Json => {
     if (!labelIds.has(name)) labelIds.set(name, 300000 + labelIds.size);
     const id = labelIds.get(name)!;
-    return { id, node_id: nodeId('LA', id), url: `${apiRepo(repo)}/labels/${encodeURIComponent(name)}`, name, color: 'ededed', default: false, description: null };
+    return {
+      id,
+      node_id: nodeId('LA', id),
+      url: `${apiRepo(repo)}/labels/${encodeURIComponent(name)}`,
+      name,
+      color: 'ededed',
+      default: false,
+      description: null,
+    };
   };
   const reactionSummary = (repo: RepoState, key: string, url: string): Json => {
     const list = repo.reactions.get(key) ?? [];
-    return Object.fromEntries([['url', url], ['total_count', list.length], ...REACTIONS.map((content) => [content, list.filter((r) => r.content === content).length])]);
+    return Object.fromEntries([
+      ['url', url],
+      ['total_count', list.length],
+      ...REACTIONS.map((content) => [content, list.filter((r) => r.content === content).length]),
+    ]);
   };
   const issueJson = (repo: RepoState, issue: IssueState): Json => {
     const url = `${apiRepo(repo)}/issues/${issue.number}`;
@@ -614,7 +633,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         label: `${headOwner}:${pull.head.ref}`,
         ref: pull.head.ref,
         sha: headSha,
-        user: headRepo ? userJson({ login: headRepo.owner, type: headRepo.ownerType }, headRepo.ownerId) : userJson({ login: headOwner, type: 'User' }),
+        user: headRepo
+          ? userJson({ login: headRepo.owner, type: headRepo.ownerType }, headRepo.ownerId)
+          : userJson({ login: headOwner, type: 'User' }),
         repo: headRepo ? repoJson(headRepo) : { full_name: pull.head.repoFullName, name: pull.head.repoFullName.split('/')[1], id: 0 },
       },
       base: { label: `${repo.owner}:${pull.base.ref}`, ref: pull.base.ref, sha: baseSha, user: owner, repo: repoJson(repo) },
@@ -635,7 +656,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const url = `${apiRepo(repo)}/check-runs/${run.id}`;
     // A GitHub Actions job's check run shares the job's id and links to the job's page.
     const workflowRun = [...repo.workflowRuns.values()].find((w) => w.jobs.some((job) => job.id === run.id));
-    const detailsUrl = run.detailsUrl ?? (workflowRun ? `${htmlRepo(repo.fullName)}/actions/runs/${workflowRun.id}/job/${run.id}` : `${htmlRepo(repo.fullName)}/runs/${run.id}`);
+    const detailsUrl =
+      run.detailsUrl ??
+      (workflowRun
+        ? `${htmlRepo(repo.fullName)}/actions/runs/${workflowRun.id}/job/${run.id}`
+        : `${htmlRepo(repo.fullName)}/runs/${run.id}`);
     const status = run.status ?? 'completed';
     return {
       id: run.id,
@@ -678,7 +703,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     started_at: '2024-01-01T00:00:00Z',
     completed_at: '2024-01-01T00:01:00Z',
     name: job.name,
-    steps: (job.steps ?? []).map((step, index) => ({ name: step.name, status: 'completed', conclusion: step.conclusion, number: index + 1, started_at: '2024-01-01T00:00:00Z', completed_at: '2024-01-01T00:01:00Z' })),
+    steps: (job.steps ?? []).map((step, index) => ({
+      name: step.name,
+      status: 'completed',
+      conclusion: step.conclusion,
+      number: index + 1,
+      started_at: '2024-01-01T00:00:00Z',
+      completed_at: '2024-01-01T00:01:00Z',
+    })),
     check_run_url: `${apiRepo(repo)}/check-runs/${job.id}`,
     labels: ['ubuntu-latest'],
     runner_id: 1,
@@ -697,7 +729,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     run_attempt: 1,
     event: 'pull_request',
     status: 'completed',
-    conclusion: run.conclusion !== undefined ? run.conclusion : run.jobs.some((job) => job.conclusion === 'failure') ? 'failure' : 'success',
+    conclusion:
+      run.conclusion !== undefined ? run.conclusion : run.jobs.some((job) => job.conclusion === 'failure') ? 'failure' : 'success',
     url: `${apiRepo(repo)}/actions/runs/${run.id}`,
     html_url: `${htmlRepo(repo.fullName)}/actions/runs/${run.id}`,
     jobs_url: `${apiRepo(repo)}/actions/runs/${run.id}/jobs`,
@@ -782,7 +815,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const requestedNames: string[] = Array.isArray(body?.repositories) ? body.repositories.map(String) : [];
     const inaccessible = {
       status: 422,
-      body: { message: 'There is at least one repository that does not exist or is not accessible to the parent installation.', documentation_url: DOCS },
+      body: {
+        message: 'There is at least one repository that does not exist or is not accessible to the parent installation.',
+        documentation_url: DOCS,
+      },
     };
     // Names in `repositories` are bare names within the installation's account, as on GitHub.
     const scoped: RepoState[] = [];
@@ -801,7 +837,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       for (const [name, level] of Object.entries(requestedPermissions)) {
         const have = LEVEL[(granted[name] ?? 'none') as keyof typeof LEVEL] ?? 0;
         if ((LEVEL[level as keyof typeof LEVEL] ?? 99) > have)
-          return { status: 422, body: { message: 'The permissions requested are not granted to this installation.', documentation_url: DOCS } };
+          return {
+            status: 422,
+            body: { message: 'The permissions requested are not granted to this installation.', documentation_url: DOCS },
+          };
       }
     }
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -809,7 +848,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const permissions: Record<string, string> = requestedPermissions ? { metadata: 'read', ...requestedPermissions } : { ...granted };
     const isScoped = requestedIds.length > 0 || requestedNames.length > 0;
     const covered = isScoped ? scoped : [...repos.values()].filter((r) => installationCovers(installation, r));
-    tokens.set(token, { token, installationId: installation.id, repoIds: isScoped ? new Set(scoped.map((r) => r.id)) : null, permissions, expired: false });
+    tokens.set(token, {
+      token,
+      installationId: installation.id,
+      repoIds: isScoped ? new Set(scoped.map((r) => r.id)) : null,
+      permissions,
+      expired: false,
+    });
     // The same token clones over git for the same repositories (x-access-token:<token>), and
     // pushes only when it has contents: write.
     git.allowToken(
@@ -840,7 +885,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   on('GET', '/installation/repositories', 'token', [], ({ token, query }) => {
     const installation = installations.get(token!.installationId)!;
     const visible = [...repos.values()].filter((r) => installationCovers(installation, r) && (!token!.repoIds || token!.repoIds.has(r.id)));
-    return listReply(visible.map(repoJson), '/installation/repositories', query, (page) => ({ total_count: visible.length, repository_selection: 'selected', repositories: page }));
+    return listReply(visible.map(repoJson), '/installation/repositories', query, (page) => ({
+      total_count: visible.length,
+      repository_selection: 'selected',
+      repositories: page,
+    }));
   });
 
   on('GET', '/repos/:owner/:repo', 'token', ['metadata:read'], ({ repo }) => ({ status: 200, body: repoJson(repo) }));
@@ -879,17 +928,27 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
           return { kind, sha, size: Number(size) || 0, name };
         });
     const listing = async (treeish: string, prefix: string) =>
-      parseTree(await gitAsync(gitDir, ['ls-tree', '-z', '-l', treeish])).map((e) => entryJson(e.kind, e.sha, e.size, prefix ? `${prefix}/${e.name}` : e.name));
+      parseTree(await gitAsync(gitDir, ['ls-tree', '-z', '-l', treeish])).map((e) =>
+        entryJson(e.kind, e.sha, e.size, prefix ? `${prefix}/${e.name}` : e.name),
+      );
     if (!filePath) return { status: 200, body: await listing(commit, '') };
     const [entry] = parseTree(await gitAsync(gitDir, ['ls-tree', '-z', '-l', commit, '--', filePath]));
     if (!entry || entry.name !== filePath) return notFound();
     if (entry.kind === 'dir') return { status: 200, body: await listing(`${commit}:${filePath}`, filePath) };
     const content = await gitBuffer(gitDir, ['cat-file', 'blob', entry.sha]);
     // application/vnd.github.raw (octokit's mediaType: { format: 'raw' }) asks for the bytes themselves.
-    if (/\.raw\b|vnd\.github\.raw/.test(String(headers.accept ?? ''))) return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: content };
+    if (/\.raw\b|vnd\.github\.raw/.test(String(headers.accept ?? '')))
+      return { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: content };
     // GitHub wraps the base64 at 60 characters; clients must decode it with the newlines.
     const base64 = content.toString('base64').replace(/.{60}/g, '$&\n');
-    return { status: 200, body: { ...entryJson('file', entry.sha, content.length, filePath), content: base64.endsWith('\n') ? base64 : `${base64}\n`, encoding: 'base64' } };
+    return {
+      status: 200,
+      body: {
+        ...entryJson('file', entry.sha, content.length, filePath),
+        content: base64.endsWith('\n') ? base64 : `${base64}\n`,
+        encoding: 'base64',
+      },
+    };
   });
 
   on('GET', '/repos/:owner/:repo/collaborators/:user/permission', 'token', ['metadata:read'], ({ repo, params }) => {
@@ -938,7 +997,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const issue = issueOf(repo, params.number!);
     if (!issue) return notFound();
     const names: unknown[] = Array.isArray(body) ? body : Array.isArray(body?.labels) ? body.labels : [];
-    for (const name of names.map((n) => (typeof n === 'string' ? n : String((n as Json).name)))) if (!issue.labels.includes(name)) issue.labels.push(name);
+    for (const name of names.map((n) => (typeof n === 'string' ? n : String((n as Json).name))))
+      if (!issue.labels.includes(name)) issue.labels.push(name);
     return { status: 200, body: issue.labels.map((name) => labelJson(repo, name)) };
   });
   on('DELETE', '/repos/:owner/:repo/issues/#number/labels/:name', 'token', issuesWrite, ({ repo, params }) => {
@@ -958,9 +1018,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   on('POST', '/repos/:owner/:repo/issues/#number/comments', 'token', issuesWrite, ({ repo, params, body }) => {
     const issue = issueOf(repo, params.number!);
     if (!issue) return notFound();
-    if (typeof body?.body !== 'string' || !body.body) return validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }]);
+    if (typeof body?.body !== 'string' || !body.body)
+      return validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }]);
     const now = isoNow();
-    const comment: CommentState = { id: nextCommentId++, issueNumber: issue.number, body: body.body, user: bot, createdAt: now, updatedAt: now };
+    const comment: CommentState = {
+      id: nextCommentId++,
+      issueNumber: issue.number,
+      body: body.body,
+      user: bot,
+      createdAt: now,
+      updatedAt: now,
+    };
     repo.comments.push(comment);
     return { status: 201, headers: { location: `${apiRepo(repo)}/issues/comments/${comment.id}` }, body: commentJson(repo, comment) };
   });
@@ -971,7 +1039,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   on('PATCH', '/repos/:owner/:repo/issues/comments/#id', 'token', issuesWrite, ({ repo, params, body }) => {
     const comment = commentOf(repo, params.id!);
     if (!comment) return notFound();
-    if (typeof body?.body !== 'string' || !body.body) return validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }]);
+    if (typeof body?.body !== 'string' || !body.body)
+      return validationFailed([{ resource: 'IssueComment', code: 'missing_field', field: 'body' }]);
     comment.body = body.body;
     comment.updatedAt = isoNow();
     return { status: 200, body: commentJson(repo, comment) };
@@ -980,7 +1049,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   // Reactions: a user has at most one reaction of each kind on a target; reacting again answers
   // the existing one with 200 instead of 201.
   const react = (repo: RepoState, key: string, content: unknown): Reply => {
-    if (typeof content !== 'string' || !REACTIONS.includes(content)) return validationFailed([{ resource: 'Reaction', code: 'invalid', field: 'content' }]);
+    if (typeof content !== 'string' || !REACTIONS.includes(content))
+      return validationFailed([{ resource: 'Reaction', code: 'invalid', field: 'content' }]);
     const list = repo.reactions.get(key) ?? [];
     repo.reactions.set(key, list);
     const existing = list.find((r) => r.content === content && r.user.login === bot.login);
@@ -998,13 +1068,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     issueOf(repo, params.number!) ? react(repo, `issue:${params.number}`, body?.content) : notFound(),
   );
   on('GET', '/repos/:owner/:repo/issues/#number/reactions', 'token', issuesRead, ({ repo, params, query }) =>
-    issueOf(repo, params.number!) ? listReactions(repo, `issue:${params.number}`, `/repos/${repo.fullName}/issues/${params.number}/reactions`, query) : notFound(),
+    issueOf(repo, params.number!)
+      ? listReactions(repo, `issue:${params.number}`, `/repos/${repo.fullName}/issues/${params.number}/reactions`, query)
+      : notFound(),
   );
   on('POST', '/repos/:owner/:repo/issues/comments/#id/reactions', 'token', issuesWrite, ({ repo, params, body }) =>
     commentOf(repo, params.id!) ? react(repo, `comment:${params.id}`, body?.content) : notFound(),
   );
   on('GET', '/repos/:owner/:repo/issues/comments/#id/reactions', 'token', issuesRead, ({ repo, params, query }) =>
-    commentOf(repo, params.id!) ? listReactions(repo, `comment:${params.id}`, `/repos/${repo.fullName}/issues/comments/${params.id}/reactions`, query) : notFound(),
+    commentOf(repo, params.id!)
+      ? listReactions(repo, `comment:${params.id}`, `/repos/${repo.fullName}/issues/comments/${params.id}/reactions`, query)
+      : notFound(),
   );
 
   // Pull requests.
@@ -1030,23 +1104,41 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   });
   on('POST', '/repos/:owner/:repo/pulls', 'token', ['pull_requests:write'], async ({ repo, body }) => {
     const doc = 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request';
-    if (typeof body?.head !== 'string' || !body.head) return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'head' }], doc);
-    if (typeof body?.base !== 'string' || !body.base) return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'base' }], doc);
-    if (typeof body?.title !== 'string' || !body.title) return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'title' }], doc);
+    if (typeof body?.head !== 'string' || !body.head)
+      return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'head' }], doc);
+    if (typeof body?.base !== 'string' || !body.base)
+      return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'base' }], doc);
+    if (typeof body?.title !== 'string' || !body.title)
+      return validationFailed([{ resource: 'PullRequest', code: 'missing_field', field: 'title' }], doc);
     // "branch" or "owner:branch"; another owner means a fork with the same name (or head_repo).
-    const [headOwner, headRef] = body.head.includes(':') ? [body.head.split(':')[0] as string, body.head.split(':').slice(1).join(':')] : [repo.owner, body.head as string];
+    const [headOwner, headRef] = body.head.includes(':')
+      ? [body.head.split(':')[0] as string, body.head.split(':').slice(1).join(':')]
+      : [repo.owner, body.head as string];
     const headRepo =
-      headOwner.toLowerCase() === repo.owner.toLowerCase() ? repo : (getRepo(headOwner, typeof body.head_repo === 'string' ? body.head_repo.split('/').pop()! : repo.name) ?? null);
+      headOwner.toLowerCase() === repo.owner.toLowerCase()
+        ? repo
+        : (getRepo(headOwner, typeof body.head_repo === 'string' ? body.head_repo.split('/').pop()! : repo.name) ?? null);
     const headSha = headRepo ? await branchTip(headRepo.fullName, headRef) : null;
     if (!headRepo || !headSha) return validationFailed([{ resource: 'PullRequest', field: 'head', code: 'invalid' }], doc);
     const baseSha = await branchTip(repo.fullName, body.base);
     if (!baseSha) return validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }], doc);
     const duplicate = [...repo.pulls.values()].find(
-      (p) => p.state === 'open' && p.head.ref === headRef && p.head.repoFullName.toLowerCase() === headRepo.fullName.toLowerCase() && p.base.ref === body.base,
+      (p) =>
+        p.state === 'open' &&
+        p.head.ref === headRef &&
+        p.head.repoFullName.toLowerCase() === headRepo.fullName.toLowerCase() &&
+        p.base.ref === body.base,
     );
-    if (duplicate) return validationFailed([{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${headRepo.owner}:${headRef}.` }], doc);
+    if (duplicate)
+      return validationFailed(
+        [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${headRepo.owner}:${headRef}.` }],
+        doc,
+      );
     if (headRepo === repo && (await gitAsync(git.path(repo.fullName), ['rev-list', '--count', `${baseSha}..${headSha}`])).trim() === '0')
-      return validationFailed([{ resource: 'PullRequest', code: 'custom', message: `No commits between ${body.base} and ${headRef}` }], doc);
+      return validationFailed(
+        [{ resource: 'PullRequest', code: 'custom', message: `No commits between ${body.base} and ${headRef}` }],
+        doc,
+      );
     const number = Math.max(0, ...repo.issues.keys(), ...repo.pulls.keys()) + 1;
     const now = isoNow();
     const pull: FakePull = {
@@ -1065,7 +1157,19 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       updatedAt: now,
     };
     repo.pulls.set(number, pull);
-    repo.issues.set(number, { id: nextIssueId++, number, title: pull.title, body: pull.body, user: bot, labels: [], state: 'open', isPull: true, createdAt: now, updatedAt: now, closedAt: null });
+    repo.issues.set(number, {
+      id: nextIssueId++,
+      number,
+      title: pull.title,
+      body: pull.body,
+      user: bot,
+      labels: [],
+      state: 'open',
+      isPull: true,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    });
     return { status: 201, headers: { location: `${apiRepo(repo)}/pulls/${number}` }, body: await pullJson(repo, pull) };
   });
   // The pull requests whose head holds a commit (any state; same-repository heads are followed in
@@ -1092,7 +1196,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   on('PATCH', '/repos/:owner/:repo/pulls/#number', 'token', ['pull_requests:write'], async ({ repo, params, body }) => {
     const pull = repo.pulls.get(Number(params.number));
     if (!pull) return notFound();
-    if (typeof body?.base === 'string' && !(await branchTip(repo.fullName, body.base))) return validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+    if (typeof body?.base === 'string' && !(await branchTip(repo.fullName, body.base)))
+      return validationFailed([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
     const issue = repo.issues.get(pull.number);
     if (typeof body?.title === 'string') pull.title = body.title;
     if (body?.body !== undefined) pull.body = body.body;
@@ -1100,7 +1205,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     if (typeof body?.maintainer_can_modify === 'boolean') pull.maintainerCanModify = body.maintainer_can_modify;
     if (body?.state === 'open' || body?.state === 'closed') pull.state = body.state;
     pull.updatedAt = isoNow();
-    if (issue) Object.assign(issue, { title: pull.title, body: pull.body, state: pull.state, updatedAt: pull.updatedAt, closedAt: pull.state === 'closed' ? pull.updatedAt : null });
+    if (issue)
+      Object.assign(issue, {
+        title: pull.title,
+        body: pull.body,
+        state: pull.state,
+        updatedAt: pull.updatedAt,
+        closedAt: pull.state === 'closed' ? pull.updatedAt : null,
+      });
     return { status: 200, body: await pullJson(repo, pull) };
   });
 
@@ -1138,7 +1250,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return listReply(list, `/repos/${repo.fullName}/check-runs/${run.id}/annotations`, query);
   });
   on('GET', '/repos/:owner/:repo/check-suites/#id/check-runs', 'token', ['checks:read'], ({ repo, params, query }) => {
-    const runs = checkRunList([...repo.checkRuns.values()].filter((r) => r.checkSuiteId === Number(params.id)), query);
+    const runs = checkRunList(
+      [...repo.checkRuns.values()].filter((r) => r.checkSuiteId === Number(params.id)),
+      query,
+    );
     return listReply(runs, `/repos/${repo.fullName}/check-suites/${params.id}/check-runs`, query, (page) => ({
       total_count: runs.length,
       check_runs: page.map((r) => checkRunJson(repo, r)),
@@ -1147,9 +1262,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   on('GET', '/repos/:owner/:repo/commits/:ref/check-runs', 'token', ['checks:read'], async ({ repo, params, query }) => {
     // The ref may be a sha, a branch or a tag, as on GitHub.
     const ref = params.ref!;
-    const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : await gitOrNull(git.path(repo.fullName), ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    const sha = /^[0-9a-f]{40}$/.test(ref)
+      ? ref
+      : await gitOrNull(git.path(repo.fullName), ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
     if (!sha) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
-    const runs = checkRunList([...repo.checkRuns.values()].filter((r) => r.headSha === sha), query);
+    const runs = checkRunList(
+      [...repo.checkRuns.values()].filter((r) => r.headSha === sha),
+      query,
+    );
     return listReply(runs, `/repos/${repo.fullName}/commits/${encodeURIComponent(ref)}/check-runs`, query, (page) => ({
       total_count: runs.length,
       check_runs: page.map((r) => checkRunJson(repo, r)),
@@ -1163,7 +1283,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const run = repo.workflowRuns.get(Number(params.id));
     if (!run) return notFound();
     const jobs = run.jobs.map((job) => jobJson(repo, run, job));
-    return listReply(jobs, `/repos/${repo.fullName}/actions/runs/${run.id}/jobs`, query, (page) => ({ total_count: jobs.length, jobs: page }));
+    return listReply(jobs, `/repos/${repo.fullName}/actions/runs/${run.id}/jobs`, query, (page) => ({
+      total_count: jobs.length,
+      jobs: page,
+    }));
   });
   on('GET', '/repos/:owner/:repo/actions/jobs/#id', 'token', ['actions:read'], ({ repo, params }) => {
     const run = [...repo.workflowRuns.values()].find((r) => r.jobs.some((j) => j.id === Number(params.id)));
@@ -1180,7 +1303,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   });
   on('GET', '/_logs/:key', 'none', [], ({ params }) => {
     const text = logBlobs.get(params.key!);
-    return text === undefined ? { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' } : { status: 200, headers: { 'content-type': 'text/plain' }, body: text };
+    return text === undefined
+      ? { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Not Found' }
+      : { status: 200, headers: { 'content-type': 'text/plain' }, body: text };
   });
 
   // Git refs, from the git server.
@@ -1192,7 +1317,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     const type = (await gitAsync(gitDir, ['cat-file', '-t', sha])).trim();
     return {
       status: 200,
-      body: { ref: `refs/${ref}`, node_id: nodeId('REF_', sha.length), url: `${apiRepo(repo)}/git/refs/${ref}`, object: { sha, type, url: `${apiRepo(repo)}/git/${type}s/${sha}` } },
+      body: {
+        ref: `refs/${ref}`,
+        node_id: nodeId('REF_', sha.length),
+        url: `${apiRepo(repo)}/git/refs/${ref}`,
+        object: { sha, type, url: `${apiRepo(repo)}/git/${type}s/${sha}` },
+      },
     };
   });
 
@@ -1209,9 +1339,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     'x-ratelimit-resource': 'core',
   });
   const send = (res: ServerResponse, reply: Reply) => {
-    const headers = { ...defaultHeaders(), ...Object.fromEntries(Object.entries(reply.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
+    const headers = {
+      ...defaultHeaders(),
+      ...Object.fromEntries(Object.entries(reply.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    };
     const payload =
-      reply.body === undefined || reply.body === '' ? '' : Buffer.isBuffer(reply.body) || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+      reply.body === undefined || reply.body === ''
+        ? ''
+        : Buffer.isBuffer(reply.body) || typeof reply.body === 'string'
+          ? reply.body
+          : JSON.stringify(reply.body);
     res.writeHead(reply.status, headers).end(payload);
   };
   const readBody = (req: IncomingMessage) =>
@@ -1231,7 +1368,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return !!match && !tokens.has(match[1]!) && match[1]!.split('.').length === 3 && match[1]!.split('.').every(Boolean);
   };
 
-  const route = async (method: string, url: URL, request: FakeGitHubRequest, headers: IncomingMessage['headers']): Promise<Reply | null> => {
+  const route = async (
+    method: string,
+    url: URL,
+    request: FakeGitHubRequest,
+    headers: IncomingMessage['headers'],
+  ): Promise<Reply | null> => {
     for (const r of routes) {
       if (r.method !== method) continue;
       const match = r.regex.exec(url.pathname);
@@ -1252,13 +1394,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         const found = getRepo(params.owner, params.repo);
         const installation = installations.get(token!.installationId);
         // A repository the token may not see does not exist, as far as GitHub answers.
-        if (!found || !installation || !installationCovers(installation, found) || (token!.repoIds && !token!.repoIds.has(found.id))) return notFound();
+        if (!found || !installation || !installationCovers(installation, found) || (token!.repoIds && !token!.repoIds.has(found.id)))
+          return notFound();
         repo = found;
       }
-      if (token && r.needs.length && !r.needs.some((need) => {
-        const [name = '', level = 'read'] = need.split(':');
-        return (LEVEL[(token!.permissions[name] ?? 'none') as keyof typeof LEVEL] ?? 0) >= LEVEL[level as keyof typeof LEVEL];
-      }))
+      if (
+        token &&
+        r.needs.length &&
+        !r.needs.some((need) => {
+          const [name = '', level = 'read'] = need.split(':');
+          return (LEVEL[(token!.permissions[name] ?? 'none') as keyof typeof LEVEL] ?? 0) >= LEVEL[level as keyof typeof LEVEL];
+        })
+      )
         return { status: 403, body: { message: 'Resource not accessible by integration', documentation_url: DOCS } };
       return r.handle({ params, query: url.searchParams, body: request.body, headers, repo, token });
     }
@@ -1295,11 +1442,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         body = raw;
       }
     }
-    const request: FakeGitHubRequest = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, auth, at: Date.now() };
+    const request: FakeGitHubRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      auth,
+      at: Date.now(),
+    };
     state.requests.push(request);
     if (writer && writeDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, writeDelayMs));
 
-    const failure = failures.find((f) => f.left > 0 && (f.method === '*' || f.method.toUpperCase() === method) && f.pattern.test(url.pathname));
+    const failure = failures.find(
+      (f) => f.left > 0 && (f.method === '*' || f.method.toUpperCase() === method) && f.pattern.test(url.pathname),
+    );
     if (failure) {
       failure.left--;
       send(res, failure.reply);
@@ -1339,7 +1495,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     tokens: [],
     addRepo(input) {
       const fullName = `${input.owner}/${input.name}`;
-      if (!existsSync(git.path(fullName))) throw new Error(`fake GitHub: create ${fullName} in the git server first (git.createRepo('${fullName}', …))`);
+      if (!existsSync(git.path(fullName)))
+        throw new Error(`fake GitHub: create ${fullName} in the git server first (git.createRepo('${fullName}', …))`);
       repos.set(fullName.toLowerCase(), {
         owner: input.owner,
         name: input.name,
@@ -1382,7 +1539,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       const repo = mustRepo(owner, name);
       if (!repo.issues.has(issueNumber)) throw new Error(`fake GitHub: no issue ${owner}/${name}#${issueNumber}`);
       const at = isoNow();
-      const comment: CommentState = { id: nextCommentId++, issueNumber, body: input.body, user: toUser(input.user, bot), createdAt: at, updatedAt: at };
+      const comment: CommentState = {
+        id: nextCommentId++,
+        issueNumber,
+        body: input.body,
+        user: toUser(input.user, bot),
+        createdAt: at,
+        updatedAt: at,
+      };
       repo.comments.push(comment);
       return commentJson(repo, comment);
     },
@@ -1428,7 +1592,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       const appSlugOfRun = input.appSlug ?? 'github-actions';
       const sibling = [...repo.checkRuns.values()].find((r) => r.headSha === input.headSha && r.appSlug === appSlugOfRun);
       const { owner: _owner, name: _name, ...rest } = input;
-      repo.checkRuns.set(input.id, { ...rest, appSlug: appSlugOfRun, checkSuiteId: input.checkSuiteId ?? sibling?.checkSuiteId ?? nextSuiteId++ });
+      repo.checkRuns.set(input.id, {
+        ...rest,
+        appSlug: appSlugOfRun,
+        checkSuiteId: input.checkSuiteId ?? sibling?.checkSuiteId ?? nextSuiteId++,
+      });
     },
     addWorkflowRun(input) {
       const { owner, name, ...run } = input;

@@ -32,11 +32,7 @@ export interface FakeStatus {
  * `{ hang: 'body' }` sends a 200 and the start of a body, then nothing more.
  */
 export type FakeReply =
-  | string
-  | FakeCompletion
-  | FakeStatus
-  | { hang: true | 'body' }
-  | ((request: FakeChatRequest) => string | FakeCompletion | FakeStatus);
+  string | FakeCompletion | FakeStatus | { hang: true | 'body' } | ((request: FakeChatRequest) => string | FakeCompletion | FakeStatus);
 
 export interface FakeOpenAI {
   /** The base URL to configure, ending in /v1. */
@@ -105,7 +101,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     }
     if (typeof reply === 'string') return send(res, 200, completion(request, { content: reply }));
     if ('status' in reply) {
-      const body = reply.body ?? { error: { message: `fake-openai: scripted status ${reply.status}`, type: 'fake_openai_error', param: null, code: null } };
+      const body = reply.body ?? {
+        error: { message: `fake-openai: scripted status ${reply.status}`, type: 'fake_openai_error', param: null, code: null },
+      };
       return send(res, reply.status, body, reply.headers);
     }
     return send(res, 200, completion(request, reply));

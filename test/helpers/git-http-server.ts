@@ -42,7 +42,11 @@ export interface GitHttpServer {
    * Adds a commit on top of `branch` (default main): files to write, or null to delete; returns
    * its sha. `author` is "Name <email>", `date` an ISO date.
    */
-  commit(name: string, files: Record<string, string | null>, options?: { branch?: string; author?: string; date?: string; message?: string }): string;
+  commit(
+    name: string,
+    files: Record<string, string | null>,
+    options?: { branch?: string; author?: string; date?: string; message?: string },
+  ): string;
   /** The bare repository's folder. */
   path(name: string): string;
   /** Runs git in the bare repository (to add or delete branches and tags). */
@@ -205,8 +209,7 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+  const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 
   const barePath = (name: string) => path.join(root, relativeRepoPath(name));
 
@@ -251,10 +254,14 @@ export async function startGitHttpServer(): Promise<GitHttpServer> {
       git(work, 'add', '-A');
       const [, authorName = 'Test', email = 'test@example.com'] = /^(.*?)\s*<(.*)>$/.exec(options.author ?? '') ?? [];
       const dated = options.date ? ['--date', options.date] : [];
-      execFileSync('git', ['-c', `user.name=${authorName}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', options.message ?? 'change', ...dated], {
-        cwd: work,
-        env: { ...GIT_ENV, ...(options.date ? { GIT_COMMITTER_DATE: options.date } : {}) },
-      });
+      execFileSync(
+        'git',
+        ['-c', `user.name=${authorName}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', options.message ?? 'change', ...dated],
+        {
+          cwd: work,
+          env: { ...GIT_ENV, ...(options.date ? { GIT_COMMITTER_DATE: options.date } : {}) },
+        },
+      );
       git(work, 'push', '-q', 'origin', branch);
       const sha = git(work, 'rev-parse', 'HEAD');
       rmSync(work, { recursive: true, force: true });

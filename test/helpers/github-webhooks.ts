@@ -59,7 +59,12 @@ export interface WebhookResponse {
 }
 
 /** POSTs a webhook delivery the way GitHub does. */
-export async function sendWebhook(baseUrl: string, event: string, payload: unknown, options: SendWebhookOptions = {}): Promise<WebhookResponse> {
+export async function sendWebhook(
+  baseUrl: string,
+  event: string,
+  payload: unknown,
+  options: SendWebhookOptions = {},
+): Promise<WebhookResponse> {
   const body = options.rawBody ?? JSON.stringify(payload);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -125,7 +130,11 @@ export function adaptRepository(payload: any, options: AdaptRepositoryOptions): 
     if (previousOwner && previousOwner !== options.owner)
       for (const [key, child] of Object.entries(repo.owner)) {
         if (typeof child === 'string' && /(^|_)url$/.test(key))
-          repo.owner[key] = child.split(`/users/${previousOwner}`).join(`/users/${options.owner}`).split(`github.com/${previousOwner}`).join(`github.com/${options.owner}`);
+          repo.owner[key] = child
+            .split(`/users/${previousOwner}`)
+            .join(`/users/${options.owner}`)
+            .split(`github.com/${previousOwner}`)
+            .join(`github.com/${options.owner}`);
       }
     if (options.ownerId !== undefined) repo.owner.id = options.ownerId;
     if (options.ownerType !== undefined) repo.owner.type = options.ownerType;
@@ -153,7 +162,8 @@ export function adaptRepository(payload: any, options: AdaptRepositoryOptions): 
     if (options.ownerId !== undefined) payload.organization.id = options.ownerId;
   }
   if (options.installationId !== undefined) payload.installation = { ...(payload.installation ?? {}), id: options.installationId };
-  if (!payload.installation?.node_id && payload.installation) payload.installation.node_id = Buffer.from(`031:Installation${payload.installation.id}`).toString('base64');
+  if (!payload.installation?.node_id && payload.installation)
+    payload.installation.node_id = Buffer.from(`031:Installation${payload.installation.id}`).toString('base64');
 
   // URLs elsewhere in the payload (issue.html_url, comment.issue_url…) still name the example's
   // repository; rewrite those too, in URL fields only, never in bodies or titles.
@@ -174,7 +184,8 @@ export function adaptRepository(payload: any, options: AdaptRepositoryOptions): 
   // Organization URLs name the old owner.
   if (oldOwner && payload?.organization && oldOwner !== options.owner) {
     for (const [key, child] of Object.entries(payload.organization)) {
-      if (typeof child === 'string' && /(^|_)url$/.test(key)) payload.organization[key] = child.split(`/orgs/${oldOwner}`).join(`/orgs/${options.owner}`);
+      if (typeof child === 'string' && /(^|_)url$/.test(key))
+        payload.organization[key] = child.split(`/orgs/${oldOwner}`).join(`/orgs/${options.owner}`);
     }
   }
   return payload;
