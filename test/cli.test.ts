@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
 import { callApi } from './helpers/test-app.js';
@@ -79,6 +82,18 @@ describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
     const unknown = await kodah(['accounts', 'show', 'nobody@example.com'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.output).toMatch(/No account nobody@example.com/);
+  });
+
+  it('makes the embedded database in an empty data folder on first use', async () => {
+    // Every other test copies an initialised template; this one is a fresh machine's first start.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'kodah-empty-'));
+    try {
+      const created = await kodah(['accounts', 'create', '--email', 'first@example.com'], { KODAH_DATA_DIR: dataDir });
+      expect(created.code, created.output).toBe(0);
+      expect(existsSync(path.join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("says what a command's own usage error is, and prints commander's parse errors once", async () => {
