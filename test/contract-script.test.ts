@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { databaseKinds } from './helpers/test-database.js';
@@ -31,6 +31,7 @@ describe.each(databaseKinds)('the contract polling script on %s', { timeout: 90_
   it('submits, polls to the end and reports the failure of the unconfigured engine', async () => {
     const { key } = await app.account();
     const dir = mkdtempSync(path.join(tmpdir(), 'kodah-fixsh-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const script = readFileSync(path.join(import.meta.dirname, 'fixtures/fix.sh'), 'utf8')
       .replace('API_KEY="kdh_your_key_here"', `API_KEY="${key}"`)
       .replace('BASE="https://api.kodah.io"', `BASE="${app.url}"`);
