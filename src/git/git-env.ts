@@ -53,3 +53,11 @@ export function hardenedGitEnv(options: GitEnvOptions = {}): Record<string, stri
   });
   return env;
 }
+
+/** git on repositories already on disk (mirrors, work trees): no system or global config, nothing from our environment. */
+export const LOCAL_GIT_ENV = {
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+  HOME: '/nonexistent',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};

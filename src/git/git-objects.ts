@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { LOCAL_GIT_ENV } from './git-env.js';
 import { runGit } from './run-git.js';
 
 /** One file of a commit's tree. */
@@ -8,14 +9,6 @@ export interface TreeFile {
   sha: string;
   size: number;
 }
-
-/** git for local, trusted repositories: no system or global config, nothing from our environment. */
-const LOCAL_GIT_ENV = {
-  PATH: '/usr/local/bin:/usr/bin:/bin',
-  HOME: '/nonexistent',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-};
 
 /** Runs git on a local repository and returns its output; throws with git's message on failure. */
 export async function localGit(
