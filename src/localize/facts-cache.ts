@@ -1,5 +1,4 @@
-import { readBlobs } from '../git/git-objects.js';
-import type { TreeFile } from '../git/git-objects.js';
+import { readBlobs, type TreeFile } from '../git/git-objects.js';
 import { type FileFacts, fileFacts } from './file-facts.js';
 
 /**
@@ -14,12 +13,22 @@ export class FactsCache {
 
   /** The facts of each file, reading only the blobs not seen before. */
   async factsFor(gitDir: string, files: TreeFile[]): Promise<FileFacts[]> {
-    const missing = files.filter((f) => !this.#facts.has(f.sha)).map((f) => f.sha);
-    if (missing.length) {
-      const blobs = await readBlobs(gitDir, [...new Set(missing)]);
-      if (this.#facts.size + blobs.size > this.maxEntries) this.#facts.clear();
-      for (const [sha, content] of blobs) this.#facts.set(sha, fileFacts(content.includes(0) ? '' : content.toString('utf8')));
+    // This call's answers are kept apart from the cache, which may be emptied half-way.
+    const found = new Map<string, FileFacts>();
+    for (const f of files) {
+      const facts = this.#facts.get(f.sha);
+      if (facts) found.set(f.sha, facts);
     }
-    return files.map((f) => this.#facts.get(f.sha)!);
+    const missing = [...new Set(files.filter((f) => !found.has(f.sha)).map((f) => f.sha))];
+    if (missing.length) {
+      const blobs = await readBlobs(gitDir, missing);
+      if (this.#facts.size + blobs.size > this.maxEntries) this.#facts.clear();
+      for (const [sha, content] of blobs) {
+        const facts = fileFacts(content.includes(0) ? '' : content.toString('utf8'));
+        found.set(sha, facts);
+        this.#facts.set(sha, facts);
+      }
+    }
+    return files.map((f) => found.get(f.sha)!);
   }
 }
