@@ -59,17 +59,16 @@ const usdPerMTok = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
+/** Optional, and an empty value (`VAR=` in a .env file or compose) counts as unset. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal('').transform(() => undefined));
+
 /** Every environment variable Kodah reads, with its default. Nothing else reads process.env. */
 const schema = z
   .object({
     PORT: int(0, 65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    DATABASE_URL: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
+    DATABASE_URL: unsetWhenEmpty(z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')),
     DATABASE_POOL_MAX: int(1, 200).default(10),
     KODAH_DATA_DIR: z.string().min(1).default('./.kodah'),
     KODAH_FIX_PRICE_USD: usdCents.default(50),
@@ -94,18 +93,12 @@ const schema = z
     KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
     KODAH_INDEX_THREADS: int(0, 64).default(0),
     KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
-    KODAH_EMBEDDINGS_BASE_URL: z
-      .string()
-      .url()
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
+    KODAH_EMBEDDINGS_BASE_URL: unsetWhenEmpty(z.string().url()),
     KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
     KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
-    OPENAI_BASE_URL: z
-      .string()
-      .refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1')
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
+    OPENAI_BASE_URL: unsetWhenEmpty(
+      z.string().refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1'),
+    ),
     // A key read with $(cat file) keeps its newline; fetch would then reject the header and quote it.
     OPENAI_API_KEY: z.string().regex(/^\S*$/, 'an API key without spaces or line breaks').default(''),
     KODAH_MODEL: z.string().min(1).default('gpt-4o-mini'),
@@ -117,23 +110,10 @@ const schema = z
     KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
     KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
     // The GitHub App, with Probot's variable names; all three of the first group, or none.
-    APP_ID: z
-      .string()
-      .regex(/^\d+$/, 'the numeric App ID from the App settings page')
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
-    PRIVATE_KEY: z
-      .string()
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
-    PRIVATE_KEY_PATH: z
-      .string()
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
-    WEBHOOK_SECRET: z
-      .string()
-      .optional()
-      .or(z.literal('').transform(() => undefined)),
+    APP_ID: unsetWhenEmpty(z.string().regex(/^\d+$/, 'the numeric App ID from the App settings page')),
+    PRIVATE_KEY: unsetWhenEmpty(z.string()),
+    PRIVATE_KEY_PATH: unsetWhenEmpty(z.string()),
+    WEBHOOK_SECRET: unsetWhenEmpty(z.string()),
     GITHUB_API_URL: httpUrl.default('https://api.github.com'),
     GITHUB_URL: httpUrl.default('https://github.com'),
     KODAH_GITHUB_LABEL: z.string().min(1).max(50).default('kodah-fix'),

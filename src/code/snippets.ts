@@ -19,6 +19,17 @@ export interface Snippet {
 
 type Kind = 'function' | 'class';
 
+/** TSX is TypeScript with JSX: the same definitions. */
+const TYPESCRIPT_DEFINITIONS: Record<string, Kind> = {
+  function_declaration: 'function',
+  generator_function_declaration: 'function',
+  method_definition: 'function',
+  class_declaration: 'class',
+  abstract_class_declaration: 'class',
+  interface_declaration: 'class',
+  variable_declarator: 'function',
+};
+
 /** The definition nodes of each grammar. */
 const DEFINITIONS: Record<LanguageName, Record<string, Kind>> = {
   python: { function_definition: 'function', class_definition: 'class' },
@@ -29,24 +40,8 @@ const DEFINITIONS: Record<LanguageName, Record<string, Kind>> = {
     class_declaration: 'class',
     variable_declarator: 'function',
   },
-  typescript: {
-    function_declaration: 'function',
-    generator_function_declaration: 'function',
-    method_definition: 'function',
-    class_declaration: 'class',
-    abstract_class_declaration: 'class',
-    interface_declaration: 'class',
-    variable_declarator: 'function',
-  },
-  tsx: {
-    function_declaration: 'function',
-    generator_function_declaration: 'function',
-    method_definition: 'function',
-    class_declaration: 'class',
-    abstract_class_declaration: 'class',
-    interface_declaration: 'class',
-    variable_declarator: 'function',
-  },
+  typescript: TYPESCRIPT_DEFINITIONS,
+  tsx: TYPESCRIPT_DEFINITIONS,
   go: { function_declaration: 'function', method_declaration: 'function', type_spec: 'class' },
   java: {
     method_declaration: 'function',
