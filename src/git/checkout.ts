@@ -27,11 +27,31 @@ export interface Checkout {
   remove(): Promise<void>;
 }
 
+const MB = 1024 * 1024;
+
+/**
+ * Entries and blob bytes of `ls-tree -r -l -z` output ("<mode> <type> <sha> <size>\t<path>\0"):
+ * submodules (commits) count as files of no size, as do blobs the mirror lacks (size "-").
+ */
+export function treeSize(listing: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const entry of listing.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab < 0) continue;
+    files++;
+    const [, type, , size] = entry.slice(0, tab).split(/\s+/);
+    if (type === 'blob') bytes += Number(size) || 0;
+  }
+  return { files, bytes };
+}
+
 /**
  * The repository's mirror with `commit` in it: fetched (or cloned) with the hardened git of the
  * platform, the commit fetched by sha when no branch or tag holds it. The token travels in a
  * header of the fetch only: nothing is written into the mirror's config. A local repository (the
- * CLI's --repo PATH) is used as it is.
+ * CLI's --repo PATH) is used as it is. Fails as an input error, before any work tree is written,
+ * when the commit has more files than maxFiles or its files add up to more than maxRepoBytes.
  */
 export async function openMirror(
   repository: { url: string } | { gitDir: string },
@@ -50,7 +70,11 @@ export async function openMirror(
           signal: options.signal,
           want: commit,
         });
-  const files = (await localGit(gitDir, ['ls-tree', '-r', '--name-only', '-z', commit], { signal: options.signal })).split('\0').length - 1;
+  // The tree's listing with each blob's size (from its object header; 30 ms for sympy's 2,000
+  // files): a small mirror can hold a huge checkout (200 MB of zeros packs into 1 MB), so the
+  // files are weighed against the mirror's limit before anything is written.
+  const listing = await localGit(gitDir, ['ls-tree', '-r', '-l', '-z', '--end-of-options', commit], { signal: options.signal });
+  const { files, bytes } = treeSize(listing);
   if (files > options.maxFiles) {
     throw new KodahError(
       'invalid_input',
@@ -58,12 +82,20 @@ export async function openMirror(
       { kind: 'input' },
     );
   }
+  if (bytes > options.maxRepoBytes) {
+    throw new KodahError(
+      'invalid_input',
+      `The repository's files at ${commit.slice(0, 12)} add up to ${Math.round((bytes / MB) * 10) / 10} MB, more than the limit of ${Math.round(options.maxRepoBytes / MB)} MB`,
+      { kind: 'input' },
+    );
+  }
   return gitDir;
 }
 
 /**
- * A clean, detached work tree of `commit` beside the other jobs', for one attempt. No hooks run
- * and no submodule or LFS content is fetched (LFS files stay pointers).
+ * A clean, detached work tree of `commit` beside the other jobs', for one attempt. No hooks,
+ * filters or other programs from config run (localGit) and no submodule or LFS content is
+ * fetched (LFS files stay pointers). openMirror has checked the commit's size.
  */
 export async function addWorktree(
   gitDir: string,
@@ -72,7 +104,7 @@ export async function addWorktree(
 ): Promise<Checkout> {
   await mkdir(options.worktreeDir, { recursive: true });
   const dir = path.join(options.worktreeDir, `${commit.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
-  await localGit(gitDir, ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add', '--detach', '--force', dir, commit], {
+  await localGit(gitDir, ['worktree', 'add', '--detach', '--force', dir, commit], {
     signal: options.signal,
     timeoutMs: options.timeoutMs,
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { LOCAL_GIT_ENV } from './git-env.js';
+import { DRIVER_PROGRAM_KEYS, driverOverrides, LOCAL_GIT_ENV, localGitEnv } from './git-env.js';
 import { runGit } from './run-git.js';
 
 /** One file of a commit's tree. */
@@ -10,14 +10,36 @@ export interface TreeFile {
   size: number;
 }
 
-/** Runs git on a local repository and returns its output; throws with git's message on failure. */
+/**
+ * The environment for any git command on a repository on disk: LOCAL_GIT_ENV plus an empty
+ * program for every filter, diff and merge driver the repository's config defines (includes and
+ * worktree config too, as git reads them). Sound as long as nothing can rewrite that config
+ * between this read and the command: no sandboxed process may outlive its run.
+ */
+export async function repositoryGitEnv(gitDir: string, signal?: AbortSignal): Promise<Record<string, string>> {
+  const run = await runGit(['--git-dir', gitDir, 'config', '-z', '--get-regexp', DRIVER_PROGRAM_KEYS], {
+    env: LOCAL_GIT_ENV,
+    timeoutMs: 30_000,
+    maxOutputBytes: 1024 * 1024,
+    signal,
+  });
+  // 1: no such key. Anything else (a config git cannot parse) would fail the command too.
+  if (run.code === 1 && !run.stdout) return localGitEnv();
+  if (run.code !== 0) throw new Error(`git config failed: ${run.stderr.trim() || run.killed}`);
+  return localGitEnv(driverOverrides(run.stdout));
+}
+
+/**
+ * Runs git on a local repository and returns its output; throws with git's message on failure.
+ * No program the repository's config names runs (see repositoryGitEnv).
+ */
 export async function localGit(
   gitDir: string,
   args: string[],
   options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {},
 ): Promise<string> {
   const run = await runGit(['--git-dir', gitDir, ...args], {
-    env: LOCAL_GIT_ENV,
+    env: await repositoryGitEnv(gitDir, options.signal),
     timeoutMs: options.timeoutMs ?? 120_000,
     maxOutputBytes: options.maxOutputBytes ?? 512 * 1024 * 1024,
     signal: options.signal,

@@ -5,6 +5,7 @@ import { addWorktree } from '../git/checkout.js';
 import { hardenedGitEnv } from '../git/git-env.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { runGit } from '../git/run-git.js';
+import { repositoryGitEnv } from '../git/git-objects.js';
 import { checkRepoUrl, type RepoUrlPolicy } from '../git/url-policy.js';
 import { KodahError } from '../lib/errors.js';
 
@@ -50,8 +51,10 @@ export async function pushFix(input: PushFixInput, settings: PushSettings): Prom
   const worktree = await addWorktree(gitDir, input.parent, { worktreeDir: settings.worktreeDir, timeoutMs: settings.timeoutMs });
   const patchDir = path.join(settings.worktreeDir, `patch-${randomBytes(6).toString('hex')}`);
   try {
+    // apply and commit run the repository's filter drivers unless they are blanked like every local git's.
+    const localEnv = await repositoryGitEnv(gitDir);
     const local = async (args: string[], env: Record<string, string> = {}) => {
-      const run = await runGit(args, { cwd: worktree.dir, env: { ...hardenedGitEnv(), ...env }, timeoutMs: settings.timeoutMs });
+      const run = await runGit(args, { cwd: worktree.dir, env: { ...localEnv, ...env }, timeoutMs: settings.timeoutMs });
       if (run.code !== 0) throw new KodahError('internal', `git ${args[0]} failed: ${run.stderr.trim() || run.killed}`);
       return run.stdout.trim();
     };
