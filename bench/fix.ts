@@ -60,8 +60,10 @@ const rows: Array<Record<string, number>> = [];
 try {
   const deps = {
     model: openAiChatModel({ baseUrl: model.baseUrl, apiKey: 'none', model: 'fake', timeoutMs: 30_000, maxRetries: 0 }),
-    credentials: staticCredentials({}),
+    credentials: staticCredentials({}, async () => false),
     localizeCache: new FactsCache(),
+    // The benchmark measures the pipeline's own stages: the benchmark repositories name no test_command.
+    sandbox: { driver: null, problem: 'not used by the benchmark', cache: null, allowedImages: [] },
     settings: {
       policy: { allowedHosts: [], allowLocal: true },
       mirrorDir: worktrees,
@@ -72,6 +74,9 @@ try {
       maxAttempts: 1,
       contextTokens: 24_000,
       testTimeoutMs: 60_000,
+      sandboxLimits: { memoryBytes: 2 ** 31, processes: 256, diskBytes: 2 ** 32, outputTailBytes: 16_384, maxOutputBytes: 2 ** 26 },
+      setupTimeoutMs: 900_000,
+      setupNetwork: false,
     },
   };
   console.log(

@@ -1,10 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
+import { countOperatorTokenAccounts, usesOperatorTokens } from './billing/accounts.js';
 import { CodeSearch } from './code-index/code-search.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
+import { pruneLeftovers } from './sandbox/prune-leftovers.js';
+import { type SandboxChoice, selectSandbox } from './sandbox/select-driver.js';
+import { SetupCache } from './sandbox/setup-cache.js';
 import { FactsCache } from './localize/facts-cache.js';
 import { openAiChatModel } from './llm/chat-model.js';
 import { connectDatabase } from './db/connect.js';
@@ -46,17 +50,20 @@ export interface Kodah {
   stop(): Promise<void>;
 }
 
-/** The fix pipeline with the configured model, git policy and limits. */
-function fixEngineFor(config: Config, credentials: GitCredentials): FixEngine {
-  return createFixEngine(fixDepsFor(config, credentials));
-}
-
-export function fixDepsFor(config: Config, credentials: GitCredentials): FixPipelineDeps {
+/** The fix pipeline with the configured model, git policy, sandbox and limits. */
+export function fixDepsFor(config: Config, credentials: GitCredentials, sandbox: SandboxChoice): FixPipelineDeps {
   const { name, ...model } = config.model!;
+  const { container, memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = config.sandbox;
   return {
     model: openAiChatModel({ ...model, model: name }),
     credentials,
     localizeCache: new FactsCache(),
+    sandbox: {
+      driver: sandbox.driver,
+      problem: sandbox.problem,
+      cache: new SetupCache(config.sandbox.cacheDir, config.sandbox.cacheBytes),
+      allowedImages: [container.image, ...container.images],
+    },
     settings: {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       mirrorDir: config.index.mirrorDir,
@@ -67,6 +74,9 @@ export function fixDepsFor(config: Config, credentials: GitCredentials): FixPipe
       maxAttempts: config.fix.maxAttempts,
       contextTokens: config.fix.contextTokens,
       testTimeoutMs: config.fix.testTimeoutS * 1000,
+      sandboxLimits: { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes },
+      setupTimeoutMs: config.sandbox.setupTimeoutS * 1000,
+      setupNetwork: config.sandbox.setupNetwork,
     },
   };
 }
@@ -84,7 +94,8 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     if (applied.length) log.info({ applied }, 'database migrated');
     boss = await startQueues(db, config, log);
     const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
-    const operatorTokens = staticCredentials(config.git.tokens);
+    // KODAH_GIT_TOKENS serve only the accounts the operator marked (kodah accounts operator-tokens).
+    const operatorTokens = staticCredentials(config.git.tokens, (accountId) => usesOperatorTokens(db, accountId));
     const credentials =
       options.credentials ??
       (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
@@ -96,7 +107,14 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     });
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
     const search = new CodeSearch(db, embedder);
-    const engine = options.engine ?? (config.model ? fixEngineFor(config, credentials) : unconfiguredEngine);
+    if (options.workers) {
+      const pruned = await pruneLeftovers([config.sandbox.scratchDir, config.fix.worktreeDir]);
+      if (pruned.length) log.info({ pruned: pruned.length }, 'removed work trees and sandbox folders a stopped worker left');
+    }
+    // Only workers run repository code; the probe proves the driver works before the first job.
+    const sandbox = options.workers && !options.engine && config.model ? await selectSandbox(config, log) : null;
+    const engine =
+      options.engine ?? (config.model && sandbox ? createFixEngine(fixDepsFor(config, credentials, sandbox)) : unconfiguredEngine);
     if (options.workers && !options.engine && !config.model)
       log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
     const hooks = github ? gitHubJobHooks(boss, log) : null;
@@ -130,6 +148,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
+    if (Object.keys(config.git.tokens).length && !options.credentials && (await countOperatorTokenAccounts(db)) === 0) {
+      const mark = '`npx kodah accounts operator-tokens you@example.com on`';
+      log.warn(
+        `KODAH_GIT_TOKENS is set but no account may use it: mark each account that may read private repositories with it, ${db.kind === 'pglite' ? `stop the server, then ${mark}` : mark}`,
+      );
+    }
     if (http && (await db.query('SELECT 1 FROM accounts LIMIT 1')).rows.length === 0) {
       log.warn(
         db.kind === 'pglite'

@@ -59,6 +59,20 @@ const usdPerMTok = z.string().transform((v, ctx) => {
   return z.NEVER;
 });
 
+/** A comma-separated list of container image names (may be empty). */
+function imageList() {
+  return z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((i) => i.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'image names such as python:3.12-slim')))
+    .default([]);
+}
+
 /** Optional, and an empty value (`VAR=` in a .env file or compose) counts as unset. */
 const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal('').transform(() => undefined));
 
@@ -109,6 +123,32 @@ const schema = z
     KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
     KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
     KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
+    KODAH_SANDBOX: z.enum(['auto', 'bubblewrap', 'container', 'none']).default('auto'),
+    KODAH_SANDBOX_MEMORY_MB: int(64, 1_000_000).default(2048),
+    KODAH_SANDBOX_PROCESSES: int(8, 100_000).default(256),
+    KODAH_SANDBOX_DISK_MB: int(16, 10_000_000).default(4096),
+    KODAH_SANDBOX_OUTPUT_TAIL_KB: int(1, 1024).default(16),
+    KODAH_SANDBOX_MAX_OUTPUT_MB: int(1, 10_000).default(64),
+    KODAH_SANDBOX_SETUP_TIMEOUT_S: int(1, 86_400).default(900),
+    KODAH_SANDBOX_SETUP_NETWORK: flag.default(false),
+    KODAH_SANDBOX_PATHS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^\/[^,]*$/, 'absolute paths separated by commas')))
+      .default([]),
+    KODAH_SANDBOX_CACHE_MB: int(0, 10_000_000).default(4096),
+    KODAH_SANDBOX_DOCKER_HOST: z
+      .string()
+      .regex(/^(unix:\/\/\/|tcp:\/\/|http:\/\/)/, 'unix:///path/to/docker.sock or tcp://host:port')
+      .default('unix:///var/run/docker.sock'),
+    KODAH_SANDBOX_IMAGE: z.string().min(1).default('kodah-sandbox:latest'),
+    KODAH_SANDBOX_IMAGES: imageList(),
+    KODAH_SANDBOX_CPUS: z.coerce.number().positive().max(1024).default(2),
     // The GitHub App, with Probot's variable names; all three of the first group, or none.
     APP_ID: unsetWhenEmpty(z.string().regex(/^\d+$/, 'the numeric App ID from the App settings page')),
     PRIVATE_KEY: unsetWhenEmpty(z.string()),
@@ -202,11 +242,42 @@ export interface Config {
     /** Work trees of running jobs, one per attempt. */
     worktreeDir: string;
   };
+  /** Where repository and model code runs: see src/sandbox/. */
+  sandbox: {
+    /** `auto`: bubblewrap when it works here, else nothing runs. */
+    driver: 'auto' | 'bubblewrap' | 'container' | 'none';
+    /** Per command; a repository's `.github/kodah.yml` may only lower them. The wall time of tests is fix.testTimeoutS. */
+    memoryBytes: number;
+    processes: number;
+    diskBytes: number;
+    outputTailBytes: number;
+    maxOutputBytes: number;
+    setupTimeoutS: number;
+    /** Network for a repository's `setup` commands (never for tests or the model's commands). */
+    setupNetwork: boolean;
+    /** Further host paths visible read-only inside. */
+    extraPaths: readonly string[];
+    /** Each open sandbox's HOME and /tmp on the host. */
+    scratchDir: string;
+    /** Prepared environments (what `setup` made), per repository and lockfiles. */
+    cacheDir: string;
+    cacheBytes: number;
+    container: {
+      /** The Docker (or Podman) Engine API: unix:///var/run/docker.sock or tcp://host:port. */
+      host: string;
+      image: string;
+      /** Further images a repository may name in `.github/kodah.yml`. */
+      images: readonly string[];
+      cpus: number;
+    };
+  };
   /** The GitHub App; null when APP_ID, the private key and WEBHOOK_SECRET are not set. */
   github: {
     appId: number;
     /** PEM; read from PRIVATE_KEY_PATH at start-up when given as a path. */
     privateKey: string;
+    /** The key's file, when it came from one: hidden from sandboxes. */
+    privateKeyPath: string | null;
     webhookSecret: string;
     /** REST API base: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server. */
     apiUrl: string;
@@ -327,11 +398,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       testTimeoutS: e.KODAH_FIX_TEST_TIMEOUT_S,
       worktreeDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'worktrees'),
     },
+    sandbox: {
+      driver: e.KODAH_SANDBOX,
+      memoryBytes: e.KODAH_SANDBOX_MEMORY_MB * 1024 * 1024,
+      processes: e.KODAH_SANDBOX_PROCESSES,
+      diskBytes: e.KODAH_SANDBOX_DISK_MB * 1024 * 1024,
+      outputTailBytes: e.KODAH_SANDBOX_OUTPUT_TAIL_KB * 1024,
+      maxOutputBytes: e.KODAH_SANDBOX_MAX_OUTPUT_MB * 1024 * 1024,
+      setupTimeoutS: e.KODAH_SANDBOX_SETUP_TIMEOUT_S,
+      setupNetwork: e.KODAH_SANDBOX_SETUP_NETWORK,
+      extraPaths: e.KODAH_SANDBOX_PATHS,
+      scratchDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'sandbox'),
+      cacheDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'sandbox-cache'),
+      cacheBytes: e.KODAH_SANDBOX_CACHE_MB * 1024 * 1024,
+      container: {
+        host: e.KODAH_SANDBOX_DOCKER_HOST,
+        image: e.KODAH_SANDBOX_IMAGE,
+        images: e.KODAH_SANDBOX_IMAGES,
+        cpus: e.KODAH_SANDBOX_CPUS,
+      },
+    },
     github:
       e.APP_ID && e.WEBHOOK_SECRET
         ? {
             appId: Number(e.APP_ID),
             privateKey: readPrivateKey(e.PRIVATE_KEY, e.PRIVATE_KEY_PATH),
+            privateKeyPath: !e.PRIVATE_KEY && e.PRIVATE_KEY_PATH ? path.resolve(e.PRIVATE_KEY_PATH) : null,
             webhookSecret: e.WEBHOOK_SECRET,
             apiUrl: e.GITHUB_API_URL,
             webUrl: e.GITHUB_URL,

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startGitHttpServer } from './helpers/git-http-server.js';
 import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
 import { callApi } from './helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
@@ -69,6 +70,53 @@ describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
+    }
+  });
+
+  it('marks the accounts that may read private repositories with KODAH_GIT_TOKENS; the server holds the others to public ones', async () => {
+    const git = await startGitHttpServer();
+    try {
+      git.createRepo('vault', { 'vault.py': 'SECRET = 1\n' }, { private: true });
+      const created = await kodah(['accounts', 'create', '--email', 'ops@example.com', '--operator-tokens'], env);
+      expect(created.stdout).toMatch(/^created account [0-9a-f-]{36} <ops@example.com>; it may use the operator's KODAH_GIT_TOKENS\n$/);
+      expect((await kodah(['accounts', 'create', '--email', 'guest@example.com'], env)).code).toBe(0);
+      expect((await kodah(['accounts', 'show', 'ops@example.com'], env)).stdout).toMatch(/^git tokens {4}KODAH_GIT_TOKENS allowed$/m);
+
+      const bad = await kodah(['accounts', 'operator-tokens', 'guest@example.com', 'yes'], env);
+      expect(bad.code).not.toBe(0);
+      expect(bad.output).toMatch(/expected on or off/);
+      const on = await kodah(['accounts', 'operator-tokens', 'GUEST@example.com', 'on'], env);
+      expect(on.stdout).toMatch(/<guest@example.com> may read private repositories with KODAH_GIT_TOKENS\n$/);
+      const off = await kodah(['accounts', 'operator-tokens', 'guest@example.com', 'off', '--json'], env);
+      expect(JSON.parse(off.stdout)).toMatchObject({ email: 'guest@example.com', usesOperatorTokens: false });
+
+      const ops = (await kodah(['keys', 'create', '--account', 'ops@example.com'], env)).stdout.trim();
+      const guest = (await kodah(['keys', 'create', '--account', 'guest@example.com'], env)).stdout.trim();
+      const port = await freePort();
+      const server = spawnKodah(['start'], {
+        ...env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        KODAH_ALLOW_LOCAL_GIT: '1',
+        KODAH_GIT_TOKENS: `127.0.0.1=${git.token}`,
+      });
+      try {
+        const base = `http://127.0.0.1:${port}`;
+        await waitForHealthy(base, server);
+        const add = (key: string) =>
+          callApi(base, key, 'POST', '/api/v1/repositories', {
+            data: { type: 'repository', attributes: { remote_uri: git.url('vault') } },
+          });
+        expect((await add(ops)).status).toBe(201);
+        const refused = await add(guest);
+        expect(refused.status).toBe(422);
+        expect(refused.body.detail).toMatch(/no repository at .* \(or it is private and no credentials reach it\)/);
+      } finally {
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      }
+    } finally {
+      await git.close();
     }
   });
 

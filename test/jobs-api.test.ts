@@ -145,12 +145,13 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
     });
 
     it('402 for a private repository without paid credits, 202 with them (paid credit used)', async () => {
-      const poor = await app.account();
+      // Both may read it with the operator's token (test/operator-git-tokens.test.ts: those that may not).
+      const poor = await app.account({ operatorTokens: true });
       const res = await app.api(poor.key, 'POST', '/jobs', fix({ repo_url: git.url('secret') }));
       expect(res.status).toBe(402);
       expect(res.body).toEqual({ detail: 'Private repos require paid credits' });
 
-      const rich = await app.account({ paidCents: 100 });
+      const rich = await app.account({ paidCents: 100, operatorTokens: true });
       const ok = await app.api(rich.key, 'POST', '/jobs', fix({ repo_url: git.url('secret') }));
       expect(ok.status).toBe(202);
       const account = (await app.api(rich.key, 'GET', '/account')).body;

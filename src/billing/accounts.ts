@@ -10,6 +10,8 @@ export interface Account {
   githubId: number | null;
   paidBalanceCents: number;
   maxRunningJobs: number | null;
+  /** May read private repositories with the operator's KODAH_GIT_TOKENS (the operator marks it). */
+  usesOperatorTokens: boolean;
   createdAt: Date;
 }
 
@@ -20,10 +22,11 @@ interface AccountRow {
   github_id: string | number | null;
   paid_balance_cents: number;
   max_running_jobs: number | null;
+  uses_operator_tokens: boolean;
   created_at: Date;
 }
 
-const COLUMNS = 'id, email, github_login, github_id, paid_balance_cents, max_running_jobs, created_at';
+const COLUMNS = 'id, email, github_login, github_id, paid_balance_cents, max_running_jobs, uses_operator_tokens, created_at';
 
 function toAccount(row: AccountRow): Account {
   return {
@@ -33,6 +36,7 @@ function toAccount(row: AccountRow): Account {
     githubId: row.github_id === null ? null : Number(row.github_id),
     paidBalanceCents: row.paid_balance_cents,
     maxRunningJobs: row.max_running_jobs,
+    usesOperatorTokens: row.uses_operator_tokens,
     createdAt: new Date(row.created_at),
   };
 }
@@ -44,15 +48,16 @@ const newAccountSchema = z.object({
     .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'a GitHub login')
     .optional(),
   githubId: z.number().int().positive().optional(),
+  usesOperatorTokens: z.boolean().optional(),
 });
 export type NewAccount = z.infer<typeof newAccountSchema>;
 
 export async function createAccount(db: Queryable, input: NewAccount): Promise<Account> {
   const a = newAccountSchema.parse(input);
   const { rows } = await db.query<AccountRow>(
-    `INSERT INTO accounts (id, email, github_login, github_id) VALUES ($1, $2, $3, $4)
+    `INSERT INTO accounts (id, email, github_login, github_id, uses_operator_tokens) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-    [randomUUID(), a.email, a.githubLogin ?? null, a.githubId ?? null],
+    [randomUUID(), a.email, a.githubLogin ?? null, a.githubId ?? null, a.usesOperatorTokens ?? false],
   );
   if (!rows[0]) throw new KodahError('conflict', `An account with email ${a.email} or that GitHub id already exists`);
   return toAccount(rows[0]);
@@ -74,6 +79,38 @@ export async function getAccount(db: Queryable, idOrEmail: string, forUpdate = f
   const account = await findAccount(db, idOrEmail, forUpdate);
   if (!account) throw new KodahError('not_found', `No account ${idOrEmail}`);
   return account;
+}
+
+/**
+ * Marks or unmarks the account as one that may read private repositories with the operator's
+ * KODAH_GIT_TOKENS. Nothing caches the mark: the next clone, fetch or repository check asks again.
+ */
+export async function setUsesOperatorTokens(db: Queryable, idOrEmail: string, on: boolean): Promise<Account> {
+  const byId = UUID.test(idOrEmail);
+  const { rows } = await db.query<AccountRow>(
+    `UPDATE accounts SET uses_operator_tokens = $2 WHERE ${byId ? 'id = $1' : 'lower(email) = lower($1)'} RETURNING ${COLUMNS}`,
+    [idOrEmail, on],
+  );
+  if (!rows[0]) throw new KodahError('not_found', `No account ${idOrEmail}`);
+  return toAccount(rows[0]);
+}
+
+/**
+ * Whether the operator marked the account to read private repositories with KODAH_GIT_TOKENS;
+ * false for an id that names no account. Asked on every use of those tokens (one indexed lookup).
+ */
+export async function usesOperatorTokens(db: Queryable, accountId: string): Promise<boolean> {
+  if (!UUID.test(accountId)) return false;
+  const { rows } = await db.query<{ uses_operator_tokens: boolean }>('SELECT uses_operator_tokens FROM accounts WHERE id = $1', [
+    accountId,
+  ]);
+  return rows[0]?.uses_operator_tokens ?? false;
+}
+
+/** How many accounts the operator marked to use KODAH_GIT_TOKENS (a start-up hint when none is). */
+export async function countOperatorTokenAccounts(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts WHERE uses_operator_tokens');
+  return rows[0]!.n;
 }
 
 /**

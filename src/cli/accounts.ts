@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { createAccount, getAccount } from '../billing/accounts.js';
+import { createAccount, getAccount, setUsesOperatorTokens } from '../billing/accounts.js';
 import { listApiKeys } from '../billing/api-keys.js';
 import { getBalance, recentLedger } from '../billing/credits.js';
 import type { Config } from '../config.js';
@@ -11,7 +11,14 @@ import { withDatabase } from './with-database.js';
 /** How many ledger entries `accounts show` lists. */
 const RECENT_LEDGER = 20;
 
-/** `accounts create` and `accounts show`. */
+/** `on` or `off`, for `accounts operator-tokens`. */
+function onOff(value: string): boolean {
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new InvalidArgumentError('expected on or off');
+}
+
+/** `accounts create`, `accounts show` and `accounts operator-tokens`. */
 export function addAccountsCommands(program: Command, cfg: () => Config): void {
   const accounts = program.command('accounts').description('operator commands for accounts');
 
@@ -19,10 +26,29 @@ export function addAccountsCommands(program: Command, cfg: () => Config): void {
     .command('create')
     .requiredOption('--email <email>')
     .option('--github-login <login>')
+    .option('--operator-tokens', "may read private repositories with the operator's KODAH_GIT_TOKENS")
     .option('--json', 'print JSON')
-    .action(async (opts: { email: string; githubLogin?: string; json?: boolean }) => {
-      const account = await withDatabase(cfg(), (db) => createAccount(db, { email: opts.email, githubLogin: opts.githubLogin }));
-      print(!!opts.json, account, `created account ${account.id} <${account.email}>`);
+    .action(async (opts: { email: string; githubLogin?: string; operatorTokens?: boolean; json?: boolean }) => {
+      const account = await withDatabase(cfg(), (db) =>
+        createAccount(db, { email: opts.email, githubLogin: opts.githubLogin, usesOperatorTokens: !!opts.operatorTokens }),
+      );
+      const marked = account.usesOperatorTokens ? "; it may use the operator's KODAH_GIT_TOKENS" : '';
+      print(!!opts.json, account, `created account ${account.id} <${account.email}>${marked}`);
+    });
+
+  accounts
+    .command('operator-tokens')
+    .description("allow (on) or refuse (off) the account reading private repositories with the operator's KODAH_GIT_TOKENS")
+    .argument('<account>', 'account id or email')
+    .argument('<on|off>', 'on or off', onOff)
+    .option('--json', 'print JSON')
+    .action(async (which: string, on: boolean, opts: { json?: boolean }) => {
+      const account = await withDatabase(cfg(), (db) => setUsesOperatorTokens(db, which, on));
+      const text = on
+        ? `account ${account.id} <${account.email}> may read private repositories with KODAH_GIT_TOKENS`
+        : `account ${account.id} <${account.email}> may no longer read private repositories with KODAH_GIT_TOKENS ` +
+          '(what its code index already holds stays searchable by it until deleted)';
+      print(!!opts.json, account, text);
     });
 
   accounts
@@ -42,6 +68,7 @@ export function addAccountsCommands(program: Command, cfg: () => Config): void {
           `account       ${account.id}`,
           `email         ${account.email}`,
           `github        ${account.githubLogin ?? '-'}`,
+          `git tokens    KODAH_GIT_TOKENS ${account.usesOperatorTokens ? 'allowed' : 'not allowed'}`,
           `free credits  ${balance.freeCredits} this month (${balance.period})`,
           `paid balance  ${formatUsd(balance.paidBalanceCents)}`,
           `keys          ${keys.map((k) => `${k.prefix}… ${k.revokedAt ? 'revoked' : 'active'}`).join(', ') || 'none'}`,

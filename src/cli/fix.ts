@@ -5,12 +5,12 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { fixDepsFor } from '../app.js';
 import { type Config, ConfigError } from '../config.js';
 import { runFixPipeline } from '../fix/fix-pipeline.js';
-import { staticCredentials } from '../git/credentials.js';
+import { selectSandbox } from '../sandbox/select-driver.js';
 import { resolveCommit } from '../git/git-objects.js';
 import { runGit } from '../git/run-git.js';
 import { KodahError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { isRepoUrl, localGitDir } from './local-git-dir.js';
+import { isRepoUrl, localGitDir, operatorCredentials } from './local-git-dir.js';
 import { print, readInputFile } from './operator-io.js';
 
 interface FixOptions {
@@ -60,7 +60,7 @@ export function addFixCommand(program: Command, cfg: () => Config, env: Record<s
       // The log shares stdout with the diff: at the default level it would bury it, so warnings and up only.
       const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
       const result = await runFixPipeline(
-        fixDepsFor(config, staticCredentials(config.git.tokens)),
+        fixDepsFor(config, operatorCredentials(config), await selectSandbox(config, log)),
         {
           jobId: 'cli',
           accountId: 'operator',

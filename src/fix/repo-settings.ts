@@ -5,8 +5,31 @@ import { z } from 'zod';
 
 /** `.github/kodah.yml`: how a repository wants Kodah to work on it. */
 const schema = z.object({
+  /** Commands run once in the sandbox before the tests (a venv, an install), cached by setup_cache_key. */
+  setup: z
+    .union([z.string().min(1).max(4000), z.array(z.string().min(1).max(2000)).min(1).max(20)])
+    .transform((v) => (Array.isArray(v) ? v.join(' && ') : v))
+    .optional(),
+  /** Files (lockfiles) whose contents key the prepared environment. */
+  setup_cache_key: z
+    .union([z.string().min(1).max(500), z.array(z.string().min(1).max(500)).max(20)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional(),
+  setup_timeout_s: z.number().int().min(1).max(86_400).optional(),
   test_command: z.string().min(1).max(2000).optional(),
   test_timeout_s: z.number().int().min(1).max(3600).optional(),
+  /** The container image (container sandbox only), from the operator's allowed list. */
+  image: z.string().min(1).max(200).optional(),
+  /** Lower limits than the operator's for this repository's commands (higher values are capped). */
+  limits: z
+    .object({
+      memory_mb: z.number().int().min(16).optional(),
+      processes: z.number().int().min(1).optional(),
+      disk_mb: z.number().int().min(1).optional(),
+      output_kb: z.number().int().min(1).optional(),
+    })
+    .strict()
+    .optional(),
   delivery: z.enum(['pull_request', 'comment']).optional(),
   ci: z.boolean().optional(),
   label: z.string().min(1).max(50).optional(),

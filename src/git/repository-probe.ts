@@ -70,7 +70,9 @@ export interface ProbeOptions {
 /**
  * Answers "does this repository exist, is it public, which refs does it have" with an anonymous
  * `git ls-remote` first and the account's credentials second. Answers are cached briefly per
- * account and repository, and concurrent questions about one share one ls-remote.
+ * account and repository, and concurrent questions about one share one ls-remote. A cached
+ * private answer is reused only while the account still has credentials for the repository; a
+ * cached "not found" stands until it expires, even if the account gains credentials meanwhile.
  */
 export class RepositoryProbe {
   readonly #cache = new Map<string, CacheEntry>();
@@ -86,10 +88,23 @@ export class RepositoryProbe {
     if (options.signal) return this.#probe(url, options.accountId, options.signal);
     const key = `${options.accountId ?? ''} ${url}`;
     const hit = this.#cache.get(key);
-    if (hit && hit.expires > Date.now() && !options.fresh) return hit.value;
+    if (hit && hit.expires > Date.now() && !options.fresh) return this.#reuse(key, hit.value, url, options.accountId);
     const value = this.#probe(url, options.accountId, undefined);
     this.#remember(key, value);
     return value;
+  }
+
+  /**
+   * A cached answer, except that a private repository is only as readable as the account's
+   * credentials still are: when they are gone (the operator unmarked the account, the App was
+   * uninstalled) the answer is dropped and the remote asked again, as if it had never been cached.
+   */
+  async #reuse(key: string, value: Promise<RepoInfo>, url: string, accountId: string | null): Promise<RepoInfo> {
+    const info = await value;
+    if (info.visibility === 'public' || !accountId) return info;
+    if (await this.#options.credentials.tokenFor(info.target.url, accountId)) return info;
+    if (this.#cache.get(key)?.value === value) this.#cache.delete(key);
+    return this.probe(url, { accountId });
   }
 
   #remember(key: string, value: Promise<RepoInfo>): void {

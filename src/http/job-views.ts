@@ -1,5 +1,30 @@
 import { z } from 'zod';
+import type { SandboxCommand } from '../jobs/fix-engine.js';
 import type { JobRecord, JobState } from '../jobs/job-record.js';
+
+const commandSchema = z.object({
+  phase: z.enum(['setup', 'tests']),
+  command: z.string(),
+  sandbox: z.string(),
+  exit_code: z.number().int().nullable(),
+  limit: z.string().nullable(),
+  seconds: z.number(),
+  output_tail: z.string(),
+  cached: z.boolean(),
+});
+
+function commandView(c: SandboxCommand): z.infer<typeof commandSchema> {
+  return {
+    phase: c.phase,
+    command: c.command,
+    sandbox: c.sandbox,
+    exit_code: c.exitCode,
+    limit: c.limit,
+    seconds: c.seconds,
+    output_tail: c.outputTail,
+    cached: c.cached ?? false,
+  };
+}
 
 /** The contract's three statuses: a queued job reads "running", a cancelled one "failed". */
 function contractStatus(state: JobState): 'running' | 'completed' | 'failed' {
@@ -26,6 +51,8 @@ export const jobStatusSchema = z.object({
   commit_sha: z.string().nullable(),
   /** Who asked: `api`, or `github` for fixes the GitHub App started. */
   source: z.string(),
+  /** What ran in the sandbox (setup, tests): command, exit code, duration, the limit that stopped it, the end of its output. */
+  commands: z.array(commandSchema),
 });
 
 export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<typeof jobStatusSchema> {
@@ -47,6 +74,7 @@ export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<t
     ref: job.ref,
     commit_sha: job.commitSha,
     source: job.source,
+    commands: job.commands.map(commandView),
   };
 }
 
@@ -60,6 +88,7 @@ export const jobResultSchema = z.object({
   checks: z.array(z.object({ name: z.string(), outcome: z.string(), detail: z.string().optional() })),
   attempts: z.number().int().nullable(),
   stage_seconds: z.record(z.string(), z.number()),
+  commands: z.array(commandSchema),
   repo_url: z.string(),
   ref: z.string(),
   commit_sha: z.string().nullable(),
@@ -87,6 +116,7 @@ export function jobResultView(job: JobRecord): z.infer<typeof jobResultSchema> {
     checks: result.checks ?? [],
     attempts: result.attempts ?? null,
     stage_seconds: result.stageSeconds ?? {},
+    commands: status.commands,
     repo_url: job.repoUrl,
     ref: job.ref,
     commit_sha: job.commitSha,

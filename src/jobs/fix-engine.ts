@@ -23,6 +23,23 @@ export interface FixCheck {
   detail?: string;
 }
 
+/** One command run in the sandbox for a job, as the user sees it. */
+export interface SandboxCommand {
+  phase: 'setup' | 'tests';
+  command: string;
+  /** The sandbox driver it ran in (`bubblewrap`, `container`, `none`). */
+  sandbox: string;
+  /** Null when it was stopped (a limit, or the job was cancelled). */
+  exitCode: number | null;
+  /** The limit that stopped it: time, memory, processes, output or disk. */
+  limit: string | null;
+  seconds: number;
+  /** The end of its output. */
+  outputTail: string;
+  /** A setup whose prepared environment came from the cache instead of running. */
+  cached?: boolean;
+}
+
 export interface FixResult {
   diff: string;
   explanation?: string;
@@ -41,6 +58,8 @@ export interface FixContext {
   log: Logger;
   /** Shows the stage on the status endpoint; progress is 0–100. */
   report(stage: string, progress: number): Promise<void>;
+  /** Records a command the sandbox ran, for the status endpoint. */
+  recordCommand?(command: SandboxCommand): Promise<void>;
 }
 
 /** What turns a job into a diff. The fix pipeline is the real implementation (a later issue). */

@@ -1,7 +1,7 @@
 import { refund } from '../billing/credits.js';
 import type { Database, Queryable } from '../db/database.js';
 import { KodahError } from '../lib/errors.js';
-import type { FixResult } from './fix-engine.js';
+import type { FixResult, SandboxCommand } from './fix-engine.js';
 import { JOB_COLUMNS, type JobRecord, type JobRow, toJobRecord } from './job-record.js';
 
 /**
@@ -20,7 +20,7 @@ export type JobSettled = (tx: Queryable, job: { id: string; source: string }) =>
 export async function claimJob(db: Queryable, jobId: string, attempt: number): Promise<JobRecord | null> {
   const { rows } = await db.query<JobRow>(
     `WITH claimed AS (
-       UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0,
+       UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0, commands = '[]'::jsonb,
                        started_at = COALESCE(started_at, clock_timestamp())
         WHERE id = $1 AND state IN ('queued', 'running') AND attempt < $2
         RETURNING *)
@@ -37,6 +37,20 @@ export async function reportStage(db: Queryable, jobId: string, attempt: number,
     [jobId, attempt, stage, Math.max(0, Math.min(100, Math.round(progress)))],
   );
   return rows.length > 0;
+}
+
+/** Commands kept per job: enough for setup and every attempt's tests, bounded for a status poll. */
+const MAX_COMMANDS = 50;
+const MAX_TAIL_CHARS = 4000;
+
+/** Appends a sandbox command to the job (by the attempt that holds it). */
+export async function recordCommand(db: Queryable, jobId: string, attempt: number, command: SandboxCommand): Promise<void> {
+  const kept = { ...command, command: command.command.slice(0, 2000), outputTail: command.outputTail.slice(-MAX_TAIL_CHARS) };
+  await db.query(
+    `UPDATE jobs SET commands = commands || jsonb_build_array($3::jsonb)
+      WHERE id = $1 AND attempt = $2 AND state = 'running' AND jsonb_array_length(commands) < ${MAX_COMMANDS}`,
+    [jobId, attempt, JSON.stringify(kept)],
+  );
 }
 
 export async function recordCommit(db: Queryable, jobId: string, attempt: number, sha: string | null): Promise<void> {

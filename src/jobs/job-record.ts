@@ -1,6 +1,6 @@
 import type { Visibility } from '../git/repository-probe.js';
 import type { FailureKind } from '../lib/errors.js';
-import type { FixResult } from './fix-engine.js';
+import type { FixResult, SandboxCommand } from './fix-engine.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -22,6 +22,8 @@ export interface JobRecord {
   errorCode: string | null;
   errorKind: FailureKind | null;
   result: FixResult | null;
+  /** What ran in the sandbox for the attempt that holds the job. */
+  commands: SandboxCommand[];
   createdAt: Date;
   /** created_at in microseconds since the epoch, exactly: a Date keeps only milliseconds. */
   createdAtMicros: string;
@@ -32,7 +34,7 @@ export interface JobRecord {
 }
 
 export const JOB_COLUMNS = `j.id, j.account_id, j.task, j.repo_url, j.ref, j.description, j.visibility, j.source, j.state,
-  j.stage, j.progress, j.attempt, j.commit_sha, j.error, j.error_code, j.error_kind, j.result, j.created_at,
+  j.stage, j.progress, j.attempt, j.commit_sha, j.error, j.error_code, j.error_kind, j.result, j.commands, j.created_at,
   (EXTRACT(EPOCH FROM j.created_at) * 1000000)::bigint::text AS created_us, j.started_at, j.completed_at,
   EXISTS (SELECT 1 FROM ledger l WHERE l.job_id = j.id AND l.kind = 'refund') AS refunded`;
 
@@ -54,6 +56,7 @@ export interface JobRow {
   error_code: string | null;
   error_kind: FailureKind | null;
   result: FixResult | null;
+  commands: SandboxCommand[] | null;
   created_at: Date;
   created_us: string;
   started_at: Date | null;
@@ -82,6 +85,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     errorCode: row.error_code,
     errorKind: row.error_kind,
     result: row.result,
+    commands: row.commands ?? [],
     createdAt: new Date(row.created_at),
     createdAtMicros: row.created_us,
     startedAt: date(row.started_at),

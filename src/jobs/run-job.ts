@@ -4,7 +4,16 @@ import { KodahError, toKodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
 import type { FixEngine } from './fix-engine.js';
-import { claimJob, completeJob, failJob, type JobSettled, noteAttemptFailure, recordCommit, reportStage } from './job-lifecycle.js';
+import {
+  claimJob,
+  completeJob,
+  failJob,
+  type JobSettled,
+  noteAttemptFailure,
+  recordCommand,
+  recordCommit,
+  reportStage,
+} from './job-lifecycle.js';
 import type { FixJobData } from './fix-queue.js';
 
 export interface RunJobDeps {
@@ -72,7 +81,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
         description: record.description,
         visibility: repo.visibility,
       },
-      { signal: job.signal, log, report },
+      { signal: job.signal, log, report, recordCommand: (command) => recordCommand(db, jobId, attempt, command) },
     );
     job.signal.throwIfAborted();
     await completeJob(db, jobId, attempt, result, deps.onSettled);

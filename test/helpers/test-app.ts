@@ -13,8 +13,14 @@ import { createTestDatabase, type DatabaseKind, type TestDatabase } from './test
 export interface TestApp {
   kodah: Kodah;
   url: string;
-  /** A new account with a key; `paidUsd` in cents of paid credit. */
-  account(options?: { email?: string; paidCents?: number; maxRunningJobs?: number }): Promise<{ id: string; key: string }>;
+  /**
+   * A new account with a key; `paidCents` of paid credit; `operatorTokens`: marked to read private
+   * repositories with KODAH_GIT_TOKENS.
+   */
+  account(options?: { email?: string; paidCents?: number; maxRunningJobs?: number; operatorTokens?: boolean }): Promise<{
+    id: string;
+    key: string;
+  }>;
   /** fetch against the API with the key and JSON body handled. */
   api(key: string | null, method: string, path: string, body?: unknown): Promise<ApiResponse>;
   stop(): Promise<void>;
@@ -52,7 +58,7 @@ export async function startTestApp(
     url,
     async account(opts = {}) {
       const email = opts.email ?? `user${++accounts}-${Date.now()}@example.com`;
-      const account = await createAccount(kodah.db, { email });
+      const account = await createAccount(kodah.db, { email, usesOperatorTokens: opts.operatorTokens });
       if (opts.paidCents) await kodah.db.transaction((tx) => addCredits(tx, account.id, opts.paidCents!, 'purchase'));
       if (opts.maxRunningJobs) {
         await kodah.db.query('UPDATE accounts SET max_running_jobs = $2 WHERE id = $1', [account.id, opts.maxRunningJobs]);

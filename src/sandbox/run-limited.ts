@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import type { LimitName, RunOptions, SandboxRun } from './sandbox.js';
+
+export interface LimitedSpawn {
+  /** What the user asked for, as reported back. */
+  command: string;
+  argv: readonly string[];
+  env: Record<string, string>;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  /** Open descriptors handed to the child as fd 3, 4, … (bwrap binds directories by descriptor). */
+  fds?: readonly number[];
+  /**
+   * Looked at every `watchIntervalMs` while the command runs: the limit the sandbox is past, if
+   * any (disk, memory, processes: what the kernel cannot count for us without cgroups).
+   */
+  watch?: () => Promise<LimitName | null>;
+  watchIntervalMs?: number;
+  /**
+   * Kills what the command started, leaving `leader` (the spawned process) to notice and exit on
+   * its own; without it (or when the leader is still there two seconds later) the leader's
+   * process group is killed.
+   */
+  killInside?: (leader: number) => Promise<void>;
+  /** Kills everything a stopped command started, after the leader exited. */
+  killAll?: () => Promise<void>;
+}
+
+/**
+ * Spawns `argv` in a process group of its own and holds it to the limits: wall time, output (the
+ * tail is kept, the whole is capped) and whatever `watch` measures. A run past a limit, or
+ * cancelled, is killed whole. Resolves once the process has exited and `killAll` has run.
+ */
+export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promise<SandboxRun> {
+  const { limits, signal, onOutput } = options;
+  const started = performance.now();
+  return new Promise<SandboxRun>((resolve, reject) => {
+    const child = spawn(spawnSpec.argv[0]!, spawnSpec.argv.slice(1), {
+      cwd: spawnSpec.cwd,
+      env: spawnSpec.env,
+      uid: spawnSpec.uid,
+      gid: spawnSpec.gid,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', ...(spawnSpec.fds ?? [])],
+    });
+    let limit: LimitName | null = null;
+    let cancelled = false;
+    let exited = false;
+    let killingInside: Promise<void> = Promise.resolve();
+    const killGroup = () => {
+      if (exited) return;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const stop = (why: LimitName | 'cancelled') => {
+      if (exited || limit || cancelled) return;
+      if (why === 'cancelled') cancelled = true;
+      else limit = why;
+      if (!spawnSpec.killInside) return killGroup();
+      // bwrap reaps its sandbox when it dies from the inside; killed from the outside, the
+      // sandbox's init would linger as a zombie that counts against the process limit.
+      killingInside = spawnSpec.killInside(child.pid!).catch(killGroup);
+      setTimeout(killGroup, 2000).unref();
+    };
+
+    const tail: Buffer[] = [];
+    let tailBytes = 0;
+    let total = 0;
+    const collect = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limits.maxOutputBytes) stop('output');
+      onOutput?.(chunk);
+      tail.push(chunk);
+      tailBytes += chunk.length;
+      while (tail.length > 1 && tailBytes - tail[0]!.length >= limits.outputTailBytes) tailBytes -= tail.shift()!.length;
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+
+    const timer = setTimeout(() => stop('time'), limits.timeoutMs);
+    let watching = false;
+    const watcher = spawnSpec.watch
+      ? setInterval(() => {
+          if (watching) return;
+          watching = true;
+          spawnSpec.watch!()
+            .then((hit) => hit && stop(hit))
+            .catch(() => {})
+            .finally(() => (watching = false));
+        }, spawnSpec.watchIntervalMs ?? 500)
+      : null;
+    const onAbort = () => stop('cancelled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+
+    const finish = () => {
+      clearTimeout(timer);
+      if (watcher) clearInterval(watcher);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (err) => {
+      finish();
+      reject(err);
+    });
+    child.on('close', (code, exitSignal) => {
+      exited = true;
+      finish();
+      // A command that ended on its own took its sandbox with it (bwrap's init exits last and the
+      // kernel kills its namespace); one that was stopped may have left processes dying.
+      // Nothing of this run may still be killing when the next one starts (it would hit that one).
+      const cleanup = killingInside.then(() => (spawnSpec.killAll && (limit || cancelled) ? spawnSpec.killAll() : undefined));
+      void cleanup.finally(() => {
+        let output = Buffer.concat(tail);
+        if (output.length > limits.outputTailBytes) output = output.subarray(output.length - limits.outputTailBytes);
+        // SIGXFSZ: a file grew past the size limit, which is the disk limit's per-file half.
+        if (!limit && (exitSignal === 'SIGXFSZ' || code === 128 + 25)) limit = 'disk';
+        resolve({
+          command: spawnSpec.command,
+          exitCode: limit || cancelled ? null : code,
+          limit,
+          cancelled,
+          seconds: Math.round(performance.now() - started) / 1000,
+          outputTail: output.toString('utf8').replace(/^\uFFFD+/, ''),
+        });
+      });
+    });
+  });
+}
