@@ -5,6 +5,7 @@ import { localGit } from './git-objects.js';
 import { ensureMirror } from './mirror-cache.js';
 import type { RepoUrlPolicy } from './url-policy.js';
 import { KodahError } from '../lib/errors.js';
+import { scratchName } from '../lib/scratch-name.js';
 
 export interface CheckoutOptions {
   policy: RepoUrlPolicy;
@@ -103,7 +104,8 @@ export async function addWorktree(
   options: Pick<CheckoutOptions, 'worktreeDir' | 'timeoutMs' | 'signal'>,
 ): Promise<Checkout> {
   await mkdir(options.worktreeDir, { recursive: true });
-  const dir = path.join(options.worktreeDir, `${commit.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+  // Named for this process, so that a worker starting after a crash knows what it may remove.
+  const dir = path.join(options.worktreeDir, scratchName(`${commit.slice(0, 12)}-${randomBytes(6).toString('hex')}`));
   await localGit(gitDir, ['worktree', 'add', '--detach', '--force', dir, commit], {
     signal: options.signal,
     timeoutMs: options.timeoutMs,

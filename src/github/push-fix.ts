@@ -6,6 +6,7 @@ import { hardenedGitEnv } from '../git/git-env.js';
 import { ensureMirror } from '../git/mirror-cache.js';
 import { runGit } from '../git/run-git.js';
 import { repositoryGitEnv } from '../git/git-objects.js';
+import { scratchName } from '../lib/scratch-name.js';
 import { checkRepoUrl, type RepoUrlPolicy } from '../git/url-policy.js';
 import { KodahError } from '../lib/errors.js';
 
@@ -49,7 +50,7 @@ export async function pushFix(input: PushFixInput, settings: PushSettings): Prom
     want: input.parent,
   });
   const worktree = await addWorktree(gitDir, input.parent, { worktreeDir: settings.worktreeDir, timeoutMs: settings.timeoutMs });
-  const patchDir = path.join(settings.worktreeDir, `patch-${randomBytes(6).toString('hex')}`);
+  const patchDir = path.join(settings.worktreeDir, scratchName(`patch-${randomBytes(6).toString('hex')}`));
   try {
     // apply and commit run the repository's filter drivers unless they are blanked like every local git's.
     const localEnv = await repositoryGitEnv(gitDir);
