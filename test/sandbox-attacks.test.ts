@@ -121,7 +121,7 @@ describe(`the sandbox against a hostile test_command (${kind})`, () => {
       '.github/kodah.yml': settings(test),
       ...extra,
     });
-    git.createRepo('victim', files('sleep 20', { 'secret.py': `TOKEN = "${VICTIM_SECRET}"\n` }));
+    git.createRepo('victim', files('sleep 12', { 'secret.py': `TOKEN = "${VICTIM_SECRET}"\n` }));
     git.createRepo(
       'probe',
       files('bash probe.sh', { 'probe.sh': probeScript({ dataDir, apiPort: port, listenerPort, hostIp: hostIp(), keyPath }) }),
@@ -196,12 +196,8 @@ describe(`the sandbox against a hostile test_command (${kind})`, () => {
   }
 
   it('contains every attack of the probe, while another tenant works beside it', async () => {
-    const mirrorConfigs = () =>
-      readdirSync(path.join(dataDir, 'mirrors'), { recursive: true })
-        .map(String)
-        .filter((f) => f.endsWith('config'))
-        .map((f) => readFileSync(path.join(dataDir, 'mirrors', f), 'utf8'))
-        .join('\n');
+    // The mirrors there before the probe (the victim's): their config must come out unchanged.
+    const mirrorConfigs = (files: string[]) => files.map((f) => readFileSync(f, 'utf8')).join('\n');
     // The victim's job holds its work tree (its tests sleep) while the probe runs.
     const victimJob = runJob(victim, 'victim');
     const worktrees = path.join(dataDir, 'worktrees');
@@ -209,7 +205,12 @@ describe(`the sandbox against a hostile test_command (${kind})`, () => {
       if (i > 600) throw new Error('the victim job never got a work tree');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const before = mirrorConfigs();
+    const configs = readdirSync(path.join(dataDir, 'mirrors'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('config'))
+      .map((f) => path.join(dataDir, 'mirrors', f));
+    expect(configs.length).toBeGreaterThan(0);
+    const before = mirrorConfigs(configs);
     const status = await runJob(attacker, 'probe');
     expect(status.status, JSON.stringify(status)).toBe('completed');
     const output: string = status.commands.map((c: { output_tail: string }) => c.output_tail).join('\n');
@@ -222,8 +223,9 @@ describe(`the sandbox against a hostile test_command (${kind})`, () => {
     }
     expect(output).toMatch(/^proc\|[1-9] processes visible$/m);
     expect(connections).toBe(0);
-    expect(mirrorConfigs()).toBe(before);
-    expect((await victimJob).status).toBe('completed');
+    expect(mirrorConfigs(configs)).toBe(before);
+    const victimStatus = await victimJob;
+    expect(victimStatus.status, JSON.stringify(victimStatus)).toBe('completed');
   }, 180_000);
 
   it.each([
