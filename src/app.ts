@@ -6,6 +6,7 @@ import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
+import { pruneContainers } from './sandbox/container.js';
 import { pruneLeftovers } from './sandbox/prune-leftovers.js';
 import { type SandboxChoice, selectSandbox } from './sandbox/select-driver.js';
 import { SetupCache } from './sandbox/setup-cache.js';
@@ -110,6 +111,17 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     if (options.workers) {
       const pruned = await pruneLeftovers([config.sandbox.scratchDir, config.fix.worktreeDir]);
       if (pruned.length) log.info({ pruned: pruned.length }, 'removed work trees and sandbox folders a stopped worker left');
+      if (config.sandbox.driver === 'container') {
+        // Dead workers' containers; and any twice a job's time limit old, which no live job holds (a
+        // worker in a container that was recreated has another host name). An unreachable engine
+        // is reported by selectSandbox below: it must not stop the start.
+        const olderThanMs = 2 * config.worker.jobTimeoutS * 1000;
+        const containers = await pruneContainers(config.sandbox.container.host, { olderThanMs }).catch((err: unknown) => {
+          log.warn({ err }, 'could not look for sandbox containers a stopped worker left');
+          return [];
+        });
+        if (containers.length) log.info({ pruned: containers.length }, 'removed sandbox containers a stopped worker left');
+      }
     }
     // Only workers run repository code; the probe proves the driver works before the first job.
     const sandbox = options.workers && !options.engine && config.model ? await selectSandbox(config, log) : null;

@@ -51,6 +51,16 @@ describe('config', () => {
     expect(() => loadConfig({ OPENAI_BASE_URL: 'localhost:8000' })).toThrow(/OPENAI_BASE_URL/);
   });
 
+  it('reads the container sandbox settings, empty meaning the driver default', () => {
+    expect(loadConfig({}).sandbox.container).toMatchObject({ user: null, selinuxRelabel: false });
+    expect(loadConfig({ KODAH_SANDBOX_CONTAINER_USER: '' }).sandbox.container.user).toBeNull();
+    expect(
+      loadConfig({ KODAH_SANDBOX: 'container', KODAH_SANDBOX_CONTAINER_USER: '0:0', KODAH_SANDBOX_SELINUX_RELABEL: 'yes' }).sandbox,
+    ).toMatchObject({ driver: 'container', container: { user: '0:0', selinuxRelabel: true } });
+    expect(() => loadConfig({ KODAH_SANDBOX_CONTAINER_USER: 'kodah' })).toThrow(/KODAH_SANDBOX_CONTAINER_USER: uid:gid in numbers/);
+    expect(() => loadConfig({ KODAH_SANDBOX_SELINUX_RELABEL: 'on' })).toThrow(/KODAH_SANDBOX_SELINUX_RELABEL/);
+  });
+
   it('turns the GitHub App on with all of its settings, and names what is missing otherwise', () => {
     expect(loadConfig({}).github).toBeNull();
     const pem = '-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n';

@@ -149,6 +149,8 @@ const schema = z
     KODAH_SANDBOX_IMAGE: z.string().min(1).default('kodah-sandbox:latest'),
     KODAH_SANDBOX_IMAGES: imageList(),
     KODAH_SANDBOX_CPUS: z.coerce.number().positive().max(1024).default(2),
+    KODAH_SANDBOX_CONTAINER_USER: unsetWhenEmpty(z.string().regex(/^\d+:\d+$/, 'uid:gid in numbers, such as 1000:1000')),
+    KODAH_SANDBOX_SELINUX_RELABEL: flag.default(false),
     // The GitHub App, with Probot's variable names; all three of the first group, or none.
     APP_ID: unsetWhenEmpty(z.string().regex(/^\d+$/, 'the numeric App ID from the App settings page')),
     PRIVATE_KEY: unsetWhenEmpty(z.string()),
@@ -269,6 +271,10 @@ export interface Config {
       /** Further images a repository may name in `.github/kodah.yml`. */
       images: readonly string[];
       cpus: number;
+      /** uid:gid commands run as; null: the driver's default (the server's own, or 1000:1000 for a root server). */
+      user: string | null;
+      /** Relabel work trees for SELinux (`:z`), as an enforcing host needs. */
+      selinuxRelabel: boolean;
     };
   };
   /** The GitHub App; null when APP_ID, the private key and WEBHOOK_SECRET are not set. */
@@ -416,6 +422,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         image: e.KODAH_SANDBOX_IMAGE,
         images: e.KODAH_SANDBOX_IMAGES,
         cpus: e.KODAH_SANDBOX_CPUS,
+        user: e.KODAH_SANDBOX_CONTAINER_USER ?? null,
+        selinuxRelabel: e.KODAH_SANDBOX_SELINUX_RELABEL,
       },
     },
     github:

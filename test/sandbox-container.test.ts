@@ -3,8 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/lib/logger.js';
 import { containerDriver, probeContainerEngine, pruneContainers } from '../src/sandbox/container.js';
 import type { Sandbox, SandboxLimits } from '../src/sandbox/sandbox.js';
+import { selectSandbox } from '../src/sandbox/select-driver.js';
 import { startFakeDocker, type FakeDocker } from './helpers/fake-docker.js';
 
 const limits: SandboxLimits = {
@@ -194,6 +197,40 @@ describe('container driver against a fake Docker daemon', () => {
     expect(creates()).toHaveLength(2);
     expect(creates()[1]!.body.HostConfig.Memory).toBe(1024 ** 3);
     expect(docker.containers.size).toBe(1);
+  });
+
+  it("runs the image open() names (the repository's, once the operator allowed it), else the driver's own", async () => {
+    docker.images.add('python:3.12-slim');
+    const driver = containerDriver({ host: docker.socketPath, image: 'kodah/sandbox:1', user: '1000:1000' });
+    sandbox = await driver.open(worktree, { image: 'python:3.12-slim' });
+    await sandbox.run('true', { limits });
+    await sandbox.close();
+    sandbox = await driver.open(worktree);
+    await sandbox.run('true', { limits });
+    expect(creates().map((c) => c.body.Image)).toEqual(['python:3.12-slim', 'kodah/sandbox:1']);
+  });
+
+  it('is chosen and set up from the environment: engine, image, user and SELinux relabelling', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'kodah-data-'));
+    try {
+      const config = loadConfig({
+        KODAH_DATA_DIR: dataDir,
+        KODAH_SANDBOX: 'container',
+        KODAH_SANDBOX_DOCKER_HOST: `unix://${docker.socketPath}`,
+        KODAH_SANDBOX_IMAGE: 'kodah/sandbox:1',
+        KODAH_SANDBOX_CONTAINER_USER: '1234:1234',
+        KODAH_SANDBOX_SELINUX_RELABEL: '1',
+      });
+      const choice = await selectSandbox(config, createLogger('silent'));
+      expect(choice).toMatchObject({ driver: { name: 'container' }, problem: null });
+      sandbox = await choice.driver!.open(worktree);
+      expect((await sandbox.run('id -u', { limits })).exitCode).toBe(0);
+      expect(creates()[0]!.body).toMatchObject({ Image: 'kodah/sandbox:1', HostConfig: { Binds: [`${worktree}:/workspace:rw,z`] } });
+      const execs = docker.requests.filter((r) => r.method === 'POST' && /^\/containers\/[^/]+\/exec$/.test(r.path));
+      expect(execs[0]!.body.User).toBe('1234:1234');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reads the stream of an engine that answers 200 instead of upgrading', async () => {

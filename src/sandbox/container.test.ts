@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { containerCreateRequest, execCreateRequest, parseSweep, validImageName } from './container.js';
+import { containerCreateRequest, execCreateRequest, parseSweep, validImageName } from './container-requests.js';
 import { demultiplexer, parseDockerHost } from './docker-api.js';
 import type { SandboxLimits } from './sandbox.js';
 

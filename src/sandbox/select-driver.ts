@@ -33,10 +33,9 @@ export async function selectSandbox(config: Pick<Config, 'sandbox' | 'dataDir' |
       log.error(`sandbox: ${problem}; repository commands will not run (see ${SANDBOX_DOCS})`);
       return { driver: null, problem };
     }
-    return {
-      driver: containerDriver({ host: settings.container.host, image: settings.container.image, cpus: settings.container.cpus }),
-      problem: null,
-    };
+    const { host, image, cpus, user, selinuxRelabel } = settings.container;
+    log.info({ host, image }, 'sandbox: container');
+    return { driver: containerDriver({ host, image, cpus, user: user ?? undefined, selinuxRelabel }), problem: null };
   }
   const driver = bubblewrapDriver({
     scratchDir: settings.scratchDir,
