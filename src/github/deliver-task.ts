@@ -54,6 +54,7 @@ export async function deliverTask(deps: GitHubDeps, data: GitHubDeliverData): Pr
         refunded: job.refunded,
         attempts: job.result?.attempts ?? null,
         cancelled: job.state === 'cancelled',
+        lastCommand: job.commands.at(-1),
       }),
     );
   } else {

@@ -208,6 +208,31 @@ describe('renderFailure', () => {
     expect(bareMentions(body)).toEqual([]);
   });
 
+  it("shows the last sandbox command and the end of its output, fenced so the repository's output cannot format the comment", () => {
+    const body = renderFailure({
+      key: 'k',
+      jobId: 'j',
+      message: 'No valid fix within 3 attempts.',
+      code: 'job_failed',
+      kind: 'input',
+      refunded: false,
+      lastCommand: {
+        phase: 'tests',
+        command: 'python -m pytest -q',
+        sandbox: 'bubblewrap',
+        exitCode: 1,
+        limit: null,
+        seconds: 0.4,
+        outputTail: 'x'.repeat(5000) + '\n```\n@alice <img src=x>\n/usr/bin/python: No module named pytest\n',
+      },
+    });
+    expect(body).toContain('<details><summary>Last command in the sandbox: `python -m pytest -q` (tests, exit code 1, 0.4 s)</summary>');
+    expect(body).toContain('````\n[…]\n');
+    expect(body).toContain('No module named pytest\n````\n\n</details>');
+    expect(body).not.toContain('x'.repeat(3001));
+    expect(bareMentions(body)).toEqual([]);
+  });
+
   it('says an input failure costs the credit', () => {
     const body = renderFailure({ key: 'k', jobId: 'j', message: 'Ref not found', code: 'ref_not_found', kind: 'input', refunded: false });
     expect(body).toContain('This counts as a fix attempt; no credit was restored.');

@@ -5,6 +5,7 @@
  * under GitHub's limit of 65,536 characters: every echoed text has a cap, and the diff, the one
  * thing that can be any size, gets what is left.
  */
+import type { SandboxCommand } from '../jobs/fix-engine.js';
 import type { ErrorCode } from '../lib/errors.js';
 import { ADVICE } from './advice.js';
 import { marker } from './comment-marker.js';
@@ -165,6 +166,8 @@ export function renderFailure(v: {
   refunded: boolean;
   attempts?: number | null;
   cancelled?: boolean;
+  /** The last command run in the sandbox: its output is often the real reason (`No module named pytest`). */
+  lastCommand?: SandboxCommand;
 }): string {
   const credit = v.refunded
     ? 'Your credit was restored.'
@@ -180,7 +183,24 @@ export function renderFailure(v: {
   const fence = fenceFor(message);
   const why = `Why it failed${v.code ? ` (${codeSpan(v.code, 80)})` : ''}:\n\n${fence}\n${message}\n${fence}`;
   const whose = v.kind === 'system' ? 'The failure was on Kodah’s side.' : null;
-  return paragraphs([marker(v.key), tried, why, [whose, credit].filter(Boolean).join(' '), RETRY_HINT]);
+  return paragraphs([
+    marker(v.key),
+    tried,
+    why,
+    v.lastCommand && commandDetails(v.lastCommand),
+    [whose, credit].filter(Boolean).join(' '),
+    RETRY_HINT,
+  ]);
+}
+
+const MAX_COMMAND_OUTPUT = 3000;
+
+/** A sandbox command, folded: what ran, how it ended, and the end of its output (repository output: fenced, never rendered). */
+function commandDetails(c: SandboxCommand): string {
+  const ended = c.limit ? `stopped at the ${safeInlineText(c.limit, 20)} limit` : `exit code ${c.exitCode ?? '?'}`;
+  const tail = c.outputTail.length > MAX_COMMAND_OUTPUT ? `[…]\n${c.outputTail.slice(-MAX_COMMAND_OUTPUT)}` : c.outputTail;
+  const fence = fenceFor(tail);
+  return `<details><summary>Last command in the sandbox: ${codeSpan(c.command, 200)} (${c.phase}, ${ended}, ${c.seconds} s)</summary>\n\n${fence}\n${tail.trimEnd()}\n${fence}\n\n</details>`;
 }
 
 /**
