@@ -69,16 +69,18 @@ function hostIp(): string {
   return '127.0.0.1';
 }
 
-/** Processes of the sandboxes' uid range, or any with the sleeper's marker, still alive (zombies aside). */
+/**
+ * Processes of this file's attacks still alive (zombies aside), found by their command lines:
+ * other test files run sandboxes of their own at the same time, so a uid range would find theirs.
+ */
+const ATTACK_MARKERS = [`sleep ${SLEEPER}`, 'f|f', 'head -c 32M', 'yes kodah', 'bytearray(1 << 30)', 'sleep 600', 'probe.sh'];
 function survivors(): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      if (/^State:\s+Z/m.test(status)) continue;
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) continue;
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if ((uid >= 200_000 && uid < 260_000) || cmdline.includes(`sleep ${SLEEPER}`)) found.push(`${pid} ${uid} ${cmdline}`);
+      if (ATTACK_MARKERS.some((m) => cmdline.includes(m))) found.push(`${pid} ${cmdline}`);
     } catch {
       // gone while we looked
     }
