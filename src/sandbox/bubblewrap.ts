@@ -167,7 +167,10 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
   // command can turn it into a repository whose config the server's own git would then obey.
   if (existsSync(path.join(spec.worktree, '.git'))) args.push('--ro-bind', path.join(spec.worktree, '.git'), `${WORKDIR}/.git`);
   for (const hidden of spec.hidden) {
-    const stat = lstatSync(hidden, { throwIfNoEntry: false });
+    // The sandbox's /etc is its own copy: a path there is masked only when the copy holds it
+    // (bwrap cannot make a mount point in the read-only copy, and would fail every command).
+    const seen = hidden.startsWith('/etc/') ? path.join(spec.etc, path.relative('/etc', hidden)) : hidden;
+    const stat = lstatSync(seen, { throwIfNoEntry: false });
     if (!stat || !underBoundPath(hidden, spec.extraPaths)) continue;
     if (stat.isDirectory()) args.push('--tmpfs', hidden, '--remount-ro', hidden);
     else args.push('--ro-bind', '/dev/null', hidden);
@@ -179,7 +182,7 @@ export function bwrapArgs(spec: BwrapSpec): string[] {
 
 /** Whether a host path would be visible inside: under a system folder or an operator's extra path. */
 function underBoundPath(hostPath: string, extraPaths: readonly string[]): boolean {
-  const bound = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib64', ...extraPaths];
+  const bound = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', ...extraPaths];
   return bound.some((b) => hostPath === b || hostPath.startsWith(b.endsWith('/') ? b : `${b}/`));
 }
 
@@ -240,7 +243,10 @@ export function bubblewrapDriver(settings: BubblewrapSettings): SandboxDriver {
           return runLimited(
             {
               command,
-              argv: ['prlimit', ...prlimitArgs(limits), '--', 'bwrap', ...args, '--', ...SANDBOX_SHELL, command],
+              // The arguments go through a pipe, not the command line: /proc/1/cmdline inside would show
+              // the host paths they name.
+              argv: ['prlimit', ...prlimitArgs(limits), '--', 'bwrap', '--args', '3', '--', ...SANDBOX_SHELL, command],
+              fd3: Buffer.from(args.map((a) => `${a}\0`).join('')),
               // bwrap's own init inside is started with this environment: it must hold nothing of ours.
               env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
               cwd: '/',

@@ -9,8 +9,8 @@ export interface LimitedSpawn {
   cwd?: string;
   uid?: number;
   gid?: number;
-  /** Open descriptors handed to the child as fd 3, 4, … (bwrap binds directories by descriptor). */
-  fds?: readonly number[];
+  /** Written to the child's fd 3 and closed (bwrap reads its arguments there: `--args 3`). */
+  fd3?: Buffer;
   /**
    * Looked at every `watchIntervalMs` while the command runs: the limit the sandbox is past, if
    * any (disk, memory, processes: what the kernel cannot count for us without cgroups).
@@ -23,7 +23,10 @@ export interface LimitedSpawn {
    * process group is killed.
    */
   killInside?: (leader: number) => Promise<void>;
-  /** Kills everything a stopped command started, after the leader exited. */
+  /**
+   * Kills everything the command started, after the leader exited: a stopped command's dying
+   * processes, and what a finished one left for the kernel to kill (the leader may exit first).
+   */
   killAll?: () => Promise<void>;
 }
 
@@ -42,8 +45,14 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
       uid: spawnSpec.uid,
       gid: spawnSpec.gid,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...(spawnSpec.fds ?? [])],
+      stdio: spawnSpec.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     });
+    if (spawnSpec.fd3) {
+      const fd3 = child.stdio[3] as NodeJS.WritableStream & { on(event: 'error', listener: () => void): unknown };
+      // A child that dies before reading all of it closes the pipe: that is its failure, reported by its exit.
+      fd3.on('error', () => {});
+      fd3.end(spawnSpec.fd3);
+    }
     let limit: LimitName | null = null;
     let cancelled = false;
     let exited = false;
@@ -109,10 +118,12 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
     child.on('close', (code, exitSignal) => {
       exited = true;
       finish();
-      // A command that ended on its own took its sandbox with it (bwrap's init exits last and the
-      // kernel kills its namespace); one that was stopped may have left processes dying.
-      // Nothing of this run may still be killing when the next one starts (it would hit that one).
-      const cleanup = killingInside.then(() => (spawnSpec.killAll && (limit || cancelled) ? spawnSpec.killAll() : undefined));
+      // A command that ended on its own takes its sandbox with it (bwrap's init exits and the
+      // kernel kills its namespace), but bwrap outside may exit before that is done; one that was
+      // stopped may have left processes dying. Nothing of this run may still be alive or killing
+      // when this resolves (the next run would count or hit it). A failure here must not become
+      // an unhandled rejection, which would end the server.
+      const cleanup = killingInside.then(() => spawnSpec.killAll?.()).catch(() => {});
       void cleanup.finally(() => {
         let output = Buffer.concat(tail);
         if (output.length > limits.outputTailBytes) output = output.subarray(output.length - limits.outputTailBytes);
