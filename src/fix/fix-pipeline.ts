@@ -207,7 +207,8 @@ async function planTests(
   if (repo.image && !image)
     context.log.warn({ image: repo.image }, '.github/kodah.yml names an image the operator does not allow; using the default');
   plan.sandbox = await driver.open(worktree, { image });
-  if (repo.setup) {
+  if (!repo.setup) return plan;
+  try {
     await context.report('setup', 24);
     const prepared = await prepareEnvironment(plan.sandbox, worktree, deps.sandbox.cache, {
       setup: repo.setup,
@@ -226,8 +227,12 @@ async function planTests(
       const why = prepared.command.limit ? `stopped at the ${prepared.command.limit} limit` : `exit code ${prepared.command.exitCode}`;
       plan.skipped = `setup failed (${why}); see the commands of this job`;
     }
+    return plan;
+  } catch (err) {
+    // The caller closes the sandbox of a plan it got; this one it never gets.
+    await plan.sandbox.close();
+    throw err;
   }
-  return plan;
 }
 
 async function tryAnswer(
