@@ -221,6 +221,7 @@ export function bubblewrapDriver(settings: BubblewrapSettings): SandboxDriver {
         await traversable(worktree, settings.ownDir);
       }
       let closed = false;
+      let runs = 0;
       const sandbox: Sandbox = {
         driver: 'bubblewrap',
         workdir: WORKDIR,
@@ -228,7 +229,7 @@ export function bubblewrapDriver(settings: BubblewrapSettings): SandboxDriver {
         async run(command, options) {
           if (closed) throw new Error('the sandbox is closed');
           // Files the server wrote since the last run (edits) become the sandbox user's too.
-          if (root) await chownTree(worktree, uid, gid);
+          if (root) await chownTree(worktree, uid, gid, runs++ === 0);
           const { limits } = options;
           const args = bwrapArgs({
             worktree,
@@ -302,16 +303,30 @@ async function traversable(target: string, ownDir: string): Promise<void> {
 
 /**
  * Gives every file of the work tree to the sandbox's uid, without following links, so that the
- * sandbox may write what the server wrote since the last run (edits, a reset). Only entries owned
- * by someone else are changed: after the first run that is a walk of lstat calls, in process.
+ * sandbox may write what the server wrote since the last run (edits, a reset). The first time
+ * `chown -R` does it all; after that only entries owned by someone else are changed, found by a
+ * walk of lstat calls, a folder's entries at once.
  */
-async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  const pending = [dir];
-  while (pending.length > 0) {
-    const current = pending.pop()!;
+async function chownTree(dir: string, uid: number, gid: number, first: boolean): Promise<void> {
+  if (first) return chownAll(dir, uid, gid);
+  const visit = async (current: string): Promise<void> => {
     const info = await lstat(current).catch(() => null);
-    if (!info) continue;
+    if (!info) return;
     if (info.uid !== uid || info.gid !== gid) await lchown(current, uid, gid);
-    if (info.isDirectory()) for (const name of await readdir(current)) pending.push(path.join(current, name));
-  }
+    if (info.isDirectory()) await Promise.all((await readdir(current)).map((name) => visit(path.join(current, name))));
+  };
+  await visit(dir);
+}
+
+function chownAll(dir: string, uid: number, gid: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('chown', ['-R', '-P', `${uid}:${gid}`, dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`chown of the work tree failed: ${err.trim()}`))));
+  });
 }
