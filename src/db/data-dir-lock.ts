@@ -1,14 +1,6 @@
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../lib/process-alive.js';
 
 /**
  * Takes the embedded database's folder for this process (a pid file created exclusively).
@@ -27,7 +19,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (pid && pid !== process.pid && alive(pid)) {
+      if (pid && pid !== process.pid && processAlive(pid)) {
         throw new Error(
           `The embedded database in ${dataDir} is in use by process ${pid}. PGlite serves one process: ` +
             'stop that process first, or set DATABASE_URL to share a PostgreSQL database between processes.',

@@ -1,16 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { safeHost, scratchOwner } from '../lib/scratch-name.js';
-
-/** Whether a process of this host is alive (EPERM: alive, someone else's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../lib/process-alive.js';
 
 /**
  * Removes what a killed worker of this host left in `dirs` (sandbox scratch folders with their
@@ -24,7 +15,7 @@ export async function pruneLeftovers(dirs: readonly string[]): Promise<string[]>
   for (const dir of dirs) {
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const owner = scratchOwner(name);
-      if (!owner || owner.host !== host || owner.pid === process.pid || alive(owner.pid)) continue;
+      if (!owner || owner.host !== host || owner.pid === process.pid || processAlive(owner.pid)) continue;
       await rm(path.join(dir, name), { recursive: true, force: true });
       removed.push(path.join(dir, name));
     }
