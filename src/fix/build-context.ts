@@ -12,10 +12,11 @@ export interface CodeContext {
 }
 
 /** A file this short is shown whole: the model sees imports, helpers and callers together. */
-const WHOLE_FILE_LINES = 400;
+export const WHOLE_FILE_LINES = 400;
 /** Lines shown around a snippet, so an edit's SEARCH has context to be unique. */
-const MARGIN = 3;
-const MAX_FILES = 8;
+export const MARGIN = 3;
+/** The localized files packed at most, best first. */
+export const MAX_FILES = 8;
 
 function fenced(file: string, lines: string[], ranges: Array<[number, number]>, total: number, reasons: string[]): string {
   const language = path.extname(file).slice(1) || 'text';
@@ -45,42 +46,67 @@ function merge(ranges: Array<[number, number]>): Array<[number, number]> {
   return out;
 }
 
+/** What the fix asks the localizer for: the files, and enough of their functions to fill the budget. */
+export const CONTEXT_LOCALIZE = { files: 10, snippets: 200 } as const;
+
+interface Packed {
+  file: Localization['files'][number];
+  lines: string[];
+  ranges: Array<[number, number]>;
+  tokens: number;
+}
+
 /**
- * Packs the localized code into a token budget, best file first: short files whole, longer ones
- * as their ranked functions and classes with a few lines around, always with line numbers (the
- * model cites them; they are never part of an edit).
+ * Packs the localized code into a token budget, in two passes. First each of the best files gets
+ * its smallest useful view, best file first: a short file whole, a long one its best function or
+ * class with a few lines around (or its head when it has none). Then what is left of the budget
+ * goes to the next-ranked functions, in the localizer's order across files, added to their
+ * file's view while they fit: a long file's second and third candidates are often where the fix
+ * is. Line numbers are always shown (the model cites them; they are never part of an edit).
  */
 export async function buildContext(worktree: string, localized: Localization, budgetTokens: number): Promise<CodeContext> {
-  const sections: string[] = [];
-  const files: string[] = [];
+  const packed: Packed[] = [];
   let tokens = 0;
+  const cost = (p: Omit<Packed, 'tokens'>) => estimateTokens(fenced(p.file.path, p.lines, p.ranges, p.lines.length, p.file.reasons));
+  const around = (s: { startLine: number; endLine: number }, total: number): [number, number] => [
+    Math.max(1, s.startLine - MARGIN),
+    Math.min(total, s.endLine + MARGIN),
+  ];
+
   for (const file of localized.files.slice(0, MAX_FILES)) {
     const content = await readFile(path.join(worktree, file.path), 'utf8').catch(() => null);
     if (content === null || content.includes('\0')) continue;
     const lines = content.split('\n');
     if (lines.at(-1) === '') lines.pop();
-    const snippets = localized.snippets.filter((s) => s.path === file.path);
+    const best = localized.snippets.find((s) => s.path === file.path);
     const candidates: Array<Array<[number, number]>> = [];
     if (lines.length <= WHOLE_FILE_LINES) candidates.push([[1, lines.length]]);
-    if (snippets.length) {
-      candidates.push(merge(snippets.map((s) => [Math.max(1, s.startLine - MARGIN), Math.min(lines.length, s.endLine + MARGIN)])));
-      // The best snippet alone, when all of them do not fit.
-      candidates.push(
-        merge(snippets.slice(0, 1).map((s) => [Math.max(1, s.startLine - MARGIN), Math.min(lines.length, s.endLine + MARGIN)])),
-      );
-    } else if (lines.length > WHOLE_FILE_LINES) {
-      candidates.push([[1, Math.min(lines.length, 120)]]);
-    }
+    if (best) candidates.push([around(best, lines.length)]);
+    else if (lines.length > WHOLE_FILE_LINES) candidates.push([[1, Math.min(lines.length, 120)]]);
     for (const ranges of candidates) {
-      const section = fenced(file.path, lines, ranges, lines.length, file.reasons);
-      const cost = estimateTokens(section);
-      if (tokens + cost > budgetTokens) continue;
-      sections.push(section);
-      files.push(file.path);
-      tokens += cost;
+      const p = { file, lines, ranges };
+      const c = cost(p);
+      if (tokens + c > budgetTokens) continue;
+      packed.push({ ...p, tokens: c });
+      tokens += c;
       break;
     }
     if (tokens >= budgetTokens * 0.95) break;
   }
-  return { text: sections.join('\n\n'), files, tokens };
+
+  for (const snippet of localized.snippets) {
+    const p = packed.find((x) => x.file.path === snippet.path);
+    if (!p) continue;
+    const range = around(snippet, p.lines.length);
+    if (p.ranges.some(([a, b]) => a <= range[0] && range[1] <= b)) continue;
+    const ranges = merge([...p.ranges, range]);
+    const c = cost({ ...p, ranges });
+    if (tokens - p.tokens + c > budgetTokens) continue;
+    tokens += c - p.tokens;
+    p.ranges = ranges;
+    p.tokens = c;
+  }
+
+  const sections = packed.map((p) => fenced(p.file.path, p.lines, p.ranges, p.lines.length, p.file.reasons));
+  return { text: sections.join('\n\n'), files: packed.map((p) => p.file.path), tokens };
 }

@@ -11,7 +11,7 @@ import { KodahError } from '../lib/errors.js';
 import type { ChatMessage, ChatModel } from '../llm/chat-model.js';
 import { UsageMeter } from '../llm/usage.js';
 import { applyEdits } from './apply-edits.js';
-import { buildContext } from './build-context.js';
+import { buildContext, CONTEXT_LOCALIZE } from './build-context.js';
 import { newSyntaxErrors } from './check-syntax.js';
 import { addWorktree, openMirror } from '../git/checkout.js';
 import { checkDiffPolicy } from './diff-policy.js';
@@ -112,7 +112,7 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
   await context.report('localize', 20);
   const adding = timer.time('checkout', () => addWorktree(gitDir, request.commitSha, options));
   const localizing = timer.time('localize', () =>
-    localize(gitDir, request.commitSha, request.description, { cache: deps.localizeCache, files: 10, snippets: 20 }),
+    localize(gitDir, request.commitSha, request.description, { cache: deps.localizeCache, ...CONTEXT_LOCALIZE }),
   );
   const [added, localized] = await Promise.allSettled([adding, localizing]);
   if (added.status === 'rejected') throw added.reason;
