@@ -20,13 +20,14 @@
  * DIR holds one bare repository per project at <owner>+<name>/repo; instances whose repository
  * is absent are skipped. The last line printed is the summary.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import parseDiff from 'parse-diff';
 import { z } from 'zod';
+import { instanceSchema, readJsonl } from './instances.js';
 import { extractSnippets } from '../src/code/snippets.js';
 import { buildContext, CONTEXT_LOCALIZE, MARGIN, MAX_FILES, WHOLE_FILE_LINES } from '../src/fix/build-context.js';
 import { firstMessages } from '../src/fix/prompts.js';
@@ -60,24 +61,7 @@ if (!values.data || !values.gold || !values.mirrors || !(budget > 0)) {
   process.exit(2);
 }
 
-const instanceSchema = z.object({
-  instance_id: z.string(),
-  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
-  base_commit: z.string().regex(/^[0-9a-f]{7,40}$/),
-  problem_statement: z.string(),
-});
 const goldSchema = z.object({ instance_id: z.string(), gold_patch: z.string().min(1) });
-
-function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      const parsed = schema.safeParse(JSON.parse(l));
-      if (!parsed.success) throw new Error(`${file}:${i + 1}: ${parsed.error.issues[0]?.message}`);
-      return parsed.data;
-    });
-}
 
 interface GoldFile {
   /** The original path. */

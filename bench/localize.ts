@@ -8,10 +8,11 @@
  * DIR holds one bare repository per project at <owner>+<name>/repo; instances whose repository
  * is absent are skipped. The last line printed is the summary.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { instanceSchema, readJsonl } from './instances.js';
 import { FactsCache } from '../src/localize/facts-cache.js';
 import { localizeFiles } from '../src/localize/localize.js';
 
@@ -34,22 +35,7 @@ if (!values.data || !values.mirrors) {
   process.exit(2);
 }
 
-const instanceSchema = z.object({
-  instance_id: z.string(),
-  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
-  base_commit: z.string().regex(/^[0-9a-f]{7,40}$/),
-  problem_statement: z.string(),
-  gold_files: z.array(z.string()).min(1),
-});
-
-const lines = readFileSync(values.data, 'utf8')
-  .split('\n')
-  .filter((l) => l.trim());
-let instances = lines.map((l, i) => {
-  const parsed = instanceSchema.safeParse(JSON.parse(l));
-  if (!parsed.success) throw new Error(`${values.data}:${i + 1}: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-});
+let instances = readJsonl(values.data, instanceSchema.extend({ gold_files: z.array(z.string()).min(1) }));
 if (values.repo) instances = instances.filter((i) => i.repo === values.repo);
 if (values.limit) instances = instances.slice(0, Number(values.limit));
 
