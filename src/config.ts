@@ -7,23 +7,22 @@ const flag = z.enum(['0', '1', 'true', 'false', 'yes', 'no', '']).transform((v) 
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** The non-empty items of a comma-separated value, trimmed. */
+const commaSeparated = (v: string) =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
 const hostList = z
   .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  )
+  .transform((v) => commaSeparated(v).map((h) => h.toLowerCase()))
   .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a host name such as github.com')).min(1));
 
 /** `host=token,host2=token2`: credentials for private repositories on hosts other than GitHub. */
 const tokenMap = z.string().transform((v, ctx) => {
   const out: Record<string, string> = {};
-  for (const pair of v
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
+  for (const pair of commaSeparated(v)) {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
       ctx.addIssue({ code: 'custom', message: 'expected host=token pairs separated by commas' });
@@ -63,12 +62,7 @@ const usdPerMTok = z.string().transform((v, ctx) => {
 function imageList() {
   return z
     .string()
-    .transform((v) =>
-      v
-        .split(',')
-        .map((i) => i.trim())
-        .filter(Boolean),
-    )
+    .transform(commaSeparated)
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'image names such as python:3.12-slim')))
     .default([]);
 }
@@ -133,12 +127,7 @@ const schema = z
     KODAH_SANDBOX_SETUP_NETWORK: flag.default(false),
     KODAH_SANDBOX_PATHS: z
       .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((p) => p.trim())
-          .filter(Boolean),
-      )
+      .transform(commaSeparated)
       .pipe(z.array(z.string().regex(/^\/[^,]*$/, 'absolute paths separated by commas')))
       .default([]),
     KODAH_SANDBOX_CACHE_MB: int(0, 10_000_000).default(4096),

@@ -18,6 +18,7 @@ import { checkDiffPolicy } from './diff-policy.js';
 import { parseEdits } from './parse-edits.js';
 import { feedbackMessage, firstMessages } from './prompts.js';
 import { keepOut, prepareEnvironment } from './prepare-environment.js';
+import { sandboxCommand } from './sandbox-command.js';
 import { type RepoSettings, readRepoSettings } from './repo-settings.js';
 import type { Sandbox, SandboxDriver, SandboxLimits } from '../sandbox/sandbox.js';
 import type { SetupCache } from '../sandbox/setup-cache.js';
@@ -301,15 +302,7 @@ async function tryAnswer(
       checks.push({ name: 'tests', outcome: 'skipped', detail: `skipped: ${test.skipped ?? 'no sandbox'}` });
     } else {
       const run = await test.sandbox.run(testCommand, { limits: test.limits, signal });
-      await test.record({
-        phase: 'tests',
-        command: testCommand,
-        sandbox: test.sandbox.driver,
-        exitCode: run.exitCode,
-        limit: run.limit,
-        seconds: run.seconds,
-        outputTail: run.outputTail,
-      });
+      await test.record(sandboxCommand('tests', test.sandbox, run));
       signal.throwIfAborted();
       if (run.exitCode !== 0) {
         const why = run.limit

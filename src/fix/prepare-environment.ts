@@ -6,6 +6,7 @@ import type { SandboxCommand } from '../jobs/fix-engine.js';
 import type { Sandbox, SandboxLimits } from '../sandbox/sandbox.js';
 import type { SetupCache } from '../sandbox/setup-cache.js';
 import { safeTarget } from './safe-path.js';
+import { sandboxCommand } from './sandbox-command.js';
 
 export interface SetupRequest {
   /** The repository's `setup` commands (joined with &&). */
@@ -62,15 +63,7 @@ export async function prepareEnvironment(
     }
   }
   const run = await sandbox.run(request.setup, { limits: request.limits, network: request.network, signal: request.signal });
-  const command: SandboxCommand = {
-    phase: 'setup',
-    command: request.setup,
-    sandbox: sandbox.driver,
-    exitCode: run.exitCode,
-    limit: run.limit,
-    seconds: run.seconds,
-    outputTail: run.outputTail,
-  };
+  const command = sandboxCommand('setup', sandbox, run);
   if (run.exitCode !== 0) return { ok: false, command, paths: [] };
   const paths = await newPaths(worktree);
   if (cache && sandbox.hostHome) await cache.save(key, worktree, paths, sandbox.hostHome);

@@ -1,9 +1,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { chmod, chown, lchown, lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { diskUsage } from './disk-usage.js';
+import { chownAll, runHostTool } from './host-tool.js';
 import { runLimited } from './run-limited.js';
 import { SANDBOX_SHELL, type Sandbox, type SandboxDriver, type SandboxLimits, sandboxEnv } from './sandbox.js';
 import { scratchName } from '../lib/scratch-name.js';
@@ -74,27 +74,14 @@ function systemMounts(): string[] {
 async function makeEtc(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const entries = readdirSync('/etc').filter((name) => ETC_ENTRIES.some((re) => re.test(name)));
-  if (entries.length > 0)
-    await copyInto(
-      entries.map((name) => `/etc/${name}`),
-      dir,
-    );
+  // Entries the server cannot read are left out (cp goes on past them), never an error.
+  const sources = entries.map((name) => `/etc/${name}`);
+  if (sources.length > 0) await runHostTool('cp', ['-a', '--', ...sources, dir], 'copying /etc', { partialOk: true });
   await writeFile(
     path.join(dir, 'passwd'),
     `root:x:0:0:root:/root:/usr/sbin/nologin\nkodah:x:${INSIDE_UID}:${INSIDE_UID}:kodah:${HOME}:/bin/bash\n`,
   );
   await writeFile(path.join(dir, 'group'), `root:x:0:\nkodah:x:${INSIDE_UID}:\n`);
-}
-
-function copyInto(sources: string[], dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('cp', ['-a', '--', ...sources, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    // Entries the server cannot read are left out (cp goes on past them), never an error.
-    child.on('close', (code) => (code === 0 || err ? resolve() : reject(new Error(`copying /etc failed: ${err.trim()}`))));
-  });
 }
 
 let cachedSystemMounts: string[] | null = null;
@@ -260,7 +247,7 @@ export function bubblewrapDriver(settings: BubblewrapSettings): SandboxDriver {
                   if (usage.residentBytes > limits.memoryBytes) return 'memory';
                   if (usage.threads >= limits.processes) return 'processes';
                 }
-                const disk = (await diskUsage(worktree, limits.diskBytes)) + (await diskUsage(scratch, limits.diskBytes));
+                const disk = await diskUsage([worktree, scratch], limits.diskBytes);
                 return disk > limits.diskBytes ? 'disk' : null;
               },
               killInside: root ? (leader) => killUid(uid, leader) : undefined,
@@ -316,17 +303,4 @@ async function chownTree(dir: string, uid: number, gid: number, first: boolean):
     if (info.isDirectory()) await Promise.all((await readdir(current)).map((name) => visit(path.join(current, name))));
   };
   await visit(dir);
-}
-
-function chownAll(dir: string, uid: number, gid: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('chown', ['-R', '-P', `${uid}:${gid}`, dir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: '/usr/bin:/bin' },
-    });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`chown of the work tree failed: ${err.trim()}`))));
-  });
 }

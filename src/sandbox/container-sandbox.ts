@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CONTAINER_WORKDIR, containerCreateRequest, execCreateRequest, limitsKey, parseSweep, SWEEP } from './container-requests.js';
 import { diskUsage } from './disk-usage.js';
+import { chownAll } from './host-tool.js';
+import { OutputTail } from './output-tail.js';
 import { ContainerEngineError, daemonMessage, type DockerClient, demultiplexer, STDERR, STDOUT } from './docker-api.js';
 import type { LimitName, RunOptions, Sandbox, SandboxLimits, SandboxRun } from './sandbox.js';
 
@@ -311,37 +312,6 @@ export class ContainerSandbox implements Sandbox {
   private async handOverWorktree(): Promise<void> {
     const [uid, gid] = this.spec.user.split(':').map(Number) as [number, number];
     if (process.getuid?.() !== 0 || uid === 0) return;
-    await chownTree(this.spec.worktree, uid, gid);
+    await chownAll(this.spec.worktree, uid, gid);
   }
-}
-
-/** The last `max` bytes of a stream of chunks, as UTF-8. */
-class OutputTail {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  constructor(private readonly max: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
-    while (this.chunks.length > 1 && this.bytes - this.chunks[0]!.length >= this.max) this.bytes -= this.chunks.shift()!.length;
-  }
-
-  text(): string {
-    let all = Buffer.concat(this.chunks);
-    if (all.length > this.max) all = all.subarray(all.length - this.max);
-    // A cut inside a character leaves replacement characters at the start.
-    return all.toString('utf8').replace(/^\uFFFD+/, '');
-  }
-}
-
-/** `chown -R` without following links. */
-function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('chown', ['-R', '-P', `${uid}:${gid}`, dir], { stdio: ['ignore', 'ignore', 'pipe'], env: {} });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`chown of the work tree failed: ${err.trim()}`))));
-  });
 }

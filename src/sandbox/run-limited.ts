@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { OutputTail } from './output-tail.js';
 import type { LimitName, RunOptions, SandboxRun } from './sandbox.js';
 
 export interface LimitedSpawn {
@@ -76,16 +77,13 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
       setTimeout(killGroup, 2000).unref();
     };
 
-    const tail: Buffer[] = [];
-    let tailBytes = 0;
+    const tail = new OutputTail(limits.outputTailBytes);
     let total = 0;
     const collect = (chunk: Buffer) => {
       total += chunk.length;
       if (total > limits.maxOutputBytes) stop('output');
       onOutput?.(chunk);
       tail.push(chunk);
-      tailBytes += chunk.length;
-      while (tail.length > 1 && tailBytes - tail[0]!.length >= limits.outputTailBytes) tailBytes -= tail.shift()!.length;
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
@@ -125,8 +123,6 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
       // an unhandled rejection, which would end the server.
       const cleanup = killingInside.then(() => spawnSpec.killAll?.()).catch(() => {});
       void cleanup.finally(() => {
-        let output = Buffer.concat(tail);
-        if (output.length > limits.outputTailBytes) output = output.subarray(output.length - limits.outputTailBytes);
         // SIGXFSZ: a file grew past the size limit, which is the disk limit's per-file half.
         if (!limit && (exitSignal === 'SIGXFSZ' || code === 128 + 25)) limit = 'disk';
         resolve({
@@ -135,7 +131,7 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
           limit,
           cancelled,
           seconds: Math.round(performance.now() - started) / 1000,
-          outputTail: output.toString('utf8').replace(/^\uFFFD+/, ''),
+          outputTail: tail.text(),
         });
       });
     });

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { diskUsage } from './disk-usage.js';
+import { runHostTool } from './host-tool.js';
 
 /** What a repository's `setup` made: paths in the work tree (relative) and the sandbox user's HOME. */
 interface Entry {
@@ -94,11 +94,5 @@ function copyInto(from: string, to: string): Promise<void> {
 }
 
 function cp(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('cp', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`copying the prepared environment failed: ${err.trim()}`))));
-  });
+  return runHostTool('cp', args, 'copying the prepared environment');
 }

@@ -36,7 +36,7 @@ export function unsandboxedDriver(settings: { scratchDir: string }): SandboxDriv
               env: sandboxEnv(home, tmp),
               cwd: worktree,
               watch: async () => {
-                const disk = (await diskUsage(worktree, limits.diskBytes)) + (await diskUsage(scratch, limits.diskBytes));
+                const disk = await diskUsage([worktree, scratch], limits.diskBytes);
                 return disk > limits.diskBytes ? 'disk' : null;
               },
             },

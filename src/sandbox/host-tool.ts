@@ -1,0 +1,23 @@
+import { spawn } from 'node:child_process';
+
+/**
+ * Runs one of the host's own tools (cp, chown) on the server's side of a sandbox, with a bare
+ * environment; rejects with what it printed. `partialOk`: a failure that printed why (some
+ * entries could not be read) still counts as done.
+ */
+export function runHostTool(command: string, args: string[], what: string, options: { partialOk?: boolean } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 || (options.partialOk && err) ? resolve() : reject(new Error(`${what} failed: ${err.trim()}`)),
+    );
+  });
+}
+
+/** `chown -R` without following links: the sandbox's user may then write every file of the work tree. */
+export function chownAll(dir: string, uid: number, gid: number): Promise<void> {
+  return runHostTool('chown', ['-R', '-P', `${uid}:${gid}`, dir], 'chown of the work tree');
+}
