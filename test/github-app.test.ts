@@ -211,7 +211,9 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
         OPENAI_API_KEY: 'sk-test',
         KODAH_MODEL: 'fake-model',
         KODAH_MODEL_MAX_RETRIES: '0',
-        KODAH_MODEL_TIMEOUT_S: '3',
+        // Long enough that a loaded CI machine answers every fake completion in time; short enough
+        // that the hung call of the cancel test ends well within its wait.
+        KODAH_MODEL_TIMEOUT_S: '10',
         KODAH_JOB_RETRIES: '0',
         KODAH_FIX_MAX_ATTEMPTS: '1',
       },
@@ -427,12 +429,16 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect((await jobState())!.state).toBe('cancelled');
     // The hung model call times out and the worker's attempt ends (its queue job finishes); the
     // cancelled job stays cancelled.
-    await waitFor('the worker to give up on the hung call', async () => {
-      const [attempt] = await app.kodah.boss.findJobs(FIX_QUEUE, { id: jobId });
-      return attempt?.state === 'completed' || attempt?.state === 'failed';
-    });
+    await waitFor(
+      'the worker to give up on the hung call',
+      async () => {
+        const [attempt] = await app.kodah.boss.findJobs(FIX_QUEUE, { id: jobId });
+        return attempt?.state === 'completed' || attempt?.state === 'failed';
+      },
+      60_000,
+    );
     expect((await jobState())!.state).toBe('cancelled');
-  });
+  }, 150_000);
 
   it('/kodah fix on its own pull request adds a commit to the branch', async () => {
     const pr = await kodahPullRequest(WIDGETS, { number: 60, title: 'Prices as strings' });
@@ -452,7 +458,8 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
       .join('\n');
     expect(prompt).toContain('round the total to cents');
     expect(prompt).toContain('float(item["price"])');
-  });
+    // Two fixes in a row, each allowed a minute on a loaded machine.
+  }, 150_000);
 
   it('a failed check on a pull request head: a comment with the diff and a draft pull request into its branch, once per commit and check', async () => {
     const head = git.commit(
