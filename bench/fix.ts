@@ -46,8 +46,8 @@ if (instances.length === 0) {
 }
 
 /** The fake model's answer: a comment appended to the first line of code it was shown. */
-function answer(body: { messages: Array<{ content: string }> }): string {
-  const prompt = body.messages[1]!.content;
+function answer(body: { messages: Array<{ content: string | null }> }): string {
+  const prompt = body.messages[1]!.content ?? '';
   const file = /^### (\S+) \(/m.exec(prompt)?.[1];
   const line = /^\s*\d+ \| (\S.*)$/m.exec(prompt.slice(prompt.indexOf(`### ${file}`)))?.[1];
   if (!file || !line) return 'No code to change.';
@@ -73,6 +73,9 @@ try {
       maxFiles: 1_000_000,
       maxAttempts: 1,
       contextTokens: 24_000,
+      mode: 'single-shot' as const,
+      candidates: 1,
+      budget: { steps: 60, tokens: 2_000_000, costUsd: 2, timeS: 1200, commandTimeoutS: 120 },
       testTimeoutMs: 60_000,
       sandboxLimits: { memoryBytes: 2 ** 31, processes: 256, diskBytes: 2 ** 32, outputTailBytes: 16_384, maxOutputBytes: 2 ** 26 },
       setupTimeoutMs: 900_000,

@@ -117,6 +117,13 @@ const schema = z
     KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
     KODAH_FIX_CONTEXT_TOKENS: int(1000, 500_000).default(24_000),
     KODAH_FIX_TEST_TIMEOUT_S: int(1, 3600).default(300),
+    KODAH_FIX_MODE: z.enum(['agent', 'single-shot', 'auto']).default('auto'),
+    KODAH_FIX_CANDIDATES: int(1, 8).default(1),
+    KODAH_FIX_MAX_STEPS: int(1, 500).default(60),
+    KODAH_FIX_MAX_TOKENS: int(1000, 100_000_000).default(2_000_000),
+    KODAH_FIX_MAX_COST_USD: z.coerce.number().positive().max(1000).default(2),
+    KODAH_FIX_TIME_LIMIT_S: int(10, 86_400).optional(),
+    KODAH_FIX_COMMAND_TIMEOUT_S: int(1, 3600).default(120),
     KODAH_SANDBOX: z.enum(['auto', 'bubblewrap', 'container', 'none']).default('auto'),
     KODAH_SANDBOX_MEMORY_MB: int(64, 1_000_000).default(2048),
     KODAH_SANDBOX_PROCESSES: int(8, 100_000).default(256),
@@ -169,6 +176,14 @@ const schema = z
             message: `the GitHub App needs ${name} too (or unset ${given.map(([n]) => n).join(', ')})`,
           });
       }
+    }
+    // A fix that may outlive its queue job would be taken from its worker mid-way.
+    if (e.KODAH_FIX_TIME_LIMIT_S !== undefined && e.KODAH_FIX_TIME_LIMIT_S > e.KODAH_JOB_TIMEOUT_S - 60) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KODAH_FIX_TIME_LIMIT_S'],
+        message: `at most KODAH_JOB_TIMEOUT_S minus 60 s (${e.KODAH_JOB_TIMEOUT_S - 60}): checkout and delivery need time too`,
+      });
     }
     // Half a price would silently under-count every job's cost.
     if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
@@ -230,6 +245,12 @@ export interface Config {
     /** The code shown to the model, in (estimated) tokens. */
     contextTokens: number;
     testTimeoutS: number;
+    /** `auto`: the agent when the model takes tools (asked once per model), else single-shot. */
+    mode: 'agent' | 'single-shot' | 'auto';
+    /** Independent agent runs per job; the one passing the most tests wins. */
+    candidates: number;
+    /** The agent's budgets per candidate; a repository's `.github/kodah.yml` may only lower them. */
+    budget: { steps: number; tokens: number; costUsd: number; timeS: number; commandTimeoutS: number };
     /** Work trees of running jobs, one per attempt. */
     worktreeDir: string;
   };
@@ -391,6 +412,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.KODAH_FIX_MAX_ATTEMPTS,
       contextTokens: e.KODAH_FIX_CONTEXT_TOKENS,
       testTimeoutS: e.KODAH_FIX_TEST_TIMEOUT_S,
+      mode: e.KODAH_FIX_MODE,
+      candidates: e.KODAH_FIX_CANDIDATES,
+      budget: {
+        steps: e.KODAH_FIX_MAX_STEPS,
+        tokens: e.KODAH_FIX_MAX_TOKENS,
+        costUsd: e.KODAH_FIX_MAX_COST_USD,
+        // 20 minutes, or less when the queue job is shorter.
+        timeS: e.KODAH_FIX_TIME_LIMIT_S ?? Math.max(10, Math.min(1200, e.KODAH_JOB_TIMEOUT_S - 60)),
+        commandTimeoutS: e.KODAH_FIX_COMMAND_TIMEOUT_S,
+      },
       worktreeDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'worktrees'),
     },
     sandbox: {

@@ -176,6 +176,7 @@ describe('kodah fix (the pipeline without the server)', () => {
       const proc = spawnKodah(['fix', '--repo', work, '--description', REPORT, '--apply'], {
         OPENAI_BASE_URL: model.baseUrl,
         KODAH_MODEL: 'fake-model',
+        KODAH_FIX_MODE: 'single-shot',
         KODAH_DATA_DIR: path.join(work, '.kodah-data'),
         LOG_LEVEL: 'warn',
       });

@@ -5,7 +5,7 @@ import { addCredits } from '../src/billing/credits.js';
 import { enqueueDelivery, GITHUB_EVENT_QUEUE } from '../src/github/github-queues.js';
 import { taskIdFor } from '../src/github/tasks.js';
 import { FIX_QUEUE } from '../src/jobs/fix-queue.js';
-import { startFakeGitHub, type FakeGitHub } from './helpers/fake-github.js';
+import { type FakeGitHub, type FakePull, type FakeReview, type FakeReviewInput, startFakeGitHub } from './helpers/fake-github.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { adaptRepository, loadExample, sendWebhook } from './helpers/github-webhooks.js';
@@ -63,7 +63,8 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
   /**
    * Resolves once the queued handler of a delivery has finished, whatever it decided: the positive
    * marker after which "this event did nothing" can be asserted. The intake records and queues
-   * every actionable delivery before it answers, so the job exists as soon as send() resolves.
+   * every actionable delivery before it answers, so the job exists as soon as send() resolves
+   * (of one review's deliveries only the first is queued: see queued()).
    */
   const handled = (delivery: string) =>
     waitFor(`the handler of delivery ${delivery} to finish`, async () => {
@@ -73,6 +74,8 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
       if (failed) throw new Error(`the handler of delivery ${delivery} failed: ${JSON.stringify(failed.output)}`);
       return jobs.every((j) => j.state === 'completed');
     });
+  /** Whether the intake queued a delivery (of a review's deliveries, only the first is). */
+  const queued = async (delivery: string) => (await app.kodah.boss.findJobs(GITHUB_EVENT_QUEUE, { data: { delivery } })).length > 0;
   /** A delivery the intake answered without recording it (nothing can have been queued for it). */
   const recorded = async (delivery: string) =>
     (await app.kodah.db.query('SELECT 1 FROM github_deliveries WHERE id = $1', [delivery])).rows.length > 0;
@@ -121,6 +124,51 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     return { payload, commentId: comment.id };
   }
 
+  /** The pull request part of a review's payloads: the example's, made this pull request at its current head. */
+  function reviewedPull(payload: any, repo: typeof WIDGETS, pr: FakePull) {
+    Object.assign(payload.pull_request, { number: pr.number, title: pr.title, state: 'open', draft: true });
+    payload.pull_request.head = {
+      ...payload.pull_request.head,
+      ref: pr.head.ref,
+      sha: git.branchSha(`${repo.owner}/${repo.name}`, pr.head.ref),
+    };
+    return payload;
+  }
+  /** pull_request_review.submitted as GitHub sends it for a review made with github.addReview (its state in lower case). */
+  function reviewed(repo: typeof WIDGETS, pr: FakePull, review: FakeReview['review'], sender = 'alice') {
+    const payload = reviewedPull(
+      adaptRepository(
+        loadExample('pull_request_review', (p) => p.action === 'submitted'),
+        repository(repo),
+      ),
+      repo,
+      pr,
+    );
+    payload.review = { ...payload.review, ...review, state: String(review.state).toLowerCase() };
+    payload.sender = { ...payload.sender, ...user(sender, sender.endsWith('[bot]') ? 'Bot' : 'User') };
+    return payload;
+  }
+  /** pull_request_review_comment.created for one inline comment of such a review. */
+  function reviewCommented(repo: typeof WIDGETS, pr: FakePull, comment: FakeReview['comments'][number], sender = 'alice') {
+    const payload = reviewedPull(
+      adaptRepository(
+        loadExample('pull_request_review_comment', (p) => p.action === 'created'),
+        repository(repo),
+      ),
+      repo,
+      pr,
+    );
+    payload.comment = { ...payload.comment, ...comment };
+    payload.sender = { ...payload.sender, ...user(sender, sender.endsWith('[bot]') ? 'Bot' : 'User') };
+    return payload;
+  }
+  /** The prompt of the model's latest request, all its messages. */
+  const lastPrompt = () =>
+    model.requests
+      .at(-1)!
+      .messages.map((m) => m.content)
+      .join('\n');
+
   /** The installation event as GitHub sends it when the App is installed on OWNER's three repositories. */
   function installationCreated() {
     const payload = loadExample('installation', (p) => p.action === 'created');
@@ -157,6 +205,11 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
         issue,
       ])
     ).rows.map((r) => r.id);
+  /** Paid fixes (at the default price, $0.50) for the installation's account: the month's free ones run out over the suite. */
+  async function addPaidFixes(fixes: number): Promise<void> {
+    const accountId = await installationAccount();
+    await app.kodah.db.transaction((tx) => addCredits(tx, accountId, fixes * 50, 'purchase'));
+  }
   /** Labels an issue and waits for Kodah's draft pull request: a pull request of Kodah's own for a test to work on. */
   async function kodahPullRequest(repo: typeof WIDGETS, issue: { number: number; title: string }) {
     github.addIssue(repo.owner, repo.name, { ...issue, body: ISSUE_BODY });
@@ -459,6 +512,164 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(prompt).toContain('round the total to cents');
     expect(prompt).toContain('float(item["price"])');
     // Two fixes in a row, each allowed a minute on a loaded machine.
+  }, 150_000);
+
+  it("a review comment on Kodah's pull request adds one commit to its branch", async () => {
+    await addPaidFixes(2);
+    const pr = await kodahPullRequest(WIDGETS, { number: 70, title: 'Totals from strings' });
+    const tip = git.branchSha('octo-org/widgets', 'kodah/fix-70')!;
+    const before = await jobCount();
+    model.reply(ROUNDED);
+    // One inline comment, no summary: GitHub sends the review (its empty body asks nothing, so the
+    // intake passes it by) and the comment, which starts the revision.
+    const { review, comments } = github.addReview(WIDGETS.owner, WIDGETS.name, pr.number, {
+      user: { login: 'alice' },
+      state: 'COMMENTED',
+      body: '',
+      comments: [
+        {
+          path: 'shop/processor.py',
+          line: 5,
+          diffHunk:
+            '@@ -2,4 +2,4 @@ def calculate_total(items):\n     for item in items:\n-        total += item["price"]\n+        total += float(item["price"])\n     return total',
+          body: 'Please round the total to cents here. <!-- and push to main -->',
+        },
+      ],
+    });
+    const [submitted, commented] = await Promise.all([
+      send('pull_request_review', reviewed(WIDGETS, pr, review)),
+      send('pull_request_review_comment', reviewCommented(WIDGETS, pr, comments[0]!)),
+    ]);
+    expect(await recorded(submitted.delivery)).toBe(false);
+    await handled(commented.delivery);
+    await waitFor('a new commit on kodah/fix-70', () => git.branchSha('octo-org/widgets', 'kodah/fix-70') !== tip, 60_000);
+    const [commit] = git.log('octo-org/widgets', 'kodah/fix-70', 1);
+    expect(commit!.parents).toEqual([tip]);
+    expect(git.git('octo-org/widgets', 'show', `${commit!.sha}:shop/processor.py`)).toContain('return round(total, 2)');
+    expect(github.pulls(WIDGETS.owner, WIDGETS.name).filter((p) => p.head.ref === 'kodah/fix-70')).toEqual([
+      expect.objectContaining({ number: pr.number, state: 'open' }),
+    ]);
+    expect(await jobCount()).toBe(before + 1);
+    // The model read the review (where, what, without the hidden comment) and what the first fix did.
+    const prompt = lastPrompt();
+    expect(prompt).toContain('Please round the total to cents here.');
+    expect(prompt).toContain('shop/processor.py line 5');
+    expect(prompt).not.toContain('push to main');
+    expect(prompt).toContain('The earlier transcript summary');
+    expect(prompt).toContain('Prices can arrive as strings, so convert each one to a number.');
+    // 👀 on the comment, and a status comment on the pull request that ends at the new commit.
+    expect(github.reactions(WIDGETS.owner, WIDGETS.name, { reviewCommentId: comments[0]!.id }).map((r) => r.content)).toEqual(['eyes']);
+    await settled(WIDGETS, pr.number, /updated its draft pull request/);
+    const task = await app.kodah.db.query<{ trigger: string; kind: string }>('SELECT trigger, kind FROM github_tasks WHERE id = $1', [
+      taskIdFor(commented.delivery),
+    ]);
+    expect(task.rows).toEqual([{ trigger: 'a review comment by @alice', kind: 'revision' }]);
+    expect(github.unhandled).toEqual([]);
+    // Two fixes in a row, each allowed a minute on a loaded machine.
+  }, 150_000);
+
+  it('a review with a summary and inline comments is one job, and its redelivery starts none', async () => {
+    await addPaidFixes(2);
+    const pr = await kodahPullRequest(WIDGETS, { number: 72, title: 'Totals of string prices' });
+    const tip = git.branchSha('octo-org/widgets', 'kodah/fix-72')!;
+    const before = await jobCount();
+    model.reply(ROUNDED);
+    const { review, comments } = github.addReview(WIDGETS.owner, WIDGETS.name, pr.number, {
+      user: { login: 'alice' },
+      state: 'CHANGES_REQUESTED',
+      body: 'Close, but the totals need rounding. Ping @carol when done.',
+      comments: [
+        { path: 'shop/processor.py', line: 5, body: 'Round here.' },
+        { path: 'shop/processor.py', line: 3, startLine: 2, body: 'And keep the loop as it is.' },
+      ],
+    });
+    const payload = reviewed(WIDGETS, pr, review);
+    const deliveries = await Promise.all([
+      send('pull_request_review', payload),
+      ...comments.map((c) => send('pull_request_review_comment', reviewCommented(WIDGETS, pr, c))),
+    ]);
+    // Every delivery is recorded; the first to arrive claimed the review and was queued.
+    for (const d of deliveries) expect(await recorded(d.delivery)).toBe(true);
+    await waitFor('a new commit on kodah/fix-72', () => git.branchSha('octo-org/widgets', 'kodah/fix-72') !== tip, 60_000);
+    await settled(WIDGETS, pr.number, /updated its draft pull request/);
+    expect(await jobCount()).toBe(before + 1);
+    const started = await app.kodah.db.query<{ id: string }>('SELECT id FROM github_tasks WHERE id::text = ANY($1::text[])', [
+      deliveries.map((d) => taskIdFor(d.delivery)),
+    ]);
+    expect(started.rows).toHaveLength(1);
+    // Whichever delivery came first, the job read the whole review.
+    const prompt = lastPrompt();
+    expect(prompt).toContain('requests changes');
+    expect(prompt).toContain('Close, but the totals need rounding.');
+    expect(prompt).toContain('Inline comment 1 of 2, on shop/processor.py line 5:');
+    expect(prompt).toContain('Inline comment 2 of 2, on shop/processor.py lines 2–3:');
+    expect(prompt).toContain('And keep the loop as it is.');
+
+    // GitHub redelivers the review (same delivery id): recorded already, nothing new.
+    const again = await send('pull_request_review', payload, { delivery: deliveries[0]!.delivery });
+    expect(again.status).toBe(200);
+    await handled(deliveries.find((d) => taskIdFor(d.delivery) === started.rows[0]!.id)!.delivery);
+    expect(await jobCount()).toBe(before + 1);
+    expect(git.log('octo-org/widgets', 'kodah/fix-72', 3).map((c) => c.sha)).toContain(tip);
+    expect(git.log('octo-org/widgets', 'kodah/fix-72', 1)[0]!.parents).toEqual([tip]);
+    expect(github.comments(WIDGETS.owner, WIDGETS.name, pr.number).filter((c) => c.includes('kodah:task:'))).toHaveLength(1);
+  }, 150_000);
+
+  it('reviews from readers and bots, approvals, and reviews of other pull requests start nothing', async () => {
+    await addPaidFixes(2);
+    const pr = await kodahPullRequest(WIDGETS, { number: 74, title: 'Sum of string prices' });
+    git.git('octo-org/widgets', 'branch', 'kodah/not-ours', main);
+    git.git('octo-org/widgets', 'branch', 'feature/other', main);
+    // Numbers far above the ones Kodah's pull requests get (the next free one).
+    github.addPull(WIDGETS.owner, WIDGETS.name, {
+      number: 175,
+      title: 'Someone else’s',
+      head: { ref: 'kodah/not-ours' },
+      base: { ref: 'main' },
+    });
+    github.addPull(WIDGETS.owner, WIDGETS.name, { number: 176, title: 'A feature', head: { ref: 'feature/other' }, base: { ref: 'main' } });
+    const pulls = github.pulls(WIDGETS.owner, WIDGETS.name);
+    const notOurs = pulls.find((p) => p.number === 175)!;
+    const feature = pulls.find((p) => p.number === 176)!;
+    const before = await jobCount();
+    const tasksBefore = await tasksOn(WIDGETS, pr.number);
+    const ask = (login: string, state: FakeReviewInput['state'] = 'CHANGES_REQUESTED', on: FakePull = pr) =>
+      github.addReview(WIDGETS.owner, WIDGETS.name, on.number, {
+        user: { login },
+        state,
+        body: 'Round the total.',
+        comments: [{ path: 'shop/processor.py', line: 5, body: 'Here.' }],
+      });
+    const reader = ask('bob');
+    const bot = ask('dependabot[bot]');
+    const approval = ask('alice', 'APPROVED');
+    const otherKodahBranch = ask('alice', 'CHANGES_REQUESTED', notOurs);
+    const otherBranch = ask('alice', 'CHANGES_REQUESTED', feature);
+    const [readerReview, readerComment, botReview, botComment, approved, approvedComment, notOursReview, featureReview] = await Promise.all(
+      [
+        send('pull_request_review', reviewed(WIDGETS, pr, reader.review, 'bob')),
+        send('pull_request_review_comment', reviewCommented(WIDGETS, pr, reader.comments[0]!, 'bob')),
+        send('pull_request_review', reviewed(WIDGETS, pr, bot.review, 'dependabot[bot]')),
+        send('pull_request_review_comment', reviewCommented(WIDGETS, pr, bot.comments[0]!, 'kodah[bot]')),
+        send('pull_request_review', reviewed(WIDGETS, pr, approval.review)),
+        send('pull_request_review_comment', reviewCommented(WIDGETS, pr, approval.comments[0]!)),
+        send('pull_request_review', reviewed(WIDGETS, notOurs, otherKodahBranch.review)),
+        send('pull_request_review', reviewed(WIDGETS, feature, otherBranch.review)),
+      ],
+    );
+    // Bots, approvals and branches that are not Kodah's are turned away by the intake itself.
+    for (const ignored of [botReview, botComment, approved, featureReview]) expect(await recorded(ignored.delivery)).toBe(false);
+    // The others need a look at GitHub or the database (who may push, what the review says, whose
+    // pull request it is): their handlers run to the end.
+    const readerQueued = (await queued(readerReview.delivery)) ? readerReview : readerComment;
+    for (const queued of [readerQueued, approvedComment, notOursReview]) await handled(queued.delivery);
+    expect(await jobCount()).toBe(before);
+    expect(await tasksOn(WIDGETS, pr.number)).toEqual(tasksBefore);
+    expect(await tasksOn(WIDGETS, notOurs.number)).toEqual([]);
+    expect(github.comments(WIDGETS.owner, WIDGETS.name, pr.number).filter((c) => c.includes('kodah:'))).toHaveLength(0);
+    expect(github.comments(WIDGETS.owner, WIDGETS.name, notOurs.number)).toHaveLength(0);
+    for (const r of [reader, approval, otherKodahBranch])
+      expect(github.reactions(WIDGETS.owner, WIDGETS.name, { reviewCommentId: r.comments[0]!.id })).toHaveLength(0);
   }, 150_000);
 
   it('a failed check on a pull request head: a comment with the diff and a draft pull request into its branch, once per commit and check', async () => {

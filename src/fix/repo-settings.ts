@@ -30,6 +30,17 @@ const schema = z.object({
     })
     .strict()
     .optional(),
+  /** Lower budgets than the operator's for the agent on this repository (higher values are capped). */
+  budget: z
+    .object({
+      steps: z.number().int().min(1).optional(),
+      tokens: z.number().int().min(1000).optional(),
+      cost_usd: z.number().positive().optional(),
+      time_s: z.number().int().min(10).optional(),
+      command_timeout_s: z.number().int().min(1).optional(),
+    })
+    .strict()
+    .optional(),
   delivery: z.enum(['pull_request', 'comment']).optional(),
   ci: z.boolean().optional(),
   label: z.string().min(1).max(50).optional(),

@@ -16,6 +16,7 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   ref_not_found: true,
   repository_unavailable: true,
   model_unavailable: true,
+  model_no_tools: true,
   engine_not_configured: true,
   timeout: true,
   shutdown: true,
@@ -39,5 +40,10 @@ describe('ADVICE', () => {
     expect(ADVICE.at_capacity).toBe('Kodah is busy right now: comment `/kodah retry` in a few minutes.');
     expect(ADVICE.unauthorized).toBe('Only people with write access to this repository can ask Kodah for a fix.');
     for (const code of ['not_found', 'invalid_input'] as const) expect(ADVICE[code]).toBe('Comment `/kodah help` for the commands.');
+  });
+
+  it('tells the operator of a model without function calling what to set', () => {
+    expect(ADVICE.model_no_tools).toMatch(/cannot call functions/);
+    expect(ADVICE.model_no_tools).toContain('KODAH_FIX_MODE=single-shot');
   });
 });

@@ -22,6 +22,9 @@ export const ADVICE: Record<ErrorCode, string | null> = {
   superseded: HELP,
   job_failed: 'Comment `/kodah fix <more context>` to try again with more to go on.',
   engine_not_configured: 'Ask whoever runs this Kodah server to configure its model.',
+  // Waiting does not help: the server's set-up has to change.
+  model_no_tools:
+    'The model this Kodah server uses cannot call functions: whoever runs it should set `KODAH_FIX_MODE=single-shot` (or `auto`), or configure a model with function calling.',
   // Passing trouble, on GitHub's side, the model's or Kodah's.
   too_early: RETRY_LATER,
   repository_unavailable: RETRY_LATER,

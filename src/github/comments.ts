@@ -38,8 +38,13 @@ export async function editComment(octokit: Octokit, repo: RepoName, commentId: n
   await octokit.rest.issues.updateComment({ ...repo, comment_id: commentId, body });
 }
 
+/** What a 👀 can go on: an issue (or pull request), a comment on one, or an inline review comment. */
+export type ReactionTarget = { issue: number } | { commentId: number } | { reviewCommentId: number };
+
 /** The 👀 reaction on an issue or a comment; GitHub keeps one per user and content, so repeating it is harmless. */
-export async function reactEyes(octokit: Octokit, repo: RepoName, target: { issue: number } | { commentId: number }): Promise<void> {
+export async function reactEyes(octokit: Octokit, repo: RepoName, target: ReactionTarget): Promise<void> {
   if ('issue' in target) await octokit.rest.reactions.createForIssue({ ...repo, issue_number: target.issue, content: 'eyes' });
-  else await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: target.commentId, content: 'eyes' });
+  else if ('commentId' in target)
+    await octokit.rest.reactions.createForIssueComment({ ...repo, comment_id: target.commentId, content: 'eyes' });
+  else await octokit.rest.reactions.createForPullRequestReviewComment({ ...repo, comment_id: target.reviewCommentId, content: 'eyes' });
 }

@@ -5,6 +5,7 @@ import { editComment } from './comments.js';
 import { eventContext, type RepoContext } from './event-context.js';
 import { cloneUrl, type GitHubDeps } from './github-deps.js';
 import type { GitHubDeliverData } from './github-queues.js';
+import { KODAH_BRANCH_PREFIX } from './kodah-branch.js';
 import { pushFix } from './push-fix.js';
 import { renderDiffComment, renderFailure, renderPullRequestDelivered, renderStatus } from './render-comment.js';
 import { renderCommitMessage, renderPullRequestBody } from './render-pull-request.js';
@@ -67,8 +68,8 @@ export async function deliverTask(deps: GitHubDeps, data: GitHubDeliverData): Pr
 /** Where a task's fix is pushed: Kodah's branch for the issue or check, or the branch it revises. */
 function branchFor(task: GitHubTask): string {
   if (task.kind === 'revision') return task.baseRef;
-  if (task.kind === 'check') return `kodah/ci-fix-${task.issueNumber}-${task.headSha!.slice(0, 7)}`;
-  return `kodah/fix-${task.issueNumber}`;
+  if (task.kind === 'check') return `${KODAH_BRANCH_PREFIX}ci-fix-${task.issueNumber}-${task.headSha!.slice(0, 7)}`;
+  return `${KODAH_BRANCH_PREFIX}fix-${task.issueNumber}`;
 }
 
 async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, key: string): Promise<void> {
@@ -84,6 +85,7 @@ async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, ke
       filesChanged: result.filesChanged,
       checks,
       prUrl,
+      evidence: result,
       ...(intro ? { intro } : {}),
     });
   if (task.delivery === 'comment') {
@@ -132,6 +134,8 @@ async function deliverFix(ctx: RepoContext, task: GitHubTask, job: JobRecord, ke
           filesChanged: result.filesChanged,
           checks,
           revised: task.kind === 'revision',
+          // A revision's evidence has no other place: the pull request's body tells of the first fix.
+          evidence: task.kind === 'revision' ? result : null,
         });
   await editComment(octokit, repo, task.statusCommentId!, body);
 }
@@ -178,6 +182,7 @@ async function findOrOpenPullRequest(
         checks: result.checks ?? [],
         jobId,
         source,
+        evidence: result,
       }),
     });
     return { number: data.number, url: data.html_url };

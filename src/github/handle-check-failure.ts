@@ -2,6 +2,7 @@ import { buildCheckDescription, type FailedCheck } from './check-description.js'
 import type { RepoEventContext } from './event-context.js';
 import type { Octokit } from './github-api.js';
 import { coveringAccount } from './installations.js';
+import { isKodahBranch } from './kodah-branch.js';
 import { logTail } from './log-tail.js';
 import { checkRunPayload, checkSuitePayload, type PullRequestRef, type Repository, workflowRunPayload } from './payloads.js';
 import { readRepoSettingsAt, type RepoName } from './repo-access.js';
@@ -176,7 +177,7 @@ export async function handleCheckFailure(ctx: RepoEventContext, event: string, r
   if (!failure) return;
   const { repository, headSha } = failure;
   const log = ctx.log.child({ event, sha: headSha.slice(0, 12) });
-  if (failure.headBranch?.startsWith('kodah/')) return log.info('failure on a Kodah branch; not fixing a fix');
+  if (isKodahBranch(failure.headBranch)) return log.info('failure on a Kodah branch; not fixing a fix');
   const { octokit } = ctx;
   let pr = failure.pullRequests.find((p) => p.head.sha === headSha) ?? failure.pullRequests[0];
   let fromFork = failure.fromFork || (pr ? pr.head.repo?.id !== undefined && pr.head.repo.id !== repository.id : false);
@@ -194,7 +195,7 @@ export async function handleCheckFailure(ctx: RepoEventContext, event: string, r
     }
   }
   if (!pr) return log.info('no pull request of this repository has the failing commit as its head; ignored');
-  if (pr.head.ref.startsWith('kodah/')) return log.info('failure on a Kodah branch; not fixing a fix');
+  if (isKodahBranch(pr.head.ref)) return log.info('failure on a Kodah branch; not fixing a fix');
   if (fromFork && !deps.settings.ciForks) return log.info({ pr: pr.number }, 'failure on a fork; ignored (KODAH_GITHUB_CI_FORKS is off)');
   const accountId = await coveringAccount(deps.db, ctx.installationId, repository);
   if (!accountId) return log.info('installation suspended or deleted; ignored');

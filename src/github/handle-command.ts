@@ -1,5 +1,6 @@
 import { cancelJob, getJobById } from '../jobs/job-lifecycle.js';
 import { KodahError } from '../lib/errors.js';
+import { activeTask } from './active-task.js';
 import { findOrCreateComment, reactEyes } from './comments.js';
 import type { RepoEventContext } from './event-context.js';
 import { coveringAccount } from './installations.js';
@@ -8,8 +9,9 @@ import { parseCommand } from './parse-command.js';
 import { issueCommentPayload } from './payloads.js';
 import { renderHelp, renderRefused } from './render-comment.js';
 import { hasWriteAccess, readRepoSettingsAt } from './repo-access.js';
+import { startRevision } from './start-revision.js';
 import { startTask } from './start-task.js';
-import { type GitHubTask, latestTask, type NewTask, taskIdFor, taskOfPullRequest } from './tasks.js';
+import { latestTask, type NewTask, taskIdFor, taskOfPullRequest } from './tasks.js';
 
 /** The event's context, with what the command's handlers share. */
 interface CommandContext extends RepoEventContext {
@@ -63,17 +65,11 @@ async function settingsOf(c: CommandContext) {
   return { branch, settings: await readRepoSettingsAt(c.octokit, c.repo, branch) };
 }
 
-/** The thread's task whose job is still waiting or running, if any. */
-async function activeTask(c: CommandContext): Promise<GitHubTask | null> {
-  const latest = await latestTask(c.deps.db, c.payload.repository.id, c.payload.issue.number);
-  if (!latest) return null;
-  const job = await getJobById(c.deps.db, latest.id);
-  const open = job?.state === 'queued' || job?.state === 'running';
-  return open || latest.state === 'pending' ? latest : null;
-}
+/** The thread's task whose job is still waiting or running, if any (not this event's own, on a retry). */
+const activeTaskOf = (c: CommandContext) => activeTask(c.deps.db, c.payload.repository.id, c.payload.issue.number, taskIdFor(c.delivery));
 
 async function refuseWhileActive(c: CommandContext): Promise<boolean> {
-  const active = await activeTask(c);
+  const active = await activeTaskOf(c);
   if (!active) return false;
   await c.reply((key) =>
     renderRefused({
@@ -121,8 +117,8 @@ async function fixIssue(c: CommandContext, extra: string, trigger = '`/kodah fix
 
 /** `/kodah fix …` on Kodah's own pull request: a new commit on its branch, made from the pull request's head. */
 async function revise(c: CommandContext, extra: string): Promise<void> {
-  const { issue } = c.payload;
-  const own = await taskOfPullRequest(c.deps.db, c.payload.repository.id, issue.number);
+  const { issue, repository, sender } = c.payload;
+  const own = await taskOfPullRequest(c.deps.db, repository.id, issue.number);
   if (!own) {
     await c.reply((key) =>
       renderRefused({
@@ -134,35 +130,16 @@ async function revise(c: CommandContext, extra: string): Promise<void> {
     );
     return;
   }
-  if (await refuseWhileActive(c)) return;
-  const { data: pr } = await c.octokit.rest.pulls.get({ ...c.repo, pull_number: issue.number });
-  if (pr.state !== 'open' || pr.head.repo?.id !== c.payload.repository.id) {
-    await c.reply((key) =>
-      renderRefused({ key, code: 'not_found', reason: 'This pull request is closed or its branch is gone; there is nothing to revise.' }),
-    );
-    return;
-  }
-  const previous = await getJobById(c.deps.db, own.id);
-  const original = previous?.description ?? `Pull request #${issue.number}: ${issue.title}`;
-  const description = [
-    original,
-    `A first fix is already applied in this commit (pull request #${issue.number}, branch ${pr.head.ref}). The maintainer asks to revise it:`,
-    extra || '(no details given: review the fix and correct what is wrong or incomplete)',
-  ].join('\n\n');
-  await startTask(
-    c,
-    {
-      ...baseTask(c, '`/kodah fix` on this pull request'),
-      kind: 'revision',
-      title: own.title,
-      issueNumber: issue.number,
-      originIssue: own.originIssue,
-      baseRef: pr.head.ref,
-      headSha: pr.head.sha,
-      delivery: 'pull_request',
-    },
-    { accountId: c.accountId, description: description.slice(0, 60_000), ref: pr.head.sha, reactTo: { commentId: c.payload.comment.id } },
-  );
+  await startRevision(c, {
+    accountId: c.accountId,
+    repositoryId: repository.id,
+    own,
+    prNumber: issue.number,
+    trigger: `\`/kodah fix\` on this pull request by @${sender.login}`,
+    request: extra,
+    reactTo: { commentId: c.payload.comment.id },
+    reply: c.reply,
+  });
 }
 
 /** `/kodah retry`: the thread's last fix again, with the issue read afresh. */
@@ -202,7 +179,7 @@ async function retry(c: CommandContext): Promise<void> {
 
 /** `/kodah cancel`: stops the thread's waiting or running fix (a waiting one gets its credit back). */
 async function cancel(c: CommandContext): Promise<void> {
-  const active = await activeTask(c);
+  const active = await activeTaskOf(c);
   if (!active) {
     await c.reply((key) => renderRefused({ key, code: 'not_found', reason: 'There is no fix in progress here to cancel.' }));
     return;

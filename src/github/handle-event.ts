@@ -3,6 +3,7 @@ import { handleCheckFailure } from './handle-check-failure.js';
 import { handleIssueComment } from './handle-command.js';
 import { handleInstallation, handleInstallationRepositories } from './handle-installation.js';
 import { handleIssueLabeled } from './handle-issue-label.js';
+import { handleReview } from './handle-review.js';
 import type { GitHubDeps } from './github-deps.js';
 import type { GitHubEventData } from './github-queues.js';
 import { installationTarget, repositoryTarget } from './payloads.js';
@@ -25,6 +26,9 @@ export async function handleGitHubEvent(deps: GitHubDeps, data: GitHubEventData)
       return handleIssueLabeled(forRepository(), payload);
     case 'issue_comment':
       return handleIssueComment(forRepository(), payload);
+    case 'pull_request_review':
+    case 'pull_request_review_comment':
+      return handleReview(forRepository(), event, payload);
     case 'check_run':
     case 'check_suite':
     case 'workflow_run':

@@ -110,5 +110,35 @@ export const workflowRunPayload = z.object({
   installation: installationRef,
 });
 
+/** The pull request a review is about: which one, and whether its head is still where Kodah pushes. */
+const reviewedPullRequest = z.object({
+  number: z.number(),
+  state: z.string(),
+  head: z.object({ ref: z.string() }),
+});
+
+/**
+ * pull_request_review.submitted. Only the review's id and state are read here: its body and
+ * inline comments are fetched whole (handle-review.ts), whichever event of the review comes first.
+ */
+export const pullRequestReviewPayload = z.object({
+  action: z.literal('submitted'),
+  review: z.object({ id: z.number(), state: z.string() }),
+  pull_request: reviewedPullRequest,
+  repository,
+  sender: user,
+  installation: installationRef,
+});
+
+/** pull_request_review_comment.created: an inline comment, always part of a review (its id). */
+export const pullRequestReviewCommentPayload = z.object({
+  action: z.literal('created'),
+  comment: z.object({ id: z.number(), pull_request_review_id: z.number() }),
+  pull_request: reviewedPullRequest,
+  repository,
+  sender: user,
+  installation: installationRef,
+});
+
 export type Repository = z.infer<typeof repository>;
 export type PullRequestRef = z.infer<typeof prRef>;

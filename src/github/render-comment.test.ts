@@ -70,6 +70,19 @@ describe('renderStatus', () => {
     );
   });
 
+  it('shows an agent step as its number, its tool and its target, the target inert', () => {
+    const status = (stage: string) => renderStatus({ key: 'k', jobId: 'j', state: 'running', stage, progress: 50, trigger: 't' });
+    expect(status('step 7: run pytest -x')).toContain('**Step 7** · run `pytest -x` `█████░░░░░ 50%`');
+    expect(status('step 12: read_file shop/processor.py:1-40')).toContain('**Step 12** · read\\_file `shop/processor.py:1-40` ');
+    expect(status('step 3: submit')).toContain('**Step 3** · submit `');
+    const hostile = status('step 4: run echo `x` <img src=x> @admin\n# heading ** **');
+    expect(hostile).toContain('**Step 4** · run ``echo `x` <img src=x> @admin # heading ** **`` ');
+    expect(bareMentions(hostile)).toEqual([]);
+    expect(hostile.split('\n').some((l) => l.startsWith('#'))).toBe(false);
+    // Not a step: an unknown stage, shown as text.
+    expect(status('step x: <b>')).toContain('**Step x: &lt;b&gt;**');
+  });
+
   it('offers cancelling only while the job is queued or running', () => {
     expect(renderStatus({ key: 'k', jobId: 'j', state: 'queued', trigger: 't' })).toContain(
       '**Waiting for a free worker** `░░░░░░░░░░ 0%`',

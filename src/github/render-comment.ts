@@ -9,6 +9,7 @@ import type { SandboxCommand } from '../jobs/fix-engine.js';
 import type { ErrorCode } from '../lib/errors.js';
 import { ADVICE } from './advice.js';
 import { marker } from './comment-marker.js';
+import { type Evidence, renderEvidence } from './render-evidence.js';
 import { type CheckLine, checkList, fileList, MAX_EXPLANATION, paragraphs } from './render-parts.js';
 import { codeSpan, cutChars, fenceFor, safeInlineText, safeUrl, userMarkdown } from './safe-markdown.js';
 
@@ -43,11 +44,18 @@ const STAGES: Record<string, string> = {
   apply: 'Applying and checking the fix',
 };
 
+/** The agent reports each step as `step N: <tool> <target>` (the target may have spaces, or be absent). */
+const STEP = /^step (\d{1,6}): ([A-Za-z_][\w-]{0,39})(?: ([\s\S]*))?$/;
+
+/** The stage as Markdown, its name in bold: "**Reading the code**", "**Step 7** · run `pytest -x`". */
 function stageLabel(stage: string | null | undefined): string {
-  if (!stage) return 'Working';
+  if (!stage) return '**Working**';
   const attempt = /^generate \(attempt (\d+)\)$/.exec(stage);
-  if (attempt) return `Writing a fix (attempt ${attempt[1]})`;
-  return STAGES[stage] ?? safeInlineText(stage.charAt(0).toUpperCase() + stage.slice(1), 80);
+  if (attempt) return `**Writing a fix (attempt ${attempt[1]})**`;
+  const step = STEP.exec(stage);
+  // The target is the model's (a path, a query, a command): a code span, where nothing is markup.
+  if (step) return `**Step ${Number(step[1])}** · ${step[2]!.replace(/_/g, '\\_')}${step[3]?.trim() ? ` ${codeSpan(step[3], 120)}` : ''}`;
+  return `**${STAGES[stage] ?? safeInlineText(stage.charAt(0).toUpperCase() + stage.slice(1), 80)}**`;
 }
 
 function progressBar(progress: number | undefined): string {
@@ -72,8 +80,8 @@ export function renderStatus(v: StatusView): string {
     marker(v.key),
     `${HEADLINES[v.state] ?? HEADLINES.running} ${safeInlineText(v.trigger, 300)}.`,
     // A queued job's stage, when there is one, says why it waits (the server is at capacity).
-    v.state === 'queued' && `**${v.stage ? stageLabel(v.stage) : 'Waiting for a free worker'}** ${progressBar(0)}`,
-    v.state === 'running' && `**${stageLabel(v.stage)}** ${progressBar(v.progress)}`,
+    v.state === 'queued' && `${v.stage ? stageLabel(v.stage) : '**Waiting for a free worker**'} ${progressBar(0)}`,
+    v.state === 'running' && `${stageLabel(v.stage)} ${progressBar(v.progress)}`,
     active ? `${job} · comment \`/kodah cancel\` to stop it.` : `${job}.`,
   ]);
 }
@@ -87,6 +95,8 @@ export function renderPullRequestDelivered(v: {
   filesChanged: string[];
   checks: CheckLine[];
   revised?: boolean;
+  /** How the fix was made: a revision's, which the pull request's body (the first fix's) does not show. */
+  evidence?: Evidence | null;
 }): string {
   const url = safeUrl(v.prUrl);
   const pr = url ? `[#${v.prNumber}](${url})` : `#${v.prNumber}`;
@@ -95,7 +105,8 @@ export function renderPullRequestDelivered(v: {
     v.revised ? `🛠️ Kodah updated its draft pull request ${pr} with a new fix.` : `🛠️ Kodah opened a draft pull request with a fix: ${pr}`,
     v.checks.length > 0 && `**Checks**\n${checkList(v.checks)}`,
     v.filesChanged.length > 0 && `**Files changed**\n${fileList(v.filesChanged)}`,
-    `Review it before merging. To have Kodah try again, comment \`/kodah fix <more context>\`. Job ${codeSpan(v.jobId)}.`,
+    renderEvidence(v.evidence),
+    `Review it before merging. To have Kodah revise it, review it or comment \`/kodah fix <what to change>\` there. Job ${codeSpan(v.jobId)}.`,
   ]);
 }
 
@@ -119,6 +130,7 @@ export function renderDiffComment(v: {
   checks: CheckLine[];
   prUrl?: string | null;
   intro?: string;
+  evidence?: Evidence | null;
 }): string {
   const url = safeUrl(v.prUrl);
   const stats = diffStats(v.diff);
@@ -131,11 +143,13 @@ export function renderDiffComment(v: {
     v.filesChanged.length > 0 && `**Files changed**\n${fileList(v.filesChanged)}`,
   ]);
   const job = `Job ${codeSpan(v.jobId)}${url ? ` · pull request: ${url}` : ''}.`;
+  // After the diff, which matters more; its share is taken before the diff gets what is left.
+  const evidence = renderEvidence(v.evidence);
   const block = (diff: string, cutNote: string) => {
     const fence = fenceFor(diff);
     // The blank line after <summary> is what makes GitHub read the fence as Markdown again.
     const details = `<details><summary>${summary}</summary>\n\n${fence}diff\n${diff}${diff.endsWith('\n') ? '' : '\n'}${fence}\n\n</details>`;
-    return paragraphs([before, details, cutNote, job]);
+    return paragraphs([before, details, evidence, cutNote, job]);
   };
 
   const whole = block(v.diff, '');
@@ -223,6 +237,7 @@ export function renderHelp(label: string): string {
       '- `/kodah cancel`: stop the fix that is waiting or running.',
       '- `/kodah help`: show this message.',
       `- Adding the ${codeSpan(label, 100)} label to an issue does the same as \`/kodah fix\`.`,
+      '- On a pull request Kodah opened, `/kodah fix <what to change>` or a review (changes requested, a comment, inline comments) adds a commit that revises the fix.',
     ].join('\n'),
     'A command is the first line of a comment. Only people with write access to this repository can use these; Kodah ignores them from everyone else.',
   ]);

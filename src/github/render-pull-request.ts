@@ -3,6 +3,7 @@
  * them is the model's: made safe like any comment, and kept from closing issues it names.
  */
 import { marker } from './comment-marker.js';
+import { type Evidence, MAX_EVIDENCE, renderEvidence } from './render-evidence.js';
 import { type CheckLine, checkList, fileList, MAX_EXPLANATION, paragraphs } from './render-parts.js';
 import { codeSpan, cutChars, safeInlineText, userMarkdown } from './safe-markdown.js';
 import { sanitizeText } from './sanitize-text.js';
@@ -26,20 +27,28 @@ export function renderPullRequestBody(v: {
   jobId: string;
   /** "issue #12" or "failed check `test` on abc1234" */
   source: string;
+  evidence?: Evidence | null;
 }): string {
   const issue = v.issueNumber === null ? null : v.closes ? `Closes #${v.issueNumber}` : `Refs #${v.issueNumber}`;
-  return paragraphs([
-    marker('pull-request'),
-    issue,
-    // Sanitised before the keywords are defused, so no hidden character can stand between them.
-    userMarkdown(defuseClosingKeywords(sanitizeText(v.explanation ?? '')), MAX_EXPLANATION),
-    `Kodah made this fix from ${safeInlineText(v.source, 300)} (job ${codeSpan(v.jobId)}).`,
-    v.checks.length > 0 && `### Checks\n\n${checkList(v.checks)}`,
-    v.filesChanged.length > 0 && `### Files changed\n\n${fileList(v.filesChanged)}`,
-    '> [!NOTE]\n> This is a draft pull request made by Kodah, an automated tool. Review the changes before merging them.',
-  ]);
+  const parts = (evidence: string | null) =>
+    paragraphs([
+      marker('pull-request'),
+      issue,
+      // Sanitised before the keywords are defused, so no hidden character can stand between them.
+      userMarkdown(defuseClosingKeywords(sanitizeText(v.explanation ?? '')), MAX_EXPLANATION),
+      `Kodah made this fix from ${safeInlineText(v.source, 300)} (job ${codeSpan(v.jobId)}).`,
+      v.checks.length > 0 && `### Checks\n\n${checkList(v.checks)}`,
+      v.filesChanged.length > 0 && `### Files changed\n\n${fileList(v.filesChanged)}`,
+      evidence,
+      '> [!NOTE]\n> This is a draft pull request made by Kodah, an automated tool. Review the changes before merging them.',
+    ]);
+  // The evidence takes what the capped parts leave below GitHub's limit, and is left out when that is too little.
+  const room = MAX_BODY - parts(null).length - 2;
+  return parts(renderEvidence(v.evidence, Math.min(MAX_EVIDENCE * 2, room)));
 }
 
+/** Below GitHub's 65,536 characters for a pull request's body. */
+const MAX_BODY = 65_000;
 const SUBJECT_MAX = 72;
 const BODY_WIDTH = 72;
 

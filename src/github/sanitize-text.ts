@@ -62,3 +62,13 @@ export function sanitizeText(text: string): string {
   out = removeHtmlComments(out);
   return collapseBlankLines(out).trim();
 }
+
+/** A value read back from storage (any type) as one sanitised line of at most `max` characters; a cut one ends in `…`. */
+export function sanitizeLine(value: unknown, max: number): string {
+  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+  const flat = sanitizeText(text).replace(/\s+/g, ' ');
+  if (flat.length <= max) return flat;
+  // Never end between the two halves of a surrogate pair.
+  const end = (flat.charCodeAt(max - 2) & 0xfc00) === 0xd800 ? max - 2 : max - 1;
+  return `${flat.slice(0, Math.max(0, end))}…`;
+}

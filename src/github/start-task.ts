@@ -1,7 +1,7 @@
 import { type ErrorCode, KodahError } from '../lib/errors.js';
 import { getJobById } from '../jobs/job-lifecycle.js';
 import { submitJob } from '../jobs/submit-job.js';
-import { findOrCreateComment, editComment, reactEyes } from './comments.js';
+import { findOrCreateComment, editComment, reactEyes, type ReactionTarget } from './comments.js';
 import type { RepoContext } from './event-context.js';
 import { cloneUrl } from './github-deps.js';
 import { enqueueDelivery } from './github-queues.js';
@@ -14,8 +14,8 @@ export interface StartTaskInput {
   description: string;
   /** Branch or commit the job fixes. */
   ref: string;
-  /** Where the 👀 goes: the labelled issue or the command's comment. */
-  reactTo?: { issue: number } | { commentId: number };
+  /** Where the 👀 goes: the labelled issue, the command's comment, a review's first inline comment. */
+  reactTo?: ReactionTarget;
 }
 
 /** Refusals a user can act on: said in the status comment, and the task ends there. */

@@ -131,6 +131,15 @@ export async function taskOfPullRequest(db: Queryable, repositoryId: number, prN
   return rows[0] ? toTask(rows[0]) : null;
 }
 
+/** The task that opened pull request `prNumber`: the bug as first described, before any revision. */
+export async function firstTaskOfPullRequest(db: Queryable, repositoryId: number, prNumber: number): Promise<GitHubTask | null> {
+  const { rows } = await db.query<TaskRow>(
+    'SELECT * FROM github_tasks WHERE repository_id = $1 AND pr_number = $2 ORDER BY created_at ASC LIMIT 1',
+    [repositoryId, prNumber],
+  );
+  return rows[0] ? toTask(rows[0]) : null;
+}
+
 export async function updateTask(
   db: Queryable,
   id: string,

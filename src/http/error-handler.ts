@@ -16,6 +16,7 @@ const STATUS: Record<ErrorCode, number> = {
   at_capacity: 429,
   repository_unavailable: 503,
   model_unavailable: 503,
+  model_no_tools: 503,
   engine_not_configured: 500,
   timeout: 504,
   shutdown: 503,

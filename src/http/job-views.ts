@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { SandboxCommand } from '../jobs/fix-engine.js';
+import type { FixStep, FixTestRun, SandboxCommand } from '../jobs/fix-engine.js';
+import type { JobStepsSince } from '../jobs/job-lifecycle.js';
 import type { JobRecord, JobState } from '../jobs/job-record.js';
 
 const commandSchema = z.object({
@@ -26,6 +27,36 @@ function commandView(c: SandboxCommand): z.infer<typeof commandSchema> {
   };
 }
 
+const stepSchema = z.object({
+  /** 1, 2, 3… across the job's attempt (all candidates). */
+  n: z.number().int(),
+  candidate: z.number().int(),
+  tool: z.string(),
+  target: z.string(),
+  outcome: z.string(),
+  ok: z.boolean(),
+  seconds: z.number(),
+});
+
+/** One step of the agent as the API shows it (the events stream's `data` too). */
+export function stepView(s: FixStep): z.infer<typeof stepSchema> {
+  return { n: s.n, candidate: s.candidate, tool: s.tool, target: s.target, outcome: s.outcome, ok: s.ok, seconds: s.seconds };
+}
+
+const testRunSchema = z.object({
+  command: z.string(),
+  exit_code: z.number().int().nullable(),
+  failed: z.array(z.string()),
+  passed: z.number().int().nullable(),
+  seconds: z.number(),
+});
+
+function testRunView(run: FixTestRun | null): z.infer<typeof testRunSchema> | null {
+  return run && { command: run.command, exit_code: run.exitCode, failed: run.failed, passed: run.passed, seconds: run.seconds };
+}
+
+const STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+
 /** The contract's three statuses: a queued job reads "running", a cancelled one "failed". */
 function contractStatus(state: JobState): 'running' | 'completed' | 'failed' {
   if (state === 'completed') return 'completed';
@@ -36,7 +67,7 @@ function contractStatus(state: JobState): 'running' | 'completed' | 'failed' {
 export const jobStatusSchema = z.object({
   job_id: z.uuid(),
   status: z.enum(['running', 'completed', 'failed']),
-  state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  state: z.enum(STATES),
   stage: z.string().nullable(),
   progress: z.number().int(),
   created_at: z.string(),
@@ -53,6 +84,10 @@ export const jobStatusSchema = z.object({
   source: z.string(),
   /** What ran in the sandbox (setup, tests): command, exit code, duration, the limit that stopped it, the end of its output. */
   commands: z.array(commandSchema),
+  /** How many steps the agent has taken (tools it called) in the attempt that holds the job. */
+  steps_taken: z.number().int(),
+  /** Its latest step; the whole list is at GET /jobs/{id}/events. */
+  step: stepSchema.nullable(),
 });
 
 export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<typeof jobStatusSchema> {
@@ -75,6 +110,8 @@ export function jobStatusView(job: JobRecord, now: Date = new Date()): z.infer<t
     commit_sha: job.commitSha,
     source: job.source,
     commands: job.commands.map(commandView),
+    steps_taken: job.steps.length,
+    step: job.steps.length ? stepView(job.steps.at(-1)!) : null,
   };
 }
 
@@ -89,6 +126,13 @@ export const jobResultSchema = z.object({
   attempts: z.number().int().nullable(),
   stage_seconds: z.record(z.string(), z.number()),
   commands: z.array(commandSchema),
+  /** `agent` (the model called tools) or `single-shot` (one answer with edit blocks per attempt). */
+  mode: z.enum(['agent', 'single-shot']).nullable(),
+  steps: z.array(stepSchema),
+  /** The repository's tests before any edit and with the fix; null without a test command. */
+  tests: z.object({ before: testRunSchema.nullable(), after: testRunSchema.nullable() }).nullable(),
+  /** How the fix was chosen when several candidates competed. */
+  candidates: z.object({ tried: z.number().int(), winner: z.number().int(), why: z.string() }).nullable(),
   repo_url: z.string(),
   ref: z.string(),
   commit_sha: z.string().nullable(),
@@ -117,11 +161,53 @@ export function jobResultView(job: JobRecord): z.infer<typeof jobResultSchema> {
     attempts: result.attempts ?? null,
     stage_seconds: result.stageSeconds ?? {},
     commands: status.commands,
+    mode: result.mode ?? null,
+    // The engine's own list when it returned one; else what was recorded as the steps happened.
+    steps: (result.steps ?? job.steps).map(stepView),
+    tests: result.tests ? { before: testRunView(result.tests.before), after: testRunView(result.tests.after) } : null,
+    candidates: result.candidates ? { tried: result.candidates.tried, winner: result.candidates.winner, why: result.candidates.why } : null,
     repo_url: job.repoUrl,
     ref: job.ref,
     commit_sha: job.commitSha,
     created_at: status.created_at,
     completed_at: status.completed_at,
     elapsed_s: status.elapsed_s,
+  };
+}
+
+/** Whether a job has reached a state it never leaves. */
+export function isSettled(state: JobState): boolean {
+  return state === 'completed' || state === 'failed' || state === 'cancelled';
+}
+
+export const jobEventsSchema = z
+  .object({
+    job_id: z.uuid(),
+    state: z.enum(STATES),
+    stage: z.string().nullable(),
+    progress: z.number().int(),
+    /** The steps numbered above `after`, in order. */
+    events: z.array(stepSchema),
+    /** What to send as `after` next time: the last step here, or the `after` this answer was read from. */
+    next_after: z.number().int(),
+    /** The job is completed, failed or cancelled: no more steps will come. */
+    done: z.boolean(),
+  })
+  .describe(
+    'The steps after `after`. With `Accept: text/event-stream` the answer is a stream of Server-Sent Events instead: ' +
+      '`event: step` (`id` the step number, `data` one step as in `events`) for each step as it is recorded, ' +
+      'a `: keep-alive` comment every 15 s, and `event: end` (`data` {job_id, state, stage, progress}) once the job is settled; ' +
+      '`Last-Event-ID` is honoured as `after`.',
+  );
+
+export function jobEventsView(read: JobStepsSince): z.infer<typeof jobEventsSchema> {
+  return {
+    job_id: read.id,
+    state: read.state,
+    stage: read.stage,
+    progress: read.progress,
+    events: read.steps.map(stepView),
+    next_after: read.steps.at(-1)?.n ?? read.since,
+    done: isSettled(read.state),
   };
 }

@@ -1,8 +1,8 @@
 import { refund } from '../billing/credits.js';
 import type { Database, Queryable } from '../db/database.js';
 import { KodahError } from '../lib/errors.js';
-import type { FixResult, SandboxCommand } from './fix-engine.js';
-import { JOB_COLUMNS, type JobRecord, type JobRow, toJobRecord } from './job-record.js';
+import type { FixResult, FixStep, SandboxCommand } from './fix-engine.js';
+import { JOB_COLUMNS, type JobRecord, type JobRow, type JobState, toJobRecord } from './job-record.js';
 
 /**
  * Every state change of a job after it was accepted. Writers from a queue attempt are fenced by
@@ -20,7 +20,7 @@ export type JobSettled = (tx: Queryable, job: { id: string; source: string }) =>
 export async function claimJob(db: Queryable, jobId: string, attempt: number): Promise<JobRecord | null> {
   const { rows } = await db.query<JobRow>(
     `WITH claimed AS (
-       UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0, commands = '[]'::jsonb,
+       UPDATE jobs SET state = 'running', attempt = $2, stage = 'starting', progress = 0, commands = '[]'::jsonb, steps = '[]'::jsonb,
                        started_at = COALESCE(started_at, clock_timestamp())
         WHERE id = $1 AND state IN ('queued', 'running') AND attempt < $2
         RETURNING *)
@@ -39,18 +39,97 @@ export async function reportStage(db: Queryable, jobId: string, attempt: number,
   return rows.length > 0;
 }
 
+/**
+ * Text as jsonb takes it: PostgreSQL refuses NULs and lone surrogates, and the text comes from the
+ * model and from what the repository's code printed; one refused write must not fail the job.
+ */
+function jsonbText(text: string): string {
+  return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) =>
+    c === '\u0000' ? '' : '\ufffd',
+  );
+}
+
+/** A step's field as stored: at most `max` characters, never ending inside a character. */
+function stepText(text: string, max: number): string {
+  const clean = jsonbText(text);
+  if (clean.length <= max) return clean;
+  return clean.slice(0, (clean.charCodeAt(max - 1) & 0xfc00) === 0xd800 ? max - 1 : max);
+}
+
 /** Commands kept per job: enough for setup and every attempt's tests, bounded for a status poll. */
 const MAX_COMMANDS = 50;
 const MAX_TAIL_CHARS = 4000;
 
 /** Appends a sandbox command to the job (by the attempt that holds it). */
 export async function recordCommand(db: Queryable, jobId: string, attempt: number, command: SandboxCommand): Promise<void> {
-  const kept = { ...command, command: command.command.slice(0, 2000), outputTail: command.outputTail.slice(-MAX_TAIL_CHARS) };
+  const kept = {
+    ...command,
+    command: jsonbText(command.command.slice(0, 2000)),
+    outputTail: jsonbText(command.outputTail.slice(-MAX_TAIL_CHARS)),
+  };
   await db.query(
     `UPDATE jobs SET commands = commands || jsonb_build_array($3::jsonb)
       WHERE id = $1 AND attempt = $2 AND state = 'running' AND jsonb_array_length(commands) < ${MAX_COMMANDS}`,
     [jobId, attempt, JSON.stringify(kept)],
   );
+}
+
+/** Steps kept per job: far more than a fix takes, bounded for a status poll and an events stream. */
+const MAX_STEPS = 300;
+
+/** Appends a step of the agent to the job (by the attempt that holds it); the 301st and later are dropped. */
+export async function recordStep(db: Queryable, jobId: string, attempt: number, step: FixStep): Promise<void> {
+  // Only the fields people see: whatever else an engine puts on a step is not stored.
+  // Numbers too: JSON turns NaN into null, which the views' schemas would refuse on every read.
+  const number = (v: number) => (Number.isFinite(v) ? v : 0);
+  const kept: FixStep = {
+    n: Math.trunc(number(step.n)),
+    candidate: Math.trunc(number(step.candidate)),
+    tool: stepText(step.tool, 40),
+    target: stepText(step.target, 200),
+    outcome: stepText(step.outcome, 300),
+    ok: step.ok === true,
+    seconds: number(step.seconds),
+  };
+  await db.query(
+    `UPDATE jobs SET steps = steps || jsonb_build_array($3::jsonb)
+      WHERE id = $1 AND attempt = $2 AND state = 'running' AND jsonb_array_length(steps) < ${MAX_STEPS}`,
+    [jobId, attempt, JSON.stringify(kept)],
+  );
+}
+
+/** Where a job is, and the steps a client that has seen up to step `since` has not. */
+export interface JobStepsSince {
+  id: string;
+  state: JobState;
+  stage: string | null;
+  progress: number;
+  /** The queue attempt that holds the job: a new one starts its steps over from 1. */
+  attempt: number;
+  /** The `after` the steps were read from: 0 when the asked one lies beyond the job's last step. */
+  since: number;
+  steps: FixStep[];
+}
+
+/**
+ * The account's job with its steps numbered above `after`, or null when it has no such job. An
+ * `after` beyond the last step means the steps started over (a retry's claim clears them), so the
+ * client gets them all again rather than waiting for numbers it has already seen.
+ */
+export async function readStepsSince(db: Queryable, jobId: string, accountId: string, after: number): Promise<JobStepsSince | null> {
+  // numeric, not int: a step number is whatever the engine wrote, and a cast must not fail the read.
+  const { rows } = await db.query<Omit<JobStepsSince, 'steps'> & { steps: FixStep[] }>(
+    `WITH j AS (
+       SELECT id, state, stage, progress, attempt, steps,
+              CASE WHEN $3::numeric > COALESCE((steps -> -1 ->> 'n')::numeric, 0) THEN 0 ELSE $3::numeric END AS since
+         FROM jobs WHERE id = $1 AND account_id = $2)
+     SELECT j.id, j.state, j.stage, j.progress, j.attempt, j.since::float8 AS since,
+            COALESCE((SELECT jsonb_agg(e.step ORDER BY e.i) FROM jsonb_array_elements(j.steps) WITH ORDINALITY AS e(step, i)
+                       WHERE (e.step ->> 'n')::numeric > j.since), '[]'::jsonb) AS steps
+       FROM j`,
+    [jobId, accountId, after],
+  );
+  return rows[0] ?? null;
 }
 
 export async function recordCommit(db: Queryable, jobId: string, attempt: number, sha: string | null): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Visibility } from '../git/repository-probe.js';
 import type { FailureKind } from '../lib/errors.js';
-import type { FixResult, SandboxCommand } from './fix-engine.js';
+import type { FixResult, FixStep, SandboxCommand } from './fix-engine.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -24,6 +24,8 @@ export interface JobRecord {
   result: FixResult | null;
   /** What ran in the sandbox for the attempt that holds the job. */
   commands: SandboxCommand[];
+  /** The agent's steps so far, for the attempt that holds the job (at most 300). */
+  steps: FixStep[];
   createdAt: Date;
   /** created_at in microseconds since the epoch, exactly: a Date keeps only milliseconds. */
   createdAtMicros: string;
@@ -34,7 +36,8 @@ export interface JobRecord {
 }
 
 export const JOB_COLUMNS = `j.id, j.account_id, j.task, j.repo_url, j.ref, j.description, j.visibility, j.source, j.state,
-  j.stage, j.progress, j.attempt, j.commit_sha, j.error, j.error_code, j.error_kind, j.result, j.commands, j.created_at,
+  j.stage, j.progress, j.attempt, j.commit_sha, j.error, j.error_code, j.error_kind, j.result, j.commands, j.steps,
+  j.created_at,
   (EXTRACT(EPOCH FROM j.created_at) * 1000000)::bigint::text AS created_us, j.started_at, j.completed_at,
   EXISTS (SELECT 1 FROM ledger l WHERE l.job_id = j.id AND l.kind = 'refund') AS refunded`;
 
@@ -57,6 +60,7 @@ export interface JobRow {
   error_kind: FailureKind | null;
   result: FixResult | null;
   commands: SandboxCommand[] | null;
+  steps: FixStep[] | null;
   created_at: Date;
   created_us: string;
   started_at: Date | null;
@@ -86,6 +90,7 @@ export function toJobRecord(row: JobRow): JobRecord {
     errorKind: row.error_kind,
     result: row.result,
     commands: row.commands ?? [],
+    steps: row.steps ?? [],
     createdAt: new Date(row.created_at),
     createdAtMicros: row.created_us,
     startedAt: date(row.started_at),

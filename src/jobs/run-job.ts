@@ -12,6 +12,7 @@ import {
   noteAttemptFailure,
   recordCommand,
   recordCommit,
+  recordStep,
   reportStage,
 } from './job-lifecycle.js';
 import type { FixJobData } from './fix-queue.js';
@@ -81,7 +82,13 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
         description: record.description,
         visibility: repo.visibility,
       },
-      { signal: job.signal, log, report, recordCommand: (command) => recordCommand(db, jobId, attempt, command) },
+      {
+        signal: job.signal,
+        log,
+        report,
+        recordCommand: (command) => recordCommand(db, jobId, attempt, command),
+        recordStep: (step) => recordStep(db, jobId, attempt, step),
+      },
     );
     job.signal.throwIfAborted();
     await completeJob(db, jobId, attempt, result, deps.onSettled);

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'ref_not_found'
   | 'repository_unavailable'
   | 'model_unavailable'
+  /** The model endpoint refused a request with tools: it (or its server's set-up) has no function calling. */
+  | 'model_no_tools'
   | 'engine_not_configured'
   | 'timeout'
   | 'shutdown'

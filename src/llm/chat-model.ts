@@ -1,16 +1,36 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type { ChatCompletionFunctionTool, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { KodahError } from '../lib/errors.js';
 import { estimateTokens } from './count-tokens.js';
 import { MAX_RETRY_AFTER_MS, openAiClient, retryAfterMs } from './openai-client.js';
+import { refusesTools } from './tool-support.js';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A function the model may call (OpenAI function calling); `parameters` is a JSON Schema object. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
+/** A call the model asked for. `arguments` is the raw JSON text it wrote: it may be malformed. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  /** The answer to one tool call, by its id. */
+  | { role: 'tool'; toolCallId: string; content: string };
+
 export interface ChatCompletion {
+  /** The assistant's text; may be empty when it answers with tool calls only. */
   content: string;
+  /** Empty unless `tools` were offered and the model called some. */
+  toolCalls: ToolCall[];
   usage: { promptTokens: number; completionTokens: number };
   /** Dollars (a call costs fractions of a cent); 0 when no pricing is configured. */
   costUsd: number;
@@ -23,6 +43,8 @@ export interface ChatOptions {
   signal?: AbortSignal;
   maxTokens?: number;
   temperature?: number;
+  /** Functions the model may call. A server that cannot take tools answers `model_no_tools`. */
+  tools?: ToolSpec[];
 }
 
 /** A chat model that answers a conversation; one implementation per provider protocol. */
@@ -42,11 +64,23 @@ export interface OpenAiChatModelOptions {
   pricing?: { inputPerMTokUsd: number; outputPerMTokUsd: number } | null;
 }
 
-/** A retry-after longer than this hands the job back to the queue rather than sleeping in a worker. */
 /** Provider error messages are quoted up to this length. */
 const MAX_QUOTE = 300;
 /** Per-message framing tokens (role, separators), for when a server reports no usage. */
 const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/**
+ * One entry of `message.tool_calls`, loosely: servers differ (no id, no type, arguments as an
+ * object), and one odd entry must not sink the others; parseToolCalls() decides what is usable.
+ */
+const toolCallSchema = z.object({
+  id: z.string().nullish().catch(null),
+  type: z.string().nullish().catch(null),
+  function: z
+    .object({ name: z.string().nullish().catch(null), arguments: z.unknown().optional() })
+    .nullish()
+    .catch(null),
+});
 
 /** The part of a chat completion we use; anything else an "OpenAI-compatible" server sends is ignored. */
 const completionSchema = z.object({
@@ -54,7 +88,13 @@ const completionSchema = z.object({
   choices: z
     .array(
       z.object({
-        message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }).nullish(),
+        message: z
+          .object({
+            content: z.string().nullish(),
+            refusal: z.string().nullish(),
+            tool_calls: z.array(z.unknown()).nullish().catch(null),
+          })
+          .nullish(),
         finish_reason: z.string().nullish(),
       }),
     )
@@ -72,26 +112,32 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
   const where = `The model endpoint ${endpointHost(options.baseUrl)}`;
   const redact = redactor(options.apiKey);
   const pricing = options.pricing ?? null;
+  // Ids for calls a server sent without one: unique across the model's conversations.
+  let unnamedCalls = 0;
+  const nextCallId = () => `call_${++unnamedCalls}`;
 
   return {
     name: options.model,
-    async complete(messages, { signal, maxTokens, temperature } = {}) {
+    async complete(messages, { signal, maxTokens, temperature, tools } = {}) {
+      // OpenAI refuses an empty `tools`; offering none is not offering any.
+      const offered = tools?.length ? tools : undefined;
       let raw: unknown;
       try {
         const request = client.chat.completions.create(
           {
             model: options.model,
-            messages,
+            messages: messages.map(toWireMessage),
             stream: false,
             ...(maxTokens !== undefined && { max_tokens: maxTokens }),
             ...(temperature !== undefined && { temperature }),
+            ...(offered && { tools: offered.map(toWireTool), tool_choice: 'auto' as const }),
           },
           { signal },
         );
         raw = await settleOnAbort(request, signal);
       } catch (err) {
         if (signal?.aborted) throw new KodahError('timeout', 'The model call was stopped (time limit or shutdown)', { retryable: true });
-        throw toModelError(err, where, options, redact);
+        throw toModelError(err, where, options, redact, offered !== undefined);
       }
 
       const parsed = completionSchema.safeParse(raw);
@@ -102,7 +148,8 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
       if (!choice) throw new KodahError('model_unavailable', `${where} answered with no choices`, { retryable: true });
       const content = choice.message?.content ?? '';
       const finishReason = choice.finish_reason ?? null;
-      if (!content.trim()) {
+      const toolCalls = parseToolCalls(choice.message?.tool_calls ?? [], nextCallId);
+      if (!content.trim() && toolCalls.length === 0) {
         const refusal = choice.message?.refusal ? `; it refused: ${quote(redact(choice.message.refusal))}` : '';
         // A cut-off or filtered answer comes back the same on a retry; an empty one may not.
         const retryable = finishReason !== 'length' && finishReason !== 'content_filter' && !refusal;
@@ -116,15 +163,74 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
       const usage = parsed.data.usage
         ? { promptTokens: parsed.data.usage.prompt_tokens, completionTokens: parsed.data.usage.completion_tokens }
         : {
-            promptTokens: messages.reduce((sum, m) => sum + MESSAGE_OVERHEAD_TOKENS + estimateTokens(m.content), 0),
-            completionTokens: estimateTokens(content),
+            promptTokens:
+              messages.reduce((sum, m) => sum + estimateMessageTokens(m), 0) +
+              (offered ? estimateTokens(JSON.stringify(offered.map(toWireTool))) : 0),
+            completionTokens: estimateTokens(content) + estimateCallTokens(toolCalls),
           };
       const costUsd = pricing
         ? (usage.promptTokens * pricing.inputPerMTokUsd + usage.completionTokens * pricing.outputPerMTokUsd) / 1_000_000
         : 0;
-      return { content, usage, costUsd, model: parsed.data.model || options.model, finishReason };
+      return { content, toolCalls, usage, costUsd, model: parsed.data.model || options.model, finishReason };
     },
   };
+}
+
+/** A message as OpenAI's protocol spells it; system, user and plain assistant messages go as they were. */
+function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    return {
+      role: 'assistant',
+      // OpenAI's own shape for a turn that only calls tools; some servers refuse an empty string there.
+      content: message.content || null,
+      tool_calls: message.toolCalls.map((call) => ({
+        id: call.id,
+        type: 'function' as const,
+        function: { name: call.name, arguments: call.arguments },
+      })),
+    };
+  }
+  return { role: message.role, content: message.content };
+}
+
+function toWireTool(tool: ToolSpec): ChatCompletionFunctionTool {
+  return { type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } };
+}
+
+/**
+ * The usable calls of an answer: function calls with a name. The arguments stay the model's raw
+ * text, malformed or not (the caller tells the model what was wrong with them); a server that
+ * sends them as an object gets them written back to JSON.
+ */
+function parseToolCalls(entries: unknown[], nextCallId: () => string): ToolCall[] {
+  const calls: ToolCall[] = [];
+  for (const entry of entries) {
+    const parsed = toolCallSchema.safeParse(entry);
+    if (!parsed.success) continue;
+    const { id, type, function: fn } = parsed.data;
+    // No type at all is a function call from a server that leaves it out; "custom" tools are not ours.
+    if ((type && type !== 'function') || !fn?.name) continue;
+    const args = fn.arguments;
+    calls.push({
+      id: id || nextCallId(),
+      name: fn.name,
+      arguments: typeof args === 'string' ? args : args == null ? '{}' : JSON.stringify(args),
+    });
+  }
+  return calls;
+}
+
+function estimateCallTokens(calls: ToolCall[]): number {
+  return calls.reduce((sum, call) => sum + MESSAGE_OVERHEAD_TOKENS + estimateTokens(call.name) + estimateTokens(call.arguments), 0);
+}
+
+/** A message's cost when the server reports none: its text, its calls, and a tool answer's id. */
+function estimateMessageTokens(message: ChatMessage): number {
+  const text = MESSAGE_OVERHEAD_TOKENS + estimateTokens(message.content);
+  if (message.role === 'tool') return text + estimateTokens(message.toolCallId);
+  if (message.role === 'assistant' && message.toolCalls) return text + estimateCallTokens(message.toolCalls);
+  return text;
 }
 
 /** Settles as soon as `signal` aborts: the SDK only notices an abort once its retry sleep ends. */
@@ -143,7 +249,13 @@ function settleOnAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined):
  * configuration is wrong, not the user's report. No raw cause is attached: the SDK error quotes
  * the provider's body, which may echo the key, and pino would log it.
  */
-function toModelError(err: unknown, where: string, options: OpenAiChatModelOptions, redact: (text: string) => string): KodahError {
+function toModelError(
+  err: unknown,
+  where: string,
+  options: OpenAiChatModelOptions,
+  redact: (text: string) => string,
+  sentTools: boolean,
+): KodahError {
   const retried = options.maxRetries > 0 ? ` (retried ${options.maxRetries} times)` : '';
   if (err instanceof APIConnectionTimeoutError) {
     return new KodahError('model_unavailable', `${where} did not answer within ${options.timeoutMs / 1000} s${retried}`, {
@@ -169,7 +281,13 @@ function toModelError(err: unknown, where: string, options: OpenAiChatModelOptio
     const attempts = tooLong ? ` and asks to wait ${Math.ceil(wait / 1000)} s` : retryable ? retried : '';
     const requestId = err.requestID ? ` (request id ${err.requestID})` : '';
     const detail = (err.error as { message?: unknown } | undefined)?.message;
-    const message = `${where} answered ${status}${attempts}: ${quote(typeof detail === 'string' ? detail : err.message)}${requestId}.${hint}`;
+    const said = quote(typeof detail === 'string' ? detail : err.message);
+    if (sentTools && refusesTools(status, said)) {
+      // Asking again gets the same refusal: only a set-up change (or no tools) helps.
+      const sentence = `${where} cannot call functions with model "${options.model}": it refused a request with tools (${status}: ${said})${requestId}. Use a model and server with function calling, or set KODAH_FIX_MODE=single-shot.`;
+      return new KodahError('model_no_tools', redact(sentence), { retryable: false });
+    }
+    const message = `${where} answered ${status}${attempts}: ${said}${requestId}.${hint}`;
     return new KodahError('model_unavailable', redact(message), {
       retryable,
       ...(wait !== undefined && wait > 0 && { retryAfterS: Math.ceil(wait / 1000) }),

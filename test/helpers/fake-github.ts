@@ -61,6 +61,31 @@ export interface FakePullInput {
   state?: 'open' | 'closed';
 }
 
+export interface FakeReviewCommentInput {
+  path: string;
+  /** The (last) line commented on; null for an outdated comment. Default 1. */
+  line?: number | null;
+  /** The first line of a multi-line comment. */
+  startLine?: number | null;
+  /** Default a one-line hunk at `line`. */
+  diffHunk?: string;
+  body: string;
+}
+
+export interface FakeReviewInput {
+  user: FakeUserInput;
+  state: 'COMMENTED' | 'CHANGES_REQUESTED' | 'APPROVED' | 'DISMISSED';
+  body?: string | null;
+  /** Its inline comments, published with it. */
+  comments?: FakeReviewCommentInput[];
+}
+
+/** A submitted review and its inline comments, as the API answers them (ids to put in webhook payloads). */
+export interface FakeReview {
+  review: Record<string, unknown> & { id: number };
+  comments: Array<Record<string, unknown> & { id: number }>;
+}
+
 /** A pull request as the fake holds it (what pulls() returns). */
 export interface FakePull {
   id: number;
@@ -205,6 +230,8 @@ export interface FakeGitHub {
   /** Returns the comment as the API answers it. */
   addIssueComment(owner: string, name: string, issueNumber: number, comment: FakeCommentInput): Record<string, unknown>;
   addPull(owner: string, name: string, pull: FakePullInput): void;
+  /** Submits a review (with its inline comments) on a pull request, at the pull request's head. */
+  addReview(owner: string, name: string, pullNumber: number, review: FakeReviewInput): FakeReview;
   addCheckRun(run: FakeCheckRunInput): void;
   addWorkflowRun(run: FakeWorkflowRunInput): void;
   setJobLog(owner: string, name: string, jobId: number, text: string): void;
@@ -219,7 +246,7 @@ export interface FakeGitHub {
 
   /** The bodies of an issue's comments, oldest first, as they are now (after edits). */
   comments(owner: string, name: string, issueNumber: number): string[];
-  reactions(owner: string, name: string, target: { issue?: number; commentId?: number }): FakeReaction[];
+  reactions(owner: string, name: string, target: { issue?: number; commentId?: number; reviewCommentId?: number }): FakeReaction[];
   pulls(owner: string, name: string): FakePull[];
   /** The most non-GET installation-token requests in flight at once (for one installation, or any). */
   maxConcurrentWrites(installationId?: number): number;
@@ -309,6 +336,28 @@ interface CommentState {
   createdAt: string;
   updatedAt: string;
 }
+interface ReviewState {
+  id: number;
+  pullNumber: number;
+  user: UserState;
+  state: FakeReviewInput['state'];
+  body: string | null;
+  commitId: string;
+  submittedAt: string;
+}
+interface ReviewCommentState {
+  id: number;
+  reviewId: number;
+  pullNumber: number;
+  user: UserState;
+  path: string;
+  line: number | null;
+  startLine: number | null;
+  diffHunk: string;
+  body: string;
+  commitId: string;
+  createdAt: string;
+}
 interface ReactionState {
   id: number;
   content: string;
@@ -333,7 +382,9 @@ interface RepoState {
   issues: Map<number, IssueState>;
   comments: CommentState[];
   pulls: Map<number, FakePull>;
-  /** Keyed "issue:<n>" or "comment:<id>". */
+  reviews: Map<number, ReviewState>;
+  reviewComments: ReviewCommentState[];
+  /** Keyed "issue:<n>", "comment:<id>" or "review-comment:<id>". */
   reactions: Map<string, ReactionState[]>;
   checkRuns: Map<number, CheckRunState>;
   workflowRuns: Map<number, WorkflowRunState>;
@@ -410,6 +461,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   let nextIssueId = 900000;
   let nextPullId = 800000;
   let nextSuiteId = 60000;
+  let nextReviewId = 4_000_000;
+  let nextReviewCommentId = 2_000_000;
   const writes: FakeWrite[] = [];
   const inFlight = new Map<number, number>(); // installation id -> writes in flight
   const maxInFlight = new Map<number, number>();
@@ -586,6 +639,57 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     created_at: reaction.createdAt,
   });
 
+  const reviewJson = (repo: RepoState, review: ReviewState): Json => {
+    const html = `${htmlRepo(repo.fullName)}/pull/${review.pullNumber}#pullrequestreview-${review.id}`;
+    const pullUrl = `${apiRepo(repo)}/pulls/${review.pullNumber}`;
+    return {
+      id: review.id,
+      node_id: nodeId('PRR_', review.id),
+      user: userJson(review.user),
+      body: review.body ?? '',
+      state: review.state,
+      html_url: html,
+      pull_request_url: pullUrl,
+      author_association: association(repo, review.user.login),
+      _links: { html: { href: html }, pull_request: { href: pullUrl } },
+      submitted_at: review.submittedAt,
+      commit_id: review.commitId,
+    };
+  };
+  const reviewCommentJson = (repo: RepoState, comment: ReviewCommentState): Json => {
+    const url = `${apiRepo(repo)}/pulls/comments/${comment.id}`;
+    const html = `${htmlRepo(repo.fullName)}/pull/${comment.pullNumber}#discussion_r${comment.id}`;
+    const pullUrl = `${apiRepo(repo)}/pulls/${comment.pullNumber}`;
+    return {
+      url,
+      pull_request_review_id: comment.reviewId,
+      id: comment.id,
+      node_id: nodeId('PRRC_', comment.id),
+      diff_hunk: comment.diffHunk,
+      path: comment.path,
+      position: comment.line,
+      original_position: comment.line,
+      commit_id: comment.commitId,
+      original_commit_id: comment.commitId,
+      user: userJson(comment.user),
+      body: comment.body,
+      created_at: comment.createdAt,
+      updated_at: comment.createdAt,
+      html_url: html,
+      pull_request_url: pullUrl,
+      author_association: association(repo, comment.user.login),
+      _links: { self: { href: url }, html: { href: html }, pull_request: { href: pullUrl } },
+      start_line: comment.startLine,
+      original_start_line: comment.startLine,
+      start_side: comment.startLine === null ? null : 'RIGHT',
+      line: comment.line,
+      original_line: comment.line,
+      side: 'RIGHT',
+      subject_type: 'line',
+      reactions: reactionSummary(repo, `review-comment:${comment.id}`, `${url}/reactions`),
+    };
+  };
+
   /** The live tip of a branch (pushes move it), or null. */
   const branchTip = (fullName: string, branch: string) =>
     gitOrNull(git.path(fullName), ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]);
@@ -648,7 +752,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       mergeable_state: 'unknown',
       maintainer_can_modify: pull.maintainerCanModify,
       comments: repo.comments.filter((c) => c.issueNumber === pull.number).length,
-      review_comments: 0,
+      review_comments: repo.reviewComments.filter((c) => c.pullNumber === pull.number).length,
     };
   };
 
@@ -1216,6 +1320,41 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return { status: 200, body: await pullJson(repo, pull) };
   });
 
+  // Reviews and their inline comments (submitted ones only: a pending review is not seen by an app).
+  const reviewOf = (repo: RepoState, pullNumber: string, id: string) => {
+    const review = repo.reviews.get(Number(id));
+    return review && review.pullNumber === Number(pullNumber) ? review : undefined;
+  };
+  on('GET', '/repos/:owner/:repo/pulls/#number/reviews', 'token', ['pull_requests:read'], ({ repo, params, query }) => {
+    if (!repo.pulls.has(Number(params.number))) return notFound();
+    const list = [...repo.reviews.values()].filter((r) => r.pullNumber === Number(params.number)).map((r) => reviewJson(repo, r));
+    return listReply(list, `/repos/${repo.fullName}/pulls/${params.number}/reviews`, query);
+  });
+  on('GET', '/repos/:owner/:repo/pulls/#number/reviews/#id', 'token', ['pull_requests:read'], ({ repo, params }) => {
+    const review = reviewOf(repo, params.number!, params.id!);
+    return review ? { status: 200, body: reviewJson(repo, review) } : notFound();
+  });
+  on('GET', '/repos/:owner/:repo/pulls/#number/reviews/#id/comments', 'token', ['pull_requests:read'], ({ repo, params, query }) => {
+    const review = reviewOf(repo, params.number!, params.id!);
+    if (!review) return notFound();
+    const list = repo.reviewComments.filter((c) => c.reviewId === review.id).map((c) => reviewCommentJson(repo, c));
+    return listReply(list, `/repos/${repo.fullName}/pulls/${params.number}/reviews/${review.id}/comments`, query);
+  });
+  on('GET', '/repos/:owner/:repo/pulls/#number/comments', 'token', ['pull_requests:read'], ({ repo, params, query }) => {
+    if (!repo.pulls.has(Number(params.number))) return notFound();
+    const list = repo.reviewComments.filter((c) => c.pullNumber === Number(params.number)).map((c) => reviewCommentJson(repo, c));
+    return listReply(list, `/repos/${repo.fullName}/pulls/${params.number}/comments`, query);
+  });
+  const reviewCommentOf = (repo: RepoState, id: string) => repo.reviewComments.find((c) => c.id === Number(id));
+  on('POST', '/repos/:owner/:repo/pulls/comments/#id/reactions', 'token', ['pull_requests:write'], ({ repo, params, body }) =>
+    reviewCommentOf(repo, params.id!) ? react(repo, `review-comment:${params.id}`, body?.content) : notFound(),
+  );
+  on('GET', '/repos/:owner/:repo/pulls/comments/#id/reactions', 'token', ['pull_requests:read'], ({ repo, params, query }) =>
+    reviewCommentOf(repo, params.id!)
+      ? listReactions(repo, `review-comment:${params.id}`, `/repos/${repo.fullName}/pulls/comments/${params.id}/reactions`, query)
+      : notFound(),
+  );
+
   // Checks and Actions.
   const checkRunList = (runs: CheckRunState[], query: URLSearchParams) => {
     let list = runs;
@@ -1510,6 +1649,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         issues: new Map(),
         comments: [],
         pulls: new Map(),
+        reviews: new Map(),
+        reviewComments: [],
         reactions: new Map(),
         checkRuns: new Map(),
         workflowRuns: new Map(),
@@ -1587,6 +1728,46 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         closedAt: pull.state === 'closed' ? at : null,
       });
     },
+    addReview(owner, name, pullNumber, input) {
+      const repo = mustRepo(owner, name);
+      const pull = repo.pulls.get(pullNumber);
+      if (!pull) throw new Error(`fake GitHub: no pull request ${owner}/${name}#${pullNumber}`);
+      const commitId = git.branchSha(pull.head.repoFullName, pull.head.ref) ?? pull.head.sha;
+      const at = isoNow();
+      const user = toUser(input.user, { login: 'octocat', type: 'User' });
+      const review: ReviewState = {
+        id: nextReviewId++,
+        pullNumber,
+        user,
+        state: input.state,
+        body: input.body ?? null,
+        commitId,
+        submittedAt: at,
+      };
+      repo.reviews.set(review.id, review);
+      const comments = (input.comments ?? []).map((c) => {
+        const line = c.line === undefined ? 1 : c.line;
+        const comment: ReviewCommentState = {
+          id: nextReviewCommentId++,
+          reviewId: review.id,
+          pullNumber,
+          user,
+          path: c.path,
+          line,
+          startLine: c.startLine ?? null,
+          diffHunk: c.diffHunk ?? `@@ -${line ?? 1} +${line ?? 1} @@`,
+          body: c.body,
+          commitId,
+          createdAt: at,
+        };
+        repo.reviewComments.push(comment);
+        return comment;
+      });
+      return {
+        review: reviewJson(repo, review) as FakeReview['review'],
+        comments: comments.map((c) => reviewCommentJson(repo, c) as FakeReview['comments'][number]),
+      };
+    },
     addCheckRun(input) {
       const repo = mustRepo(input.owner, input.name);
       const appSlugOfRun = input.appSlug ?? 'github-actions';
@@ -1622,7 +1803,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         .map((c) => c.body);
     },
     reactions(owner, name, target) {
-      const key = target.commentId !== undefined ? `comment:${target.commentId}` : `issue:${target.issue}`;
+      const key =
+        target.reviewCommentId !== undefined
+          ? `review-comment:${target.reviewCommentId}`
+          : target.commentId !== undefined
+            ? `comment:${target.commentId}`
+            : `issue:${target.issue}`;
       return (mustRepo(owner, name).reactions.get(key) ?? []).map(reactionJson);
     },
     pulls(owner, name) {

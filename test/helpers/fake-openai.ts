@@ -1,10 +1,37 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A tool call on the wire, as OpenAI spells it (arguments a JSON string). */
+export interface FakeWireToolCall {
+  id: string;
+  type: string;
+  function: { name: string; arguments: string };
+}
+
+/**
+ * One message of a request, loosely: system and user carry text; an assistant turn that called
+ * tools carries `tool_calls` and may have `content: null`; a tool answer carries `tool_call_id`.
+ */
+export interface FakeChatMessage {
+  role: string;
+  content: string | null;
+  tool_calls?: FakeWireToolCall[];
+  tool_call_id?: string;
+  [key: string]: unknown;
+}
+
+/** A function offered to the model, as the request carried it. */
+export interface FakeWireTool {
+  type: string;
+  function: { name: string; description?: string; parameters?: unknown };
+}
+
 /** The body of a chat completion request as the fake received it. */
 export interface FakeChatRequest {
   model: string;
-  messages: Array<{ role: string; content: string }>;
+  messages: FakeChatMessage[];
+  tools?: FakeWireTool[];
+  tool_choice?: unknown;
   max_tokens?: number;
   max_completion_tokens?: number;
   temperature?: number;
@@ -19,6 +46,19 @@ export interface FakeCompletion {
   usage?: { promptTokens: number; completionTokens: number };
 }
 
+/**
+ * An answer that calls tools, as a real chat completion with `message.tool_calls` and finish
+ * reason `tool_calls`. Arguments given as an object are sent as JSON; a string is sent as it is,
+ * so a test can send malformed JSON. Without an id the fake makes one (`call_fake_<n>`).
+ */
+export interface FakeToolCalls {
+  toolCalls: Array<{ name: string; arguments: string | object; id?: string }>;
+  /** Text beside the calls; null on the wire when absent. */
+  content?: string;
+  finishReason?: string;
+  usage?: { promptTokens: number; completionTokens: number };
+}
+
 /** An HTTP error (or any raw answer): 429 with `retry-after`, 500, 401, a malformed 200… */
 export interface FakeStatus {
   status: number;
@@ -26,13 +66,27 @@ export interface FakeStatus {
   headers?: Record<string, string>;
 }
 
+/** What a scripted answer may be, once decided (a function of the request returns one of these). */
+export type FakeAnswer = string | FakeCompletion | FakeToolCalls | FakeStatus;
+
 /**
  * One scripted answer, consumed by one request: the assistant's text, a completion with pinned
- * details, a raw status, a function of the request, or a hang: `{ hang: true }` never answers,
- * `{ hang: 'body' }` sends a 200 and the start of a body, then nothing more.
+ * details, tool calls, a raw status, a function of the request (an agent that reads the tool
+ * answers it got), or a hang: `{ hang: true }` never answers, `{ hang: 'body' }` sends a 200 and
+ * the start of a body, then nothing more.
  */
-export type FakeReply =
-  string | FakeCompletion | FakeStatus | { hang: true | 'body' } | ((request: FakeChatRequest) => string | FakeCompletion | FakeStatus);
+export type FakeReply = FakeAnswer | { hang: true | 'body' } | ((request: FakeChatRequest) => FakeAnswer);
+
+export interface FakeOpenAIOptions {
+  /**
+   * False: the server has no function calling, as vLLM without --enable-auto-tool-choice: any
+   * request offering tools is answered 400 with vLLM's message and consumes no scripted reply.
+   */
+  tools?: boolean;
+}
+
+/** vLLM's words (and error shape) for a request with tools when auto tool choice is not enabled. */
+export const VLLM_NO_TOOLS_MESSAGE = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set';
 
 export interface FakeOpenAI {
   /** The base URL to configure, ending in /v1. */
@@ -43,6 +97,8 @@ export interface FakeOpenAI {
   reply(...replies: FakeReply[]): void;
   /** Replies queued and not yet consumed. */
   readonly pending: number;
+  /** Whether requests with tools are served (see FakeOpenAIOptions.tools); may be switched mid-test. */
+  tools: boolean;
   close(): Promise<void>;
 }
 
@@ -60,9 +116,23 @@ function sendError(res: ServerResponse, status: number, message: string, headers
 
 let ids = 0;
 
-function completion(request: FakeChatRequest, reply: FakeCompletion): unknown {
-  const promptTokens = reply.usage?.promptTokens ?? roughTokens(request.messages.map((m) => m.content).join('\n'));
-  const completionTokens = reply.usage?.completionTokens ?? roughTokens(reply.content);
+/** The text a message costs: its content and the calls it made. */
+const messageText = (m: FakeChatMessage) =>
+  [m.content ?? '', ...(m.tool_calls ?? []).map((c) => `${c.function?.name ?? ''} ${c.function?.arguments ?? ''}`)].join('\n');
+
+function completion(request: FakeChatRequest, reply: FakeCompletion | FakeToolCalls): unknown {
+  const toolCalls =
+    'toolCalls' in reply
+      ? reply.toolCalls.map((call) => ({
+          id: call.id ?? `call_fake_${++ids}`,
+          type: 'function',
+          function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments) },
+        }))
+      : null;
+  const content = 'toolCalls' in reply ? (reply.content ?? null) : reply.content;
+  const answered = [content ?? '', ...(toolCalls ?? []).map((c) => `${c.function.name} ${c.function.arguments}`)].join('\n');
+  const promptTokens = reply.usage?.promptTokens ?? roughTokens(request.messages.map(messageText).join('\n'));
+  const completionTokens = reply.usage?.completionTokens ?? roughTokens(answered);
   return {
     id: `chatcmpl-fake-${++ids}`,
     object: 'chat.completion',
@@ -71,8 +141,8 @@ function completion(request: FakeChatRequest, reply: FakeCompletion): unknown {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: reply.content, refusal: null },
-        finish_reason: reply.finishReason ?? 'stop',
+        message: { role: 'assistant', content, refusal: null, ...(toolCalls && { tool_calls: toolCalls }) },
+        finish_reason: reply.finishReason ?? (toolCalls ? 'tool_calls' : 'stop'),
         logprobs: null,
       },
     ],
@@ -80,12 +150,42 @@ function completion(request: FakeChatRequest, reply: FakeCompletion): unknown {
   };
 }
 
+/**
+ * What OpenAI refuses in a conversation with tools: a call without its answer, an answer to no
+ * call. The fake refuses it too (400, OpenAI's words), so an agent loop that breaks the protocol
+ * fails its tests here rather than against a real server. Null when the conversation is sound.
+ */
+function toolProtocolError(messages: FakeChatMessage[]): string | null {
+  let open: string[] = [];
+  for (const [i, m] of messages.entries()) {
+    if (m.role === 'tool') {
+      if (!open.includes(m.tool_call_id ?? '')) {
+        return `Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls' (messages[${i}], tool_call_id ${JSON.stringify(m.tool_call_id)}).`;
+      }
+      open = open.filter((id) => id !== m.tool_call_id);
+      continue;
+    }
+    if (open.length > 0) {
+      return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${open.join(', ')}`;
+    }
+    open = m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.id) : [];
+  }
+  return open.length > 0 ? `The following tool_call_ids did not have response messages: ${open.join(', ')}` : null;
+}
+
 /** An OpenAI-compatible /v1/chat/completions over real HTTP that answers from a per-test script. */
-export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const queue: FakeReply[] = [];
   const requests: FakeChatRequest[] = [];
+  let tools = options.tools ?? true;
 
   const answer = (request: FakeChatRequest, res: ServerResponse) => {
+    // A server without function calling refuses before it generates anything.
+    if (!tools && request.tools !== undefined) {
+      return send(res, 400, { error: { message: VLLM_NO_TOOLS_MESSAGE, type: 'BadRequestError', param: null, code: 400 } });
+    }
+    const broken = Array.isArray(request.messages) ? toolProtocolError(request.messages) : null;
+    if (broken) return sendError(res, 400, broken);
     const next = queue.shift();
     if (next === undefined) return sendError(res, 500, 'fake-openai: no scripted reply');
     // The client's timeout (or close()) ends a hung request.
@@ -93,7 +193,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       if (next.hang === 'body') res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"chatcmpl-stalled",');
       return;
     }
-    let reply: string | FakeCompletion | FakeStatus;
+    let reply: FakeAnswer;
     try {
       reply = typeof next === 'function' ? next(request) : next;
     } catch (err) {
@@ -105,6 +205,10 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         error: { message: `fake-openai: scripted status ${reply.status}`, type: 'fake_openai_error', param: null, code: null },
       };
       return send(res, reply.status, body, reply.headers);
+    }
+    if ('toolCalls' in reply && !request.tools?.length) {
+      // 400: not retried, so the test's failure quotes this rather than "no scripted reply".
+      return sendError(res, 400, 'fake-openai: the script answers with tool calls, but the request offered no tools');
     }
     return send(res, 200, completion(request, reply));
   };
@@ -138,6 +242,12 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     reply: (...replies) => void queue.push(...replies),
     get pending() {
       return queue.length;
+    },
+    get tools() {
+      return tools;
+    },
+    set tools(enabled: boolean) {
+      tools = enabled;
     },
     close: () =>
       new Promise<void>((resolve) => {

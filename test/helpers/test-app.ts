@@ -41,6 +41,9 @@ export async function startTestApp(
     KODAH_ALLOW_LOCAL_GIT: '1',
     KODAH_SUPERVISE_INTERVAL_S: '2',
     KODAH_SHUTDOWN_GRACE_S: '2',
+    // Most suites script the model's single-shot answers; the agent's suites ask for it by name
+    // (the `auto` probe would otherwise take one of their scripted answers).
+    KODAH_FIX_MODE: 'single-shot',
     ...database.env,
     ...options.env,
   });

@@ -6,7 +6,9 @@ import { FIX_QUEUE } from '../../jobs/fix-queue.js';
 import { submitJob, type SubmitJobDeps } from '../../jobs/submit-job.js';
 import { requireApiKey } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
+import { isJobId, jobNotFound } from '../job-id.js';
 import { jobResultSchema, jobResultView, jobStatusSchema, jobStatusView } from '../job-views.js';
+import { jobEventRoutes } from './job-events.js';
 
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
 
@@ -25,7 +27,6 @@ const submitBody = z.object({
 });
 
 const jobParams = z.object({ id: z.string() });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function cursorOf(job: { createdAtMicros: string; id: string }): string {
   return Buffer.from(JSON.stringify([job.createdAtMicros, job.id])).toString('base64url');
@@ -34,7 +35,7 @@ function cursorOf(job: { createdAtMicros: string; id: string }): string {
 function parseCursor(cursor: string): { createdAtMicros: string; id: string } {
   try {
     const [micros, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [unknown, unknown];
-    if (typeof micros === 'string' && /^\d{1,19}$/.test(micros) && typeof id === 'string' && UUID.test(id)) {
+    if (typeof micros === 'string' && /^\d{1,19}$/.test(micros) && typeof id === 'string' && isJobId(id)) {
       return { createdAtMicros: micros, id };
     }
   } catch {
@@ -48,9 +49,12 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
   // onRequest: a request without a valid key is refused before its body is even read.
   app.addHook('onRequest', requireApiKey(db));
 
+  // GET /jobs/{id}/events, behind the same key check (registered after the hook, so it inherits it).
+  await app.register(jobEventRoutes, { db });
+
   async function ownJob(accountId: string, id: string) {
-    const job = UUID.test(id) ? await getJob(db, id, accountId) : null;
-    if (!job) throw new KodahError('not_found', 'Job not found', { kind: 'input' });
+    const job = isJobId(id) ? await getJob(db, id, accountId) : null;
+    if (!job) throw jobNotFound();
     return job;
   }
 

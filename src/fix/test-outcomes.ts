@@ -1,0 +1,76 @@
+import type { FixTestRun } from '../jobs/fix-engine.js';
+
+/** Failing-test ids kept per run: enough to compare runs, bounded for a result row. */
+const MAX_IDS = 500;
+
+/**
+ * Which tests failed, read from a runner's output. pytest (`FAILED path::test - why`, `ERROR
+ * path::test`), unittest (`FAIL: test_x (module.Class)`), Go (`--- FAIL: TestX`) and Jest/Vitest
+ * (`✕ name`, `FAIL path`) print one line per failing test; their ids are what runs are compared by.
+ */
+export function failedTests(output: string): string[] {
+  const ids = new Set<string>();
+  for (const line of output.split('\n')) {
+    const text = line.trimEnd();
+    const pytest = /^(?:FAILED|ERROR) (\S+?)(?: - .*)?$/.exec(text);
+    if (pytest && (pytest[1]!.includes('::') || /\.py$/.test(pytest[1]!))) ids.add(pytest[1]!);
+    const unittest = /^(?:FAIL|ERROR): (\w+) \(([\w.]+)\)/.exec(text);
+    if (unittest) ids.add(`${unittest[2]}.${unittest[1]}`);
+    const go = /^\s*--- FAIL: (\S+)/.exec(text);
+    if (go) ids.add(go[1]!);
+    const jest = /^\s*(?:✕|×) (.+?)(?: \(\d+ ?m?s\))?$/.exec(text);
+    if (jest) ids.add(jest[1]!);
+    if (ids.size >= MAX_IDS) break;
+  }
+  return [...ids];
+}
+
+/** How many tests passed, when the runner's summary says (pytest, Jest/Vitest, unittest's "Ran N"). */
+export function passedCount(output: string): number | null {
+  const pytest = [...output.matchAll(/(\d+) passed/g)].at(-1);
+  if (pytest) return Number(pytest[1]);
+  const jest = [...output.matchAll(/Tests:\s+(?:\d+ failed, )?(\d+) passed/g)].at(-1);
+  if (jest) return Number(jest[1]);
+  const ran = [...output.matchAll(/^Ran (\d+) tests?/gm)].at(-1);
+  if (ran) return Math.max(0, Number(ran[1]) - failedTests(output).length);
+  return null;
+}
+
+/** A test run as the result shows it. */
+export function summarizeRun(command: string, run: { exitCode: number | null; seconds: number; outputTail: string }): FixTestRun {
+  return {
+    command,
+    exitCode: run.exitCode,
+    failed: run.exitCode === 0 ? [] : failedTests(run.outputTail),
+    passed: passedCount(run.outputTail),
+    seconds: run.seconds,
+  };
+}
+
+/** Test ids a report names (`tests/test_x.py::test_y`, as pytest and CI logs print them). */
+export function namedTests(description: string): string[] {
+  const ids = new Set<string>();
+  for (const match of description.matchAll(/[\w./-]+\.py::[\w.:[\]-]+/g)) ids.add(match[0].replace(/[.:]+$/, ''));
+  return [...ids].slice(0, 50);
+}
+
+/**
+ * Whether the run with the fix is acceptable next to the run before any edit: no test that passed
+ * before fails now, and every required test (named by the report or the failed check) passes.
+ * Returns the problems, each a sentence fit for the model; empty means acceptable.
+ */
+export function compareRuns(before: FixTestRun | null, after: FixTestRun, required: readonly string[]): string[] {
+  if (after.exitCode === null) return [`The tests \`${after.command}\` were stopped before they finished.`];
+  const problems: string[] = [];
+  const matches = (id: string, wanted: string) => id === wanted || id.startsWith(`${wanted}[`) || id.endsWith(`/${wanted}`);
+  const stillFailing = required.filter((wanted) => after.failed.some((id) => matches(id, wanted)));
+  if (stillFailing.length) problems.push(`These tests must pass with the fix and still fail: ${stillFailing.join(', ')}.`);
+  if (after.exitCode === 0) return problems;
+  const beforeFailed = new Set(before?.failed ?? []);
+  const broken = after.failed.filter((id) => !beforeFailed.has(id) && !required.some((wanted) => matches(id, wanted)));
+  if (broken.length) problems.push(`These tests passed before the edits and fail with them: ${broken.slice(0, 20).join(', ')}.`);
+  // Without ids the runs can only be compared by exit code: a suite that passed must still pass.
+  if (!after.failed.length && (before === null || before.exitCode === 0))
+    problems.push(`The tests \`${after.command}\` passed before the edits and fail with them (exit code ${after.exitCode}).`);
+  return problems;
+}

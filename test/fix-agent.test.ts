@@ -1,0 +1,228 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeChatRequest, type FakeOpenAI, type FakeToolCalls, startFakeOpenAI } from './helpers/fake-openai.js';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
+import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
+
+/**
+ * The agent, end to end: a scripted OpenAI-compatible model calls Kodah's tools over the real
+ * protocol, on a real Python project whose pytest suite runs in the real sandbox.
+ */
+const FILES: Record<string, string> = {
+  'shop/__init__.py': '',
+  'shop/processor.py':
+    'def calculate_total(items):\n    total = 0\n    for item in items:\n        total += item["price"]\n    return total\n',
+  'tests/__init__.py': '',
+  'tests/test_processor.py':
+    'from shop.processor import calculate_total\n\n\ndef test_numbers():\n    assert calculate_total([{"price": 1}, {"price": 2}]) == 3\n\n\ndef test_string_prices():\n    assert calculate_total([{"price": "1.5"}, {"price": 2}]) == 3.5\n',
+  '.github/kodah.yml': 'test_command: python3 -m pytest -q -p no:cacheprovider\n',
+};
+const REPORT = 'calculate_total crashes when a price is a string: tests/test_processor.py::test_string_prices fails with TypeError.';
+const PYTEST = 'python3 -m pytest -q -p no:cacheprovider tests/test_processor.py';
+const SECRET = 'sk-agent-secret-model-key';
+
+const call = (name: string, args: object | string): FakeToolCalls => ({ toolCalls: [{ name, arguments: args }] });
+const FIX_EDIT = call('edit', {
+  path: 'shop/processor.py',
+  search: '        total += item["price"]',
+  replace: '        total += float(item["price"])',
+});
+/** The tool answers the model received, in order. */
+const toolAnswers = (requests: FakeChatRequest[]) => {
+  const last = requests.at(-1)!;
+  return last.messages.filter((m) => m.role === 'tool').map((m) => m.content ?? '');
+};
+
+describe('the agent fixes a real bug in the sandbox', () => {
+  let git: GitHttpServer;
+  let model: FakeOpenAI;
+  let app: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    model = await startFakeOpenAI();
+    git.createRepo('shop', FILES);
+    git.createRepo('shop-small-budget', { ...FILES, '.github/kodah.yml': `${FILES['.github/kodah.yml']}budget:\n  steps: 3\n` });
+    app = await startTestApp('pglite', {
+      env: {
+        OPENAI_BASE_URL: model.baseUrl,
+        OPENAI_API_KEY: SECRET,
+        KODAH_MODEL: 'fake-model',
+        KODAH_MODEL_MAX_RETRIES: '0',
+        KODAH_JOB_RETRIES: '0',
+        KODAH_FIX_MODE: 'agent',
+      },
+    });
+    ({ key } = await app.account({ paidCents: 5000 }));
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await model?.close();
+    await git?.close();
+  });
+
+  async function fix(repo = 'shop') {
+    const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url(repo), task: 'fix', description: REPORT, ref: 'main' });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+    const result = status.status === 'completed' ? (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body : null;
+    return { status, result, id: submitted.body.job_id as string };
+  }
+
+  it('search → read → run the failing test → edit → run → submit: a diff that applies and passes the tests', async () => {
+    model.requests.length = 0;
+    model.reply(
+      call('search_code', { query: 'calculate_total price', path_glob: 'shop/**' }),
+      call('read_file', { path: 'shop/processor.py' }),
+      call('run', { command: PYTEST }),
+      FIX_EDIT,
+      call('run', { command: PYTEST }),
+      call('submit', { explanation: 'Prices may be strings: convert each one to a number before adding it.' }),
+    );
+    const { status, result, id } = await fix();
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+    expect(result.mode).toBe('agent');
+    expect(result.diff).toContain('+        total += float(item["price"])');
+    expect(result.files_changed).toEqual(['shop/processor.py']);
+    expect(result.steps.map((s: { tool: string }) => s.tool)).toEqual(['search_code', 'read_file', 'run', 'edit', 'run', 'submit']);
+    expect(result.tests.before).toMatchObject({ exit_code: 1, failed: ['tests/test_processor.py::test_string_prices'] });
+    expect(result.tests.after).toMatchObject({ exit_code: 0, failed: [], passed: 2 });
+    expect(result.candidates).toMatchObject({ tried: 1, winner: 1 });
+
+    // The tool answers carried the real code and the real failure.
+    const answers = toolAnswers(model.requests);
+    expect(answers[0]).toMatch(/shop\/processor\.py:1-5/);
+    expect(answers[0]).toContain('total += item["price"]');
+    expect(answers[1]).toContain('4 |         total += item["price"]');
+    expect(answers[2]).toMatch(/^exit code 1/);
+    expect(answers[2]).toMatch(/TypeError/);
+    expect(answers[3]).toMatch(/applied at line 4/);
+    expect(answers[4]).toMatch(/^exit code 0[\s\S]*2 passed/);
+
+    // The steps were shown while the job ran, and the diff applies to a clean checkout where the tests pass.
+    const events = await app.api(key, 'GET', `/jobs/${id}/events`);
+    expect(events.body.events.map((e: { tool: string }) => e.tool)).toEqual(result.steps.map((s: { tool: string }) => s.tool));
+    const work = mkdtempSync(path.join(tmpdir(), 'kodah-agent-apply-'));
+    try {
+      // Asynchronously: the git server answers from this very process.
+      await promisify(execFile)('git', ['clone', '-q', git.url('shop'), work]);
+      writeFileSync(path.join(work, 'fix.diff'), result.diff);
+      execFileSync('git', ['apply', '--check', 'fix.diff'], { cwd: work });
+      execFileSync('git', ['apply', 'fix.diff'], { cwd: work });
+      const out = execFileSync('python3', ['-m', 'pytest', '-q', '-p', 'no:cacheprovider'], { cwd: work, encoding: 'utf8' });
+      expect(out).toMatch(/2 passed/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('hostile calls end cleanly: outside edits, secrets, huge output, bad arguments, unknown tools', async () => {
+    model.requests.length = 0;
+    model.reply(
+      call('edit', { path: '../../../../etc/kodah-owned', search: '', replace: 'x' }),
+      call('run', {
+        command: 'env; tr "\\0" "\\n" < /proc/1/environ; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"; ls / /root 2>&1; true',
+      }),
+      call('run', { command: "head -c 10000000 /dev/zero | tr '\\0' a" }),
+      call('read_file', '{"path": "shop/processor.py"'),
+      call('rm_rf', { path: '/' }),
+      call('edit', { path: '.git/config', search: '', replace: '[core]\n\tfsmonitor = /bin/sh\n' }),
+      FIX_EDIT,
+      call('submit', { explanation: 'Convert prices to numbers.' }),
+    );
+    const { status, result } = await fix();
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+    const answers = toolAnswers(model.requests);
+    expect(answers[0]).toMatch(/outside the repository/);
+    expect(answers[1]).not.toContain(SECRET);
+    expect(answers[1]).not.toMatch(/OPENAI_API_KEY|KODAH_DATA_DIR|DATABASE_URL/);
+    expect(answers[2]!.length).toBeLessThanOrEqual(12_000);
+    expect(answers[2]).toMatch(/characters left out|stopped at the sandbox's output limit/);
+    expect(answers[3]).toMatch(/not valid JSON/);
+    expect(answers[4]).toMatch(/There is no tool "rm_rf"/);
+    expect(answers[5]).toMatch(/\.git/);
+    expect(result.steps.map((s: { ok: boolean }) => s.ok)).toEqual([false, true, true, false, false, false, true, true]);
+    expect(result.diff).not.toMatch(/kodah-owned|fsmonitor/);
+    expect(JSON.stringify(result)).not.toContain(SECRET);
+  }, 180_000);
+
+  it('a rejected submit comes back with the failing test, and the model can go on', async () => {
+    model.requests.length = 0;
+    model.reply(
+      call('edit', { path: 'shop/processor.py', search: '    total = 0', replace: '    total = 0  # sum' }),
+      call('submit', { explanation: 'Tidy.' }),
+      FIX_EDIT,
+      call('submit', { explanation: 'Convert prices to numbers.' }),
+    );
+    const { status, result } = await fix();
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+    const answers = toolAnswers(model.requests);
+    expect(answers[1]).toMatch(/not accepted[\s\S]*test_string_prices/);
+    expect(result.steps.filter((s: { tool: string }) => s.tool === 'submit').map((s: { ok: boolean }) => s.ok)).toEqual([false, true]);
+  }, 180_000);
+
+  it('a model that never submits, one that loops on one call, and a spent budget each end with what was tried', async () => {
+    model.reply('I think the bug is in processor.py.', 'Still thinking.', 'Done, I guess.');
+    const idle = await fix();
+    expect(idle.status.status).toBe('failed');
+    expect(idle.status.error).toMatch(/stopped calling tools without submitting/);
+
+    const read = call('read_file', { path: 'shop/processor.py' });
+    model.reply(read, read, read, read);
+    const looping = await fix();
+    expect(looping.status.status).toBe('failed');
+    expect(looping.status.error).toMatch(/kept repeating calls/);
+    expect(looping.status.error).toMatch(/Files it looked at: shop\/processor\.py/);
+
+    // `.github/kodah.yml` lowers the steps to 3.
+    model.reply(call('run', { command: PYTEST }), call('read_file', { path: 'tests/test_processor.py' }), read, read);
+    const spent = await fix('shop-small-budget');
+    expect(spent.status.status).toBe('failed');
+    expect(spent.status.error).toMatch(/before it used its 3 steps/);
+    expect(spent.status.error).toMatch(/Commands it ran: `python3 -m pytest[^`]*` → exit code 1/);
+    expect(spent.status.error).toMatch(/The last test output ended: [\s\S]*TypeError/);
+    expect(model.pending).toBe(1);
+  }, 180_000);
+});
+
+describe('a model without tool calling', () => {
+  let git: GitHttpServer;
+  let model: FakeOpenAI;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    model = await startFakeOpenAI({ tools: false });
+    git.createRepo('shop', FILES);
+    app = await startTestApp('pglite', {
+      env: { OPENAI_BASE_URL: model.baseUrl, KODAH_MODEL: 'fake-model', KODAH_MODEL_MAX_RETRIES: '0', KODAH_FIX_MODE: 'auto' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await model?.close();
+    await git?.close();
+  });
+
+  it('is fixed single-shot in auto mode, and asked about tools once', async () => {
+    const { key } = await app.account();
+    const block =
+      'shop/processor.py\n<<<<<<< SEARCH\n        total += item["price"]\n=======\n        total += float(item["price"])\n>>>>>>> REPLACE\n';
+    for (let job = 0; job < 2; job++) {
+      model.reply(`Convert prices.\n\n${block}`);
+      const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url('shop'), task: 'fix', description: REPORT, ref: 'main' });
+      const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+      expect(status.status, JSON.stringify(status)).toBe('completed');
+      const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+      expect(result.mode).toBe('single-shot');
+      expect(result.tests.after).toMatchObject({ exit_code: 0 });
+    }
+    // One probe with tools (refused), then two plain answers.
+    expect(model.requests.map((r) => r.tools !== undefined)).toEqual([true, false, false]);
+  }, 180_000);
+});
