@@ -226,3 +226,72 @@ describe('a model without tool calling', () => {
     expect(model.requests.map((r) => r.tools !== undefined)).toEqual([true, false, false]);
   }, 180_000);
 });
+
+describe('several candidates', () => {
+  let git: GitHttpServer;
+  let model: FakeOpenAI;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    model = await startFakeOpenAI();
+    git.createRepo('shop', FILES);
+    app = await startTestApp('pglite', {
+      env: {
+        OPENAI_BASE_URL: model.baseUrl,
+        KODAH_MODEL: 'fake-model',
+        KODAH_MODEL_MAX_RETRIES: '0',
+        KODAH_JOB_RETRIES: '0',
+        KODAH_FIX_MODE: 'agent',
+        KODAH_FIX_CANDIDATES: '3',
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await model?.close();
+    await git?.close();
+  });
+
+  it('run from the same commit; the fix passing the tests with the smallest diff wins, and the result says why', async () => {
+    const { key } = await app.account();
+    const wordy = call('edit', {
+      path: 'shop/processor.py',
+      search: '        total += item["price"]',
+      replace: '        price = item["price"]\n        # Prices may come as text.\n        total += float(price)',
+    });
+    model.reply(
+      // 1: a working fix, but a longer one.
+      wordy,
+      call('submit', { explanation: 'Convert prices.' }),
+      // 2: gives up without a fix.
+      'I cannot fix this.',
+      'No.',
+      'Really no.',
+      // 3: the smallest working fix; its edit applies because the work tree was reset.
+      FIX_EDIT,
+      call('submit', { explanation: 'Convert prices to numbers.' }),
+    );
+    const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url('shop'), task: 'fix', description: REPORT, ref: 'main' });
+    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+    const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+    expect(result.candidates).toEqual({
+      tried: 3,
+      winner: 3,
+      why: expect.stringMatching(/smallest diff \(2 changed lines\) of the 2 fixes/),
+    });
+    expect(result.diff).toContain('+        total += float(item["price"])');
+    expect(result.diff).not.toContain('Prices may come as text');
+    expect(result.steps.map((s: { candidate: number; tool: string }) => `${s.candidate}:${s.tool}`)).toEqual([
+      '1:edit',
+      '1:submit',
+      '2:model',
+      '2:model',
+      '2:model',
+      '3:edit',
+      '3:submit',
+    ]);
+    expect(model.pending).toBe(0);
+  }, 180_000);
+});

@@ -474,6 +474,9 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
       (await app.kodah.db.query<{ state: string; description: string }>('SELECT state, description FROM jobs WHERE id = $1', [jobId]))
         .rows[0];
     await waitFor('the job to run', async () => (await jobState())?.state === 'running');
+    // Cancelled before its model call (a loaded machine is still checking out), the job would
+    // leave the hanging reply queued for the next test's job.
+    await waitFor('the model call to hang', () => model.pending === 0, 60_000);
     expect((await jobState())!.description).toContain('CSV file');
     expect(await jobCount()).toBe(before + 1);
     await send('issue_comment', commented(WIDGETS, { number: 40, title: 'Totals wrong for strings' }, '/kodah cancel').payload);

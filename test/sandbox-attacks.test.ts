@@ -144,6 +144,7 @@ describe(`the sandbox against a hostile test_command (${kind})`, () => {
       HOST: '127.0.0.1',
       KODAH_ALLOW_LOCAL_GIT: '1',
       OPENAI_BASE_URL: model.baseUrl,
+      KODAH_FIX_MODE: 'single-shot',
       KODAH_MODEL: 'fake-model',
       KODAH_MODEL_MAX_RETRIES: '0',
       KODAH_JOB_RETRIES: '0',

@@ -61,6 +61,7 @@ describe('a worker killed while its sandbox runs', () => {
       HOST: '127.0.0.1',
       KODAH_ALLOW_LOCAL_GIT: '1',
       OPENAI_BASE_URL: model.baseUrl,
+      KODAH_FIX_MODE: 'single-shot',
       KODAH_MODEL: 'fake-model',
       KODAH_MODEL_MAX_RETRIES: '0',
       KODAH_JOB_RETRIES: '0',

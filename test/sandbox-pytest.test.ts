@@ -83,14 +83,19 @@ describe('a pytest suite in the sandbox', () => {
     expect(result.files_changed).toEqual(['cart/total.py']);
 
     const commands = status.commands as Array<Record<string, unknown>>;
+    // Setup, the tests before any edit, with the useless answer, with the fix.
     expect(commands.map((c) => [c.phase, c.exit_code, c.cached])).toEqual([
       ['setup', 0, false],
+      ['tests', 1, false],
       ['tests', 1, false],
       ['tests', 0, false],
     ]);
     expect(commands[0]!.output_tail).toMatch(/^pytest \d/m);
     expect(commands[1]!.output_tail).toMatch(/1 failed, 1 passed/);
-    expect(commands[2]!.output_tail).toMatch(/2 passed/);
+    expect(commands[2]!.output_tail).toMatch(/1 failed, 1 passed/);
+    expect(commands[3]!.output_tail).toMatch(/2 passed/);
+    expect(result.tests.before).toMatchObject({ exit_code: 1, failed: ['tests/test_total.py::test_strings'], passed: 1 });
+    expect(result.tests.after).toMatchObject({ exit_code: 0, failed: [], passed: 2 });
     expect(commands.every((c) => c.sandbox === 'bubblewrap' && c.limit === null)).toBe(true);
     // The model saw pytest's failure.
     expect(JSON.stringify(model.requests.at(-1)!.messages)).toMatch(/test_strings/);
@@ -103,7 +108,7 @@ describe('a pytest suite in the sandbox', () => {
     expect(first.status.status).toBe('completed');
     expect(second.status.status).toBe('completed');
     expect(second.status.commands[0]).toMatchObject({ phase: 'setup', exit_code: 0, cached: true });
-    expect(second.status.commands[1]).toMatchObject({ phase: 'tests', exit_code: 0 });
+    expect(second.status.commands.at(-1)).toMatchObject({ phase: 'tests', exit_code: 0 });
   }, 240_000);
 
   it("runs the model's os.system only inside the sandbox", async () => {
@@ -115,7 +120,8 @@ describe('a pytest suite in the sandbox', () => {
     )}${block('cart/total.py', '        result += price', '        result += float(price)')}`;
     const { status } = await fix(key, hostile);
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const tests = status.commands.find((c: { phase: string }) => c.phase === 'tests');
+    // The run with the model's edits: the last one (the first ran the code as committed).
+    const tests = status.commands.findLast((c: { phase: string }) => c.phase === 'tests');
     // It ran, as the sandbox's user, in the sandbox's file system…
     expect(tests.output_tail).toMatch(/uid=1000\(kodah\)/);
     expect(tests.output_tail).toMatch(/workspace/);

@@ -192,5 +192,16 @@ async function testsBefore(plan: TestPlan, context: FixContext): Promise<FixTest
   const run = await plan.sandbox.run(plan.command, { limits: plan.limits, signal: context.signal });
   await plan.record(sandboxCommand('tests', plan.sandbox, run));
   context.signal.throwIfAborted();
+  // Tests that cannot finish before any edit can prove no fix: stop before the model spends anything.
+  if (run.limit) {
+    const why =
+      run.limit === 'time' ? `did not finish within ${plan.limits.timeoutMs / 1000} s` : `was stopped at the sandbox's ${run.limit} limit`;
+    throw new KodahError(
+      'job_failed',
+      `The test command \`${plan.command}\` ${why} before any edit, so no fix can be proven with it. ` +
+        'See the commands of this job; .github/kodah.yml can change test_command, test_timeout_s or setup.',
+      { kind: 'input' },
+    );
+  }
   return summarizeRun(plan.command, run);
 }

@@ -109,6 +109,9 @@ export async function validateWorktree(tree: Worktree, plan: TestPlan, options: 
   }
   for (const file of dropped)
     checks.push({ name: 'tests', outcome: 'skipped', detail: `reproduction test ${file.path} left out: ${file.why}` });
+  const reproduced = (options.reproductions ?? []).some((test) => files.includes(test));
+  const unfixed = fixesNothing(options.before, after, reproduced);
+  if (unfixed) return { ok: false, problems: [unfixed], testOutput: run.outputTail.slice(-4000), after };
   return { ok: true, diff, files, checks, after };
 }
 
@@ -117,6 +120,22 @@ export async function treeFingerprint(tree: Worktree): Promise<string> {
   const status = await git(tree, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   const diff = await git(tree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', 'HEAD']);
   return createHash('sha256').update(status).update('\0').update(diff).digest('hex');
+}
+
+/**
+ * Tests that failed before the edits prove a fix only when one of them passes now, or when a
+ * reproduction test of the agent's failed before and passes now: otherwise the edits left every
+ * failure as it was. A suite that passed before proves nothing either way, and is only kept green.
+ */
+function fixesNothing(before: FixTestRun | null, after: FixTestRun, reproduced: boolean): string | null {
+  if (!before || before.exitCode === 0 || after.exitCode === 0 || reproduced) return null;
+  const stillFailing = new Set(after.failed);
+  if (before.failed.some((id) => !stillFailing.has(id))) return null;
+  const which = before.failed.length ? ` (${before.failed.slice(0, 10).join(', ')})` : '';
+  return (
+    `The tests that failed before the edits still fail${which}: the edits fix none of them. ` +
+    'If those failures have nothing to do with the report, add a test that reproduces the bug.'
+  );
 }
 
 function changedFiles(diff: string): string[] {
