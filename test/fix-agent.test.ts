@@ -295,3 +295,64 @@ describe('several candidates', () => {
     expect(model.pending).toBe(0);
   }, 180_000);
 });
+
+describe('reproduction tests', () => {
+  let git: GitHttpServer;
+  let model: FakeOpenAI;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    git = await startGitHttpServer();
+    model = await startFakeOpenAI();
+    // No failing test in the suite: the bug is only shown by the agent's own test.
+    const files = {
+      ...FILES,
+      'tests/test_processor.py': FILES['tests/test_processor.py']!.split('\n\n\ndef test_string_prices')[0] + '\n',
+    };
+    git.createRepo('shop', files);
+    app = await startTestApp('pglite', {
+      env: {
+        OPENAI_BASE_URL: model.baseUrl,
+        KODAH_MODEL: 'fake-model',
+        KODAH_MODEL_MAX_RETRIES: '0',
+        KODAH_JOB_RETRIES: '0',
+        KODAH_FIX_MODE: 'agent',
+      },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.stop();
+    await model?.close();
+    await git?.close();
+  });
+
+  it('one that failed before the fix and passes with it stays in the diff; one that passes either way is left out', async () => {
+    const { key } = await app.account();
+    const test = (body: string) => `from shop.processor import calculate_total\n\n\n${body}`;
+    model.reply(
+      call('edit', {
+        path: 'tests/test_repro.py',
+        search: '',
+        replace: test('def test_string_price():\n    assert calculate_total([{"price": "2"}]) == 2\n'),
+      }),
+      call('edit', { path: 'tests/test_always.py', search: '', replace: test('def test_empty():\n    assert calculate_total([]) == 0\n') }),
+      FIX_EDIT,
+      call('submit', { explanation: 'Convert prices to numbers; a test shows the bug.' }),
+    );
+    const submitted = await app.api(key, 'POST', '/jobs', {
+      repo_url: git.url('shop'),
+      task: 'fix',
+      description: 'calculate_total crashes on string prices',
+      ref: 'main',
+    });
+    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+    const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+    expect(result.files_changed.sort()).toEqual(['shop/processor.py', 'tests/test_repro.py']);
+    expect(result.checks).toContainEqual({
+      name: 'tests',
+      outcome: 'skipped',
+      detail: 'reproduction test tests/test_always.py left out: it passes without the fix too, so it does not reproduce the bug',
+    });
+  }, 180_000);
+});

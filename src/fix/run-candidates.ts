@@ -32,7 +32,7 @@ type Won = Extract<AgentOutcome, { ok: true }> & { candidate: number };
 /** Steps kept in the result; the events endpoint has had them all as they happened. */
 const MAX_RESULT_STEPS = 300;
 /** Test-like file names: a new one the agent writes is a reproduction test. */
-const TEST_FILE = /(^|\/)(tests?\/|test_[^/]*\.py$|[^/]*_test\.(py|go)$|[^/]*\.(test|spec)\.[jt]sx?$)/;
+const TEST_FILE = /(^|\/)(test_[^/]*\.py|[^/]*_test\.(py|go)|[^/]*\.(test|spec)\.[jt]sx?)$/;
 
 /**
  * Runs `candidates` independent agent runs on the same work tree, one after another (reset in
