@@ -1,13 +1,15 @@
 /**
  * Time per stage of the fix pipeline on a large repository whose mirror is already on disk (a
  * warm cache), with an OpenAI-compatible fake model over HTTP answering at once: everything but
- * the model is measured. Then the edit-application rate on mistakes built from real commits
- * (bench/edits.ts).
+ * the model is measured. Then the agent's overhead per step, in the bubblewrap sandbox, with a
+ * scripted model (bench/agent-steps.ts). Then the edit-application rate on mistakes built from
+ * real commits (bench/edits.ts).
  *
- *   npm run bench:fix -- [--repo DIR] [--data FILE.jsonl] [--instances 5] [--no-edits]
+ *   npm run bench:fix -- [--repo DIR] [--data FILE.jsonl] [--instances 5] [--agent-instances 3]
+ *                        [--no-single-shot] [--no-edits]
  *
  * DIR is a bare mirror (default: sympy under /work/.mirror); the bug reports are the data file's
- * instances of that repository, each at its base commit.
+ * instances of that repository, each at its base commit. --agent-instances 0 leaves the agent out.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,18 +17,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { localGit } from '../src/git/git-objects.js';
-import { runFixPipeline } from '../src/fix/fix-pipeline.js';
+import { type FixSettings, runFixPipeline } from '../src/fix/fix-pipeline.js';
 import { FactsCache } from '../src/localize/facts-cache.js';
 import { staticCredentials } from '../src/git/credentials.js';
 import { createLogger } from '../src/lib/logger.js';
 import { openAiChatModel } from '../src/llm/chat-model.js';
 import { startFakeOpenAI } from '../test/helpers/fake-openai.js';
+import { benchAgentSteps } from './agent-steps.js';
 
 const { values } = parseArgs({
   options: {
     repo: { type: 'string', default: '/work/.mirror/sympy+sympy/repo' },
     data: { type: 'string', default: path.join(import.meta.dirname, '../../shared/bench/localize-dev.jsonl') },
     instances: { type: 'string', default: '5' },
+    'agent-instances': { type: 'string', default: '3' },
+    'no-single-shot': { type: 'boolean', default: false },
     'no-edits': { type: 'boolean', default: false },
   },
   // bench/edits.ts, run at the end, reads its own options.
@@ -38,8 +43,7 @@ const instances = readFileSync(String(values.data), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as { instance_id: string; repo: string; base_commit: string; problem_statement: string })
-  .filter((i) => i.repo === name)
-  .slice(0, Number(values.instances));
+  .filter((i) => i.repo === name);
 if (instances.length === 0) {
   console.error(`no instances of ${name} in ${values.data}`);
   process.exit(2);
@@ -56,31 +60,47 @@ function answer(body: { messages: Array<{ content: string | null }> }): string {
 
 const model = await startFakeOpenAI();
 const worktrees = await mkdtemp(path.join(tmpdir(), 'kodah-bench-fix-'));
-const rows: Array<Record<string, number>> = [];
+const credentials = staticCredentials({}, async () => false);
+const settings: FixSettings = {
+  policy: { allowedHosts: [], allowLocal: true },
+  mirrorDir: worktrees,
+  worktreeDir: worktrees,
+  gitTimeoutMs: 120_000,
+  maxRepoBytes: 1e12,
+  maxFiles: 1_000_000,
+  maxAttempts: 1,
+  contextTokens: 24_000,
+  mode: 'single-shot',
+  candidates: 1,
+  budget: { steps: 60, tokens: 2_000_000, costUsd: 2, timeS: 1200, commandTimeoutS: 120 },
+  testTimeoutMs: 60_000,
+  sandboxLimits: { memoryBytes: 2 ** 31, processes: 256, diskBytes: 2 ** 32, outputTailBytes: 16_384, maxOutputBytes: 2 ** 26 },
+  setupTimeoutMs: 900_000,
+  setupNetwork: false,
+};
 try {
+  if (!values['no-single-shot']) await singleShot(instances.slice(0, Number(values.instances)));
+} finally {
+  await model.close();
+  await rm(worktrees, { recursive: true, force: true });
+}
+
+const agentInstances = Number(values['agent-instances']);
+if (agentInstances > 0) {
+  console.log('\n## The agent: overhead per step (bubblewrap sandbox, scripted model answering at once)\n');
+  await benchAgentSteps({ repo, instances: instances.slice(0, agentInstances), settings, credentials });
+}
+
+/** The single-shot pipeline's stages, per instance. */
+async function singleShot(chosen: typeof instances): Promise<void> {
+  const rows: Array<Record<string, number>> = [];
   const deps = {
     model: openAiChatModel({ baseUrl: model.baseUrl, apiKey: 'none', model: 'fake', timeoutMs: 30_000, maxRetries: 0 }),
-    credentials: staticCredentials({}, async () => false),
+    credentials,
     localizeCache: new FactsCache(),
     // The benchmark measures the pipeline's own stages: the benchmark repositories name no test_command.
     sandbox: { driver: null, problem: 'not used by the benchmark', cache: null, allowedImages: [] },
-    settings: {
-      policy: { allowedHosts: [], allowLocal: true },
-      mirrorDir: worktrees,
-      worktreeDir: worktrees,
-      gitTimeoutMs: 120_000,
-      maxRepoBytes: 1e12,
-      maxFiles: 1_000_000,
-      maxAttempts: 1,
-      contextTokens: 24_000,
-      mode: 'single-shot' as const,
-      candidates: 1,
-      budget: { steps: 60, tokens: 2_000_000, costUsd: 2, timeS: 1200, commandTimeoutS: 120 },
-      testTimeoutMs: 60_000,
-      sandboxLimits: { memoryBytes: 2 ** 31, processes: 256, diskBytes: 2 ** 32, outputTailBytes: 16_384, maxOutputBytes: 2 ** 26 },
-      setupTimeoutMs: 900_000,
-      setupNetwork: false,
-    },
+    settings,
   };
   console.log(
     `| instance | ${['checkout', 'localize', 'context', 'generate (fake model)', 'apply', 'validate', 'wall time without the model'].join(' | ')} |`,
@@ -88,7 +108,7 @@ try {
   console.log(`|---|${'---:|'.repeat(7)}`);
   // Each report twice: the first job at a commit reads and learns every file of it (the
   // localizer caches what it learns per blob), the next job at that commit starts warm.
-  for (const instance of instances) {
+  for (const instance of chosen) {
     const commit = (await localGit(repo, ['rev-parse', `${instance.base_commit}^{commit}`])).trim();
     for (const run of ['first', 'next'] as const) {
       model.reply(answer);
@@ -128,9 +148,6 @@ try {
       `| ${label} | ${median('checkout')} | ${median('localize')} | ${median('context')} | ${median('generate')} | ${median('apply')} | ${median('validate')} | ${median('total')} |`,
     );
   }
-} finally {
-  await model.close();
-  await rm(worktrees, { recursive: true, force: true });
 }
 
 if (!values['no-edits']) {

@@ -117,8 +117,10 @@ export async function validateWorktree(tree: Worktree, plan: TestPlan, options: 
 
 /** What the files of the work tree look like now, as a hash: equal hashes, no change in between. */
 export async function treeFingerprint(tree: Worktree): Promise<string> {
-  const status = await git(tree, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
-  const diff = await git(tree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', 'HEAD']);
+  const [status, diff] = await Promise.all([
+    git(tree, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
+    git(tree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', 'HEAD']),
+  ]);
   return createHash('sha256').update(status).update('\0').update(diff).digest('hex');
 }
 
