@@ -14,9 +14,9 @@ interface TreeIndexes {
 }
 
 /**
- * The indexes of the last two trees (a worker runs two jobs at once). An agent searches one commit many times (search_code), and
- * building them is most of a search (190 ms over sympy's 24k functions); they are a function of
- * the tree's paths and blobs alone.
+ * The indexes of the last two trees (a worker runs two jobs at once). An agent searches one
+ * commit many times (search_code), and building them is most of a search (190 ms over sympy's
+ * 24k functions); they are a function of the tree's paths and blobs alone.
  */
 const recent = new Map<string, TreeIndexes>();
 const RECENT_TREES = 2;
