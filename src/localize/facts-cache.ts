@@ -1,5 +1,7 @@
-import { readBlobs, type TreeFile } from '../git/git-objects.js';
+import { listTree, readBlobs, type TreeFile } from '../git/git-objects.js';
 import { type FileFacts, fileFacts } from './file-facts.js';
+
+const RECENT_COMMITS = 8;
 
 /**
  * What localization knows of each blob (its definitions, imports, tokens). Facts are a function
@@ -9,7 +11,25 @@ import { type FileFacts, fileFacts } from './file-facts.js';
 export class FactsCache {
   readonly #facts = new Map<string, FileFacts>();
 
+  /** The listings of the last few commits: an agent localizes one commit once per search. */
+  readonly #trees = new Map<string, Promise<TreeFile[]>>();
+
   constructor(private readonly maxEntries = 200_000) {}
+
+  /** The files of a commit; a full sha names the same tree for ever, so its listing is kept. */
+  treeOf(gitDir: string, commit: string): Promise<TreeFile[]> {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return listTree(gitDir, commit);
+    const key = `${gitDir}\0${commit}`;
+    let listing = this.#trees.get(key);
+    if (!listing) {
+      listing = listTree(gitDir, commit);
+      // A failed listing (the commit is not fetched yet) is not kept.
+      listing.catch(() => this.#trees.delete(key));
+      this.#trees.set(key, listing);
+      if (this.#trees.size > RECENT_COMMITS) this.#trees.delete(this.#trees.keys().next().value!);
+    }
+    return listing;
+  }
 
   /** The facts of each file, reading only the blobs not seen before. */
   async factsFor(gitDir: string, files: TreeFile[]): Promise<FileFacts[]> {

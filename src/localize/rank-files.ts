@@ -1,4 +1,4 @@
-import { listTree, type TreeFile } from '../git/git-objects.js';
+import type { TreeFile } from '../git/git-objects.js';
 import { definitionSignals } from './definition-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import type { FileFacts } from './file-facts.js';
@@ -36,7 +36,7 @@ export async function rankFiles(
   report: ReportSignals,
   cache: FactsCache,
 ): Promise<{ files: RankedFile[]; tree: TreeFile[] }> {
-  const tree = (await listTree(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
+  const tree = (await cache.treeOf(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
   const facts = await cache.factsFor(gitDir, tree);
   return { files: rank(tree, facts, report), tree };
 }
