@@ -169,9 +169,18 @@ async function chooseMode(deps: FixPipelineDeps, context: FixContext): Promise<'
   const wanted = deps.settings.mode;
   if (wanted !== 'auto') return wanted;
   const tools = await supportsTools(deps.model, context.signal);
-  if (!tools) context.log.info({ model: deps.model.name }, 'the model takes no tools: fixing single-shot');
+  if (!announced.has(deps.model)) {
+    announced.add(deps.model);
+    context.log.info(
+      { model: deps.model.name, mode: tools ? 'agent' : 'single-shot' },
+      tools ? 'the model calls tools: fixing with the agent' : 'the model takes no tools: fixing single-shot',
+    );
+  }
   return tools ? 'agent' : 'single-shot';
 }
+
+/** Models whose mode was logged: `auto` decides once per model, and says so once. */
+const announced = new WeakSet<ChatModel>();
 
 /** The operator's budgets, lowered where the repository asks. */
 function agentBudget(operator: FixSettings['budget'], repo: RepoSettings) {
