@@ -37,46 +37,61 @@ const toolAnswers = (requests: FakeChatRequest[]) => {
   return last.messages.filter((m) => m.role === 'tool').map((m) => m.content ?? '');
 };
 
-describe('the agent fixes a real bug in the sandbox', () => {
-  let git: GitHttpServer;
-  let model: FakeOpenAI;
-  let app: TestApp;
-  let key: string;
-
+/**
+ * One suite's world: a git server with `repos`, a fake model and a Kodah on PGlite whose model is
+ * that fake (the agent unless `env` says otherwise). Its parts are set in beforeAll.
+ */
+function agentWorld(options: { repos: Record<string, Record<string, string>>; env?: Record<string, string>; tools?: boolean }) {
+  const world = {} as { git: GitHttpServer; model: FakeOpenAI; app: TestApp };
   beforeAll(async () => {
-    git = await startGitHttpServer();
-    model = await startFakeOpenAI();
-    git.createRepo('shop', FILES);
-    git.createRepo('shop-small-budget', { ...FILES, '.github/kodah.yml': `${FILES['.github/kodah.yml']}budget:\n  steps: 3\n` });
-    app = await startTestApp('pglite', {
+    world.git = await startGitHttpServer();
+    world.model = await startFakeOpenAI({ tools: options.tools ?? true });
+    for (const [name, files] of Object.entries(options.repos)) world.git.createRepo(name, files);
+    world.app = await startTestApp('pglite', {
       env: {
-        OPENAI_BASE_URL: model.baseUrl,
-        OPENAI_API_KEY: SECRET,
+        OPENAI_BASE_URL: world.model.baseUrl,
         KODAH_MODEL: 'fake-model',
         KODAH_MODEL_MAX_RETRIES: '0',
         KODAH_JOB_RETRIES: '0',
         KODAH_FIX_MODE: 'agent',
+        ...options.env,
       },
     });
-    ({ key } = await app.account({ paidCents: 5000 }));
   }, 60_000);
   afterAll(async () => {
-    await app?.stop();
-    await model?.close();
-    await git?.close();
+    await world.app?.stop();
+    await world.model?.close();
+    await world.git?.close();
+  });
+  return world;
+}
+
+describe('the agent fixes a real bug in the sandbox', () => {
+  const world = agentWorld({
+    repos: { shop: FILES, 'shop-small-budget': { ...FILES, '.github/kodah.yml': `${FILES['.github/kodah.yml']}budget:\n  steps: 3\n` } },
+    env: { OPENAI_API_KEY: SECRET },
+  });
+  let key: string;
+  beforeAll(async () => {
+    ({ key } = await world.app.account({ paidCents: 5000 }));
   });
 
   async function fix(repo = 'shop') {
-    const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url(repo), task: 'fix', description: REPORT, ref: 'main' });
+    const submitted = await world.app.api(key, 'POST', '/jobs', {
+      repo_url: world.git.url(repo),
+      task: 'fix',
+      description: REPORT,
+      ref: 'main',
+    });
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
-    const result = status.status === 'completed' ? (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body : null;
+    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
+    const result = status.status === 'completed' ? (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body : null;
     return { status, result, id: submitted.body.job_id as string };
   }
 
   it('search → read → run the failing test → edit → run → submit: a diff that applies and passes the tests', async () => {
-    model.requests.length = 0;
-    model.reply(
+    world.model.requests.length = 0;
+    world.model.reply(
       call('search_code', { query: 'calculate_total price', path_glob: 'shop/**' }),
       call('read_file', { path: 'shop/processor.py' }),
       call('run', { command: PYTEST }),
@@ -95,7 +110,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
     expect(result.candidates).toMatchObject({ tried: 1, winner: 1 });
 
     // The tool answers carried the real code and the real failure.
-    const answers = toolAnswers(model.requests);
+    const answers = toolAnswers(world.model.requests);
     expect(answers[0]).toMatch(/shop\/processor\.py:1-5/);
     expect(answers[0]).toContain('total += item["price"]');
     expect(answers[1]).toContain('4 |         total += item["price"]');
@@ -105,12 +120,12 @@ describe('the agent fixes a real bug in the sandbox', () => {
     expect(answers[4]).toMatch(/^exit code 0[\s\S]*2 passed/);
 
     // The steps were shown while the job ran, and the diff applies to a clean checkout where the tests pass.
-    const events = await app.api(key, 'GET', `/jobs/${id}/events`);
+    const events = await world.app.api(key, 'GET', `/jobs/${id}/events`);
     expect(events.body.events.map((e: { tool: string }) => e.tool)).toEqual(result.steps.map((s: { tool: string }) => s.tool));
     const work = mkdtempSync(path.join(tmpdir(), 'kodah-agent-apply-'));
     try {
       // Asynchronously: the git server answers from this very process.
-      await promisify(execFile)('git', ['clone', '-q', git.url('shop'), work]);
+      await promisify(execFile)('git', ['clone', '-q', world.git.url('shop'), work]);
       writeFileSync(path.join(work, 'fix.diff'), result.diff);
       execFileSync('git', ['apply', '--check', 'fix.diff'], { cwd: work });
       execFileSync('git', ['apply', 'fix.diff'], { cwd: work });
@@ -122,8 +137,8 @@ describe('the agent fixes a real bug in the sandbox', () => {
   }, 180_000);
 
   it('hostile calls end cleanly: outside edits, secrets, huge output, bad arguments, unknown tools', async () => {
-    model.requests.length = 0;
-    model.reply(
+    world.model.requests.length = 0;
+    world.model.reply(
       call('edit', { path: '../../../../etc/kodah-owned', search: '', replace: 'x' }),
       call('run', {
         command: 'env; tr "\\0" "\\n" < /proc/1/environ; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n"; ls / /root 2>&1; true',
@@ -137,7 +152,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
     );
     const { status, result } = await fix();
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const answers = toolAnswers(model.requests);
+    const answers = toolAnswers(world.model.requests);
     expect(answers[0]).toMatch(/outside the repository/);
     expect(answers[1]).not.toContain(SECRET);
     expect(answers[1]).not.toMatch(/OPENAI_API_KEY|KODAH_DATA_DIR|DATABASE_URL/);
@@ -152,8 +167,8 @@ describe('the agent fixes a real bug in the sandbox', () => {
   }, 180_000);
 
   it('a rejected submit comes back with the failing test, and the model can go on', async () => {
-    model.requests.length = 0;
-    model.reply(
+    world.model.requests.length = 0;
+    world.model.reply(
       call('edit', { path: 'shop/processor.py', search: '    total = 0', replace: '    total = 0  # sum' }),
       call('submit', { explanation: 'Tidy.' }),
       FIX_EDIT,
@@ -161,106 +176,72 @@ describe('the agent fixes a real bug in the sandbox', () => {
     );
     const { status, result } = await fix();
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const answers = toolAnswers(model.requests);
+    const answers = toolAnswers(world.model.requests);
     expect(answers[1]).toMatch(/not accepted[\s\S]*test_string_prices/);
     expect(result.steps.filter((s: { tool: string }) => s.tool === 'submit').map((s: { ok: boolean }) => s.ok)).toEqual([false, true]);
   }, 180_000);
 
   it('a model that never submits, one that loops on one call, and a spent budget each end with what was tried', async () => {
-    model.reply('I think the bug is in processor.py.', 'Still thinking.', 'Done, I guess.');
+    world.model.reply('I think the bug is in processor.py.', 'Still thinking.', 'Done, I guess.');
     const idle = await fix();
     expect(idle.status.status).toBe('failed');
     expect(idle.status.error).toMatch(/stopped calling tools without submitting/);
 
     const read = call('read_file', { path: 'shop/processor.py' });
-    model.reply(read, read, read, read);
+    world.model.reply(read, read, read, read);
     const looping = await fix();
     expect(looping.status.status).toBe('failed');
     expect(looping.status.error).toMatch(/kept repeating calls/);
     expect(looping.status.error).toMatch(/Files it looked at: shop\/processor\.py/);
 
     // `.github/kodah.yml` lowers the steps to 3.
-    model.reply(call('run', { command: PYTEST }), call('read_file', { path: 'tests/test_processor.py' }), read, read);
+    world.model.reply(call('run', { command: PYTEST }), call('read_file', { path: 'tests/test_processor.py' }), read, read);
     const spent = await fix('shop-small-budget');
     expect(spent.status.status).toBe('failed');
     expect(spent.status.error).toMatch(/before it used its 3 steps/);
     expect(spent.status.error).toMatch(/Commands it ran: `python3 -m pytest[^`]*` → exit code 1/);
     expect(spent.status.error).toMatch(/The last test output ended: [\s\S]*TypeError/);
-    expect(model.pending).toBe(1);
+    expect(world.model.pending).toBe(1);
   }, 180_000);
 });
 
 describe('a model without tool calling', () => {
-  let git: GitHttpServer;
-  let model: FakeOpenAI;
-  let app: TestApp;
-
-  beforeAll(async () => {
-    git = await startGitHttpServer();
-    model = await startFakeOpenAI({ tools: false });
-    git.createRepo('shop', FILES);
-    app = await startTestApp('pglite', {
-      env: { OPENAI_BASE_URL: model.baseUrl, KODAH_MODEL: 'fake-model', KODAH_MODEL_MAX_RETRIES: '0', KODAH_FIX_MODE: 'auto' },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await app?.stop();
-    await model?.close();
-    await git?.close();
-  });
+  const world = agentWorld({ repos: { shop: FILES }, env: { KODAH_FIX_MODE: 'auto' }, tools: false });
 
   it('is fixed single-shot in auto mode, and asked about tools once', async () => {
-    const { key } = await app.account();
+    const { key } = await world.app.account();
     const block =
       'shop/processor.py\n<<<<<<< SEARCH\n        total += item["price"]\n=======\n        total += float(item["price"])\n>>>>>>> REPLACE\n';
     for (let job = 0; job < 2; job++) {
-      model.reply(`Convert prices.\n\n${block}`);
-      const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url('shop'), task: 'fix', description: REPORT, ref: 'main' });
-      const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+      world.model.reply(`Convert prices.\n\n${block}`);
+      const submitted = await world.app.api(key, 'POST', '/jobs', {
+        repo_url: world.git.url('shop'),
+        task: 'fix',
+        description: REPORT,
+        ref: 'main',
+      });
+      const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
       expect(status.status, JSON.stringify(status)).toBe('completed');
-      const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+      const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
       expect(result.mode).toBe('single-shot');
       expect(result.tests.after).toMatchObject({ exit_code: 0 });
     }
     // One probe with tools (refused), then two plain answers.
-    expect(model.requests.map((r) => r.tools !== undefined)).toEqual([true, false, false]);
+    expect(world.model.requests.map((r) => r.tools !== undefined)).toEqual([true, false, false]);
   }, 180_000);
 });
 
 describe('several candidates', () => {
-  let git: GitHttpServer;
-  let model: FakeOpenAI;
-  let app: TestApp;
-
-  beforeAll(async () => {
-    git = await startGitHttpServer();
-    model = await startFakeOpenAI();
-    git.createRepo('shop', FILES);
-    app = await startTestApp('pglite', {
-      env: {
-        OPENAI_BASE_URL: model.baseUrl,
-        KODAH_MODEL: 'fake-model',
-        KODAH_MODEL_MAX_RETRIES: '0',
-        KODAH_JOB_RETRIES: '0',
-        KODAH_FIX_MODE: 'agent',
-        KODAH_FIX_CANDIDATES: '3',
-      },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await app?.stop();
-    await model?.close();
-    await git?.close();
-  });
+  const world = agentWorld({ repos: { shop: FILES }, env: { KODAH_FIX_CANDIDATES: '3' } });
 
   it('run from the same commit; the fix passing the tests with the smallest diff wins, and the result says why', async () => {
-    const { key } = await app.account();
+    const { key } = await world.app.account();
     const wordy = call('edit', {
       path: 'shop/processor.py',
       search: '        total += item["price"]',
       replace: '        price = item["price"]\n        # Prices may come as text.\n        total += float(price)',
     });
-    model.reply(
+    world.model.reply(
       // 1: a working fix, but a longer one.
       wordy,
       call('submit', { explanation: 'Convert prices.' }),
@@ -272,10 +253,15 @@ describe('several candidates', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers.' }),
     );
-    const submitted = await app.api(key, 'POST', '/jobs', { repo_url: git.url('shop'), task: 'fix', description: REPORT, ref: 'main' });
-    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+    const submitted = await world.app.api(key, 'POST', '/jobs', {
+      repo_url: world.git.url('shop'),
+      task: 'fix',
+      description: REPORT,
+      ref: 'main',
+    });
+    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+    const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
     expect(result.candidates).toEqual({
       tried: 3,
       winner: 3,
@@ -292,44 +278,22 @@ describe('several candidates', () => {
       '3:edit',
       '3:submit',
     ]);
-    expect(model.pending).toBe(0);
+    expect(world.model.pending).toBe(0);
   }, 180_000);
 });
 
 describe('reproduction tests', () => {
-  let git: GitHttpServer;
-  let model: FakeOpenAI;
-  let app: TestApp;
-
-  beforeAll(async () => {
-    git = await startGitHttpServer();
-    model = await startFakeOpenAI();
-    // No failing test in the suite: the bug is only shown by the agent's own test.
-    const files = {
-      ...FILES,
-      'tests/test_processor.py': FILES['tests/test_processor.py']!.split('\n\n\ndef test_string_prices')[0] + '\n',
-    };
-    git.createRepo('shop', files);
-    app = await startTestApp('pglite', {
-      env: {
-        OPENAI_BASE_URL: model.baseUrl,
-        KODAH_MODEL: 'fake-model',
-        KODAH_MODEL_MAX_RETRIES: '0',
-        KODAH_JOB_RETRIES: '0',
-        KODAH_FIX_MODE: 'agent',
-      },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await app?.stop();
-    await model?.close();
-    await git?.close();
+  // No failing test in the suite: the bug is only shown by the agent's own test.
+  const world = agentWorld({
+    repos: {
+      shop: { ...FILES, 'tests/test_processor.py': FILES['tests/test_processor.py']!.split('\n\n\ndef test_string_prices')[0] + '\n' },
+    },
   });
 
   it('one that failed before the fix and passes with it stays in the diff; one that passes either way is left out', async () => {
-    const { key } = await app.account();
+    const { key } = await world.app.account();
     const test = (body: string) => `from shop.processor import calculate_total\n\n\n${body}`;
-    model.reply(
+    world.model.reply(
       call('edit', {
         path: 'tests/test_repro.py',
         search: '',
@@ -339,15 +303,15 @@ describe('reproduction tests', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers; a test shows the bug.' }),
     );
-    const submitted = await app.api(key, 'POST', '/jobs', {
-      repo_url: git.url('shop'),
+    const submitted = await world.app.api(key, 'POST', '/jobs', {
+      repo_url: world.git.url('shop'),
       task: 'fix',
       description: 'calculate_total crashes on string prices',
       ref: 'main',
     });
-    const status = await waitForJob(app, key, submitted.body.job_id, 120_000);
+    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const result = (await app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
+    const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
     expect(result.files_changed.sort()).toEqual(['shop/processor.py', 'tests/test_repro.py']);
     expect(result.checks).toContainEqual({
       name: 'tests',
