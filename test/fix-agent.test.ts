@@ -66,6 +66,20 @@ function agentWorld(options: { repos: Record<string, Record<string, string>>; en
   return world;
 }
 
+/** Submits a fix of `repo` and waits for its end: the last status, and the result when it completed. */
+async function fixJob(world: ReturnType<typeof agentWorld>, key: string, options: { repo?: string; description?: string } = {}) {
+  const submitted = await world.app.api(key, 'POST', '/jobs', {
+    repo_url: world.git.url(options.repo ?? 'shop'),
+    task: 'fix',
+    description: options.description ?? REPORT,
+    ref: 'main',
+  });
+  expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
+  const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
+  const result = status.status === 'completed' ? (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body : null;
+  return { status, result, id: submitted.body.job_id as string };
+}
+
 describe('the agent fixes a real bug in the sandbox', () => {
   const world = agentWorld({
     repos: { shop: FILES, 'shop-small-budget': { ...FILES, '.github/kodah.yml': `${FILES['.github/kodah.yml']}budget:\n  steps: 3\n` } },
@@ -75,19 +89,6 @@ describe('the agent fixes a real bug in the sandbox', () => {
   beforeAll(async () => {
     ({ key } = await world.app.account({ paidCents: 5000 }));
   });
-
-  async function fix(repo = 'shop') {
-    const submitted = await world.app.api(key, 'POST', '/jobs', {
-      repo_url: world.git.url(repo),
-      task: 'fix',
-      description: REPORT,
-      ref: 'main',
-    });
-    expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
-    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
-    const result = status.status === 'completed' ? (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body : null;
-    return { status, result, id: submitted.body.job_id as string };
-  }
 
   it('search → read → run the failing test → edit → run → submit: a diff that applies and passes the tests', async () => {
     world.model.requests.length = 0;
@@ -99,7 +100,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
       call('run', { command: PYTEST }),
       call('submit', { explanation: 'Prices may be strings: convert each one to a number before adding it.' }),
     );
-    const { status, result, id } = await fix();
+    const { status, result, id } = await fixJob(world, key);
     expect(status.status, JSON.stringify(status)).toBe('completed');
     expect(result.mode).toBe('agent');
     expect(result.diff).toContain('+        total += float(item["price"])');
@@ -150,7 +151,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers.' }),
     );
-    const { status, result } = await fix();
+    const { status, result } = await fixJob(world, key);
     expect(status.status, JSON.stringify(status)).toBe('completed');
     const answers = toolAnswers(world.model.requests);
     expect(answers[0]).toMatch(/outside the repository/);
@@ -174,7 +175,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers.' }),
     );
-    const { status, result } = await fix();
+    const { status, result } = await fixJob(world, key);
     expect(status.status, JSON.stringify(status)).toBe('completed');
     const answers = toolAnswers(world.model.requests);
     expect(answers[1]).toMatch(/not accepted[\s\S]*test_string_prices/);
@@ -183,20 +184,20 @@ describe('the agent fixes a real bug in the sandbox', () => {
 
   it('a model that never submits, one that loops on one call, and a spent budget each end with what was tried', async () => {
     world.model.reply('I think the bug is in processor.py.', 'Still thinking.', 'Done, I guess.');
-    const idle = await fix();
+    const idle = await fixJob(world, key);
     expect(idle.status.status).toBe('failed');
     expect(idle.status.error).toMatch(/stopped calling tools without submitting/);
 
     const read = call('read_file', { path: 'shop/processor.py' });
     world.model.reply(read, read, read, read);
-    const looping = await fix();
+    const looping = await fixJob(world, key);
     expect(looping.status.status).toBe('failed');
     expect(looping.status.error).toMatch(/kept repeating calls/);
     expect(looping.status.error).toMatch(/Files it looked at: shop\/processor\.py/);
 
     // `.github/kodah.yml` lowers the steps to 3.
     world.model.reply(call('run', { command: PYTEST }), call('read_file', { path: 'tests/test_processor.py' }), read, read);
-    const spent = await fix('shop-small-budget');
+    const spent = await fixJob(world, key, { repo: 'shop-small-budget' });
     expect(spent.status.status).toBe('failed');
     expect(spent.status.error).toMatch(/before it used its 3 steps/);
     expect(spent.status.error).toMatch(/Commands it ran: `python3 -m pytest[^`]*` → exit code 1/);
@@ -214,15 +215,8 @@ describe('a model without tool calling', () => {
       'shop/processor.py\n<<<<<<< SEARCH\n        total += item["price"]\n=======\n        total += float(item["price"])\n>>>>>>> REPLACE\n';
     for (let job = 0; job < 2; job++) {
       world.model.reply(`Convert prices.\n\n${block}`);
-      const submitted = await world.app.api(key, 'POST', '/jobs', {
-        repo_url: world.git.url('shop'),
-        task: 'fix',
-        description: REPORT,
-        ref: 'main',
-      });
-      const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
+      const { status, result } = await fixJob(world, key);
       expect(status.status, JSON.stringify(status)).toBe('completed');
-      const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
       expect(result.mode).toBe('single-shot');
       expect(result.tests.after).toMatchObject({ exit_code: 0 });
     }
@@ -253,15 +247,8 @@ describe('several candidates', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers.' }),
     );
-    const submitted = await world.app.api(key, 'POST', '/jobs', {
-      repo_url: world.git.url('shop'),
-      task: 'fix',
-      description: REPORT,
-      ref: 'main',
-    });
-    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
+    const { status, result } = await fixJob(world, key);
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
     expect(result.candidates).toEqual({
       tried: 3,
       winner: 3,
@@ -303,15 +290,8 @@ describe('reproduction tests', () => {
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers; a test shows the bug.' }),
     );
-    const submitted = await world.app.api(key, 'POST', '/jobs', {
-      repo_url: world.git.url('shop'),
-      task: 'fix',
-      description: 'calculate_total crashes on string prices',
-      ref: 'main',
-    });
-    const status = await waitForJob(world.app, key, submitted.body.job_id, 120_000);
+    const { status, result } = await fixJob(world, key, { description: 'calculate_total crashes on string prices' });
     expect(status.status, JSON.stringify(status)).toBe('completed');
-    const result = (await world.app.api(key, 'GET', `/jobs/${submitted.body.job_id}`)).body;
     expect(result.files_changed.sort()).toEqual(['shop/processor.py', 'tests/test_repro.py']);
     expect(result.checks).toContainEqual({
       name: 'tests',
