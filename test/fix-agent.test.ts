@@ -148,6 +148,8 @@ describe('the agent fixes a real bug in the sandbox', () => {
       call('read_file', '{"path": "shop/processor.py"'),
       call('rm_rf', { path: '/' }),
       call('edit', { path: '.git/config', search: '', replace: '[core]\n\tfsmonitor = /bin/sh\n' }),
+      call('run', { command: 'mkfifo shop/pipe' }),
+      call('read_file', { path: 'shop/pipe' }),
       FIX_EDIT,
       call('submit', { explanation: 'Convert prices to numbers.' }),
     );
@@ -162,8 +164,10 @@ describe('the agent fixes a real bug in the sandbox', () => {
     expect(answers[3]).toMatch(/not valid JSON/);
     expect(answers[4]).toMatch(/There is no tool "rm_rf"/);
     expect(answers[5]).toMatch(/\.git/);
-    expect(result.steps.map((s: { ok: boolean }) => s.ok)).toEqual([false, true, true, false, false, false, true, true]);
-    expect(result.diff).not.toMatch(/kodah-owned|fsmonitor/);
+    // A FIFO a command left is not opened (that would wait for ever), and is not part of the diff.
+    expect(answers[7]).toMatch(/not a regular file/);
+    expect(result.steps.map((s: { ok: boolean }) => s.ok)).toEqual([false, true, true, false, false, false, true, false, true, true]);
+    expect(result.diff).not.toMatch(/kodah-owned|fsmonitor|shop\/pipe/);
     expect(JSON.stringify(result)).not.toContain(SECRET);
   }, 180_000);
 

@@ -209,6 +209,8 @@ async function readWorkFile(ws: AgentWorkspace, args: { path: string; start_line
   const info = await stat(safe.path).catch(() => null);
   if (!info) return fail(`${args.path} does not exist.`, 'not found');
   if (info.isDirectory()) return fail(`${args.path} is a folder: use list_files.`, 'a folder');
+  // A command may have left a FIFO or a socket there: opening one would wait for ever.
+  if (!info.isFile()) return fail(`${args.path} is not a regular file.`, 'not a file');
   if (info.size > 20 * 1024 * 1024) return fail(`${args.path} is ${info.size} bytes: too large to read.`, 'too large');
   const content = await readFile(safe.path);
   if (content.subarray(0, 8000).includes(0)) return fail(`${args.path} is a binary file.`, 'binary');
@@ -288,7 +290,9 @@ async function editFile(ws: AgentWorkspace, args: { path: string; search: string
   if ('problem' in safe) return fail(safe.problem, 'refused');
   if (isGitPath(ws.tree.dir, safe.path)) return fail('A fix may not change anything under .git/.', 'refused');
   const relative = path.relative(ws.tree.dir, safe.path).split(path.sep).join('/');
-  const current = await readFile(safe.path, 'utf8').catch(() => null);
+  const info = await stat(safe.path).catch(() => null);
+  if (info && !info.isFile()) return fail(`${args.path} is not a regular file.`, 'not a file');
+  const current = info ? await readFile(safe.path, 'utf8') : null;
   const lines = (text: string) => (text === '' || text.endsWith('\n') ? text : `${text}\n`);
   const edit = { path: relative, search: lines(args.search), replace: lines(args.replace), index: 0 };
   const applied = applyEdits(new Map([[relative, current]]), [edit]);

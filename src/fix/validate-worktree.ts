@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parseDiff from 'parse-diff';
 import { localGit } from '../git/git-objects.js';
@@ -48,14 +48,8 @@ export async function stageDiff(tree: Worktree, keep: readonly string[], untrack
   else {
     await git(tree, ['add', '-u', '--', '.', ...pathspecs]);
     const present = [];
-    for (const file of untracked)
-      if (
-        await readFile(path.join(tree.dir, file)).then(
-          () => true,
-          () => false,
-        )
-      )
-        present.push(file);
+    // Still a regular file: a command may have removed it, or left a FIFO in its place.
+    for (const file of untracked) if ((await lstat(path.join(tree.dir, file)).catch(() => null))?.isFile()) present.push(file);
     if (present.length) await git(tree, ['add', '-f', '--', ...present.map((p) => `:(literal)${p}`)]);
   }
   return git(tree, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv']);
