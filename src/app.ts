@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { countOperatorTokenAccounts, usesOperatorTokens } from './billing/accounts.js';
+import { createStripeClient } from './billing/stripe-client.js';
 import { CodeSearch } from './code-index/code-search.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
@@ -20,6 +21,7 @@ import { GitHubApi, gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHub
 import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
+import { loadSecretKey } from './web/secret-key.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
@@ -156,9 +158,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         log,
         search,
         github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
+        stripe: config.stripe ? createStripeClient(config.stripe) : null,
         onSettled: hooks?.onSettled,
+        secretKey: config.signIn ? await loadSecretKey(config, log) : null,
       });
       if (!config.github) log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
+      if (!config.signIn) log.info('signing in with GitHub disabled: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to enable it');
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }

@@ -67,6 +67,13 @@ function imageList() {
     .default([]);
 }
 
+/** An optional http(s) URL; empty counts as unset, and a bad value is named as such (a union's error would not say). */
+const optionalHttpUrl = z
+  .string()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(httpUrl.optional())
+  .optional();
+
 /** Optional, and an empty value (`VAR=` in a .env file or compose) counts as unset. */
 const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => schema.optional().or(z.literal('').transform(() => undefined));
 
@@ -159,8 +166,35 @@ const schema = z
     KODAH_GITHUB_CI_ATTEMPTS: int(0, 10).default(1),
     KODAH_GITHUB_CI_FORKS: flag.default(false),
     KODAH_GITHUB_WRITE_INTERVAL_MS: int(0, 60_000).default(1000),
+    // Signing in on the pages with GitHub (the App's OAuth credentials, Probot's names): both, or neither.
+    GITHUB_CLIENT_ID: unsetWhenEmpty(z.string().regex(/^[\w.-]+$/, "the App's Client ID from its settings page")),
+    GITHUB_CLIENT_SECRET: unsetWhenEmpty(z.string().regex(/^\S+$/, 'a client secret without spaces or line breaks')),
+    // Encrypts stored GitHub tokens and signs sign-in states; generated into KODAH_DATA_DIR when unset.
+    KODAH_SECRET_KEY: unsetWhenEmpty(
+      z
+        .string()
+        .refine(
+          (v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v.trim()) && Buffer.from(v.trim(), 'base64').length === 32,
+          '32 random bytes in base64: openssl rand -base64 32',
+        ),
+    ),
+    // Buying credits with Stripe Checkout: the key and the webhook secret together, or neither.
+    STRIPE_SECRET_KEY: unsetWhenEmpty(z.string().regex(/^(sk|rk)_\S+$/, 'a Stripe secret key such as sk_live_… or rk_live_…')),
+    STRIPE_WEBHOOK_SECRET: unsetWhenEmpty(z.string().regex(/^whsec_\S+$/, "the endpoint's signing secret, whsec_…")),
+    STRIPE_API_BASE: optionalHttpUrl,
+    KODAH_CHECKOUT_MIN_USD: usdCents.default(500),
+    KODAH_CHECKOUT_MAX_USD: usdCents.default(50_000),
+    KODAH_PUBLIC_URL: optionalHttpUrl,
   })
   .superRefine((e, ctx) => {
+    if ((e.GITHUB_CLIENT_ID === undefined) !== (e.GITHUB_CLIENT_SECRET === undefined)) {
+      const missing = e.GITHUB_CLIENT_ID === undefined ? 'GITHUB_CLIENT_ID' : 'GITHUB_CLIENT_SECRET';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'signing in with GitHub needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (or neither: then it is off)',
+      });
+    }
     const app = {
       APP_ID: e.APP_ID,
       'PRIVATE_KEY or PRIVATE_KEY_PATH': e.PRIVATE_KEY ?? e.PRIVATE_KEY_PATH,
@@ -184,6 +218,17 @@ const schema = z
         path: ['KODAH_FIX_TIME_LIMIT_S'],
         message: `at most KODAH_JOB_TIMEOUT_S minus 60 s (${e.KODAH_JOB_TIMEOUT_S - 60}): checkout and delivery need time too`,
       });
+    }
+    if ((e.STRIPE_SECRET_KEY === undefined) !== (e.STRIPE_WEBHOOK_SECRET === undefined)) {
+      const missing = e.STRIPE_SECRET_KEY === undefined ? 'STRIPE_SECRET_KEY' : 'STRIPE_WEBHOOK_SECRET';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'purchases need both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (or neither: then they are off)',
+      });
+    }
+    if (e.KODAH_CHECKOUT_MIN_USD > e.KODAH_CHECKOUT_MAX_USD) {
+      ctx.addIssue({ code: 'custom', path: ['KODAH_CHECKOUT_MIN_USD'], message: 'at most KODAH_CHECKOUT_MAX_USD' });
     }
     // Half a price would silently under-count every job's cost.
     if ((e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD === undefined) !== (e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD === undefined)) {
@@ -310,6 +355,29 @@ export interface Config {
     /** Spacing of mutating requests per installation (GitHub asks for one a second). */
     writeIntervalMs: number;
   } | null;
+  /** Signing in on the pages with GitHub's OAuth; null without GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET. */
+  signIn: {
+    clientId: string;
+    clientSecret: string;
+    /** Where the authorize and access_token endpoints are (GITHUB_URL). */
+    webUrl: string;
+    /** Where /user and /user/emails are (GITHUB_API_URL). */
+    apiUrl: string;
+  } | null;
+  /** KODAH_SECRET_KEY's 32 bytes; null: the key generated once into dataDir (see web/secret-key.ts). */
+  secretKey: Buffer | null;
+  /** Where people reach this server (links Stripe sends them back to); default http://localhost:PORT. */
+  publicUrl: string;
+  /** Buying credits with Stripe Checkout; null (purchases off) without STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. */
+  stripe: {
+    secretKey: string;
+    webhookSecret: string;
+    /** Where the SDK sends requests (a fake in tests); null: Stripe's own API. */
+    api: { host: string; port: number; protocol: 'http' | 'https' } | null;
+    /** The bounds of one purchase. */
+    minCents: number;
+    maxCents: number;
+  } | null;
   worker: {
     concurrency: number;
     jobTimeoutS: number;
@@ -321,7 +389,18 @@ export interface Config {
 }
 
 /** Variables whose values must never be echoed, not even in an error about them. */
-const SECRET = new Set(['DATABASE_URL', 'KODAH_GIT_TOKENS', 'KODAH_EMBEDDINGS_API_KEY', 'OPENAI_API_KEY', 'PRIVATE_KEY', 'WEBHOOK_SECRET']);
+const SECRET = new Set([
+  'DATABASE_URL',
+  'KODAH_GIT_TOKENS',
+  'KODAH_EMBEDDINGS_API_KEY',
+  'OPENAI_API_KEY',
+  'PRIVATE_KEY',
+  'WEBHOOK_SECRET',
+  'GITHUB_CLIENT_SECRET',
+  'KODAH_SECRET_KEY',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+]);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -350,6 +429,13 @@ function readPrivateKey(inline: string | undefined, file: string | undefined): s
     );
   }
   return pem;
+}
+
+/** STRIPE_API_BASE as the SDK takes it: host, port and protocol apart. */
+function stripeApi(base: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = new URL(base);
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
 }
 
 /** Reads and validates the environment once; a bad value names its variable and what it wants. */
@@ -460,6 +546,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
             ciForks: e.KODAH_GITHUB_CI_FORKS,
             writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
+          }
+        : null,
+    signIn:
+      e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET
+        ? { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET, webUrl: e.GITHUB_URL, apiUrl: e.GITHUB_API_URL }
+        : null,
+    secretKey: e.KODAH_SECRET_KEY ? Buffer.from(e.KODAH_SECRET_KEY.trim(), 'base64') : null,
+    publicUrl: e.KODAH_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    stripe:
+      e.STRIPE_SECRET_KEY && e.STRIPE_WEBHOOK_SECRET
+        ? {
+            secretKey: e.STRIPE_SECRET_KEY,
+            webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+            api: e.STRIPE_API_BASE ? stripeApi(e.STRIPE_API_BASE) : null,
+            minCents: e.KODAH_CHECKOUT_MIN_USD,
+            maxCents: e.KODAH_CHECKOUT_MAX_USD,
           }
         : null,
     worker: {

@@ -33,6 +33,15 @@ describe('the layer rule of src/', () => {
     expect(await layerErrors('src/jobs/example.ts', '../github/tasks.js')).toEqual([expect.stringMatching(/higher layer/)]);
   });
 
+  it('treats web/ as an edge: it stands on billing/ and db/, http/ serves it, it never imports http/ or github/', async () => {
+    expect(await layerErrors('src/web/example.ts', '../billing/api-keys.js')).toEqual([]);
+    expect(await layerErrors('src/web/example.ts', '../db/database.js')).toEqual([]);
+    expect(await layerErrors('src/http/example.ts', '../web/web-routes.js')).toEqual([]);
+    expect(await layerErrors('src/web/example.ts', '../http/auth.js')).toEqual([expect.stringMatching(/same layer/)]);
+    expect(await layerErrors('src/web/example.ts', '../github/github-api.js')).toEqual([expect.stringMatching(/same layer/)]);
+    expect(await layerErrors('src/billing/example.ts', '../web/sessions.js')).toEqual([expect.stringMatching(/higher layer/)]);
+  });
+
   it('keeps test code out of production code, and unknown folders out of src/', async () => {
     expect(await layerErrors('src/http/example.ts', '../../test/helpers/test-app.js')).toEqual([
       expect.stringMatching(/production code stands on its own/),

@@ -132,3 +132,42 @@ export async function accountForGitHubOwner(tx: Queryable, owner: { id: number; 
   await tx.query('UPDATE accounts SET github_login = $2 WHERE id = $1 AND github_login IS DISTINCT FROM $2', [rows[0].id, owner.login]);
   return rows[0].id;
 }
+
+/**
+ * The account of a person signing in with GitHub, and whether it was made now. Found by GitHub id
+ * first (an account the App made for them is adopted, not duplicated), then by their verified
+ * e-mail on an account not yet linked to GitHub (one the operator made); else created. An App-made
+ * account's placeholder address gives way to the verified one when no other account holds it.
+ */
+export async function accountForGitHubUser(
+  tx: Queryable,
+  user: { id: number; login: string; email: string | null },
+): Promise<{ id: string; created: boolean }> {
+  const noreply = `${user.id}+${user.login}@users.noreply.github.com`;
+  const email = user.email ?? noreply;
+  const emailFree = async () =>
+    (await tx.query('SELECT 1 FROM accounts WHERE lower(email) = lower($1) AND github_id IS DISTINCT FROM $2', [email, user.id])).rows
+      .length === 0;
+  const byId = await tx.query<{ id: string; email: string }>('SELECT id, email FROM accounts WHERE github_id = $1 FOR UPDATE', [user.id]);
+  if (byId.rows[0]) {
+    const { id } = byId.rows[0];
+    const placeholder = byId.rows[0].email.endsWith('@users.noreply.github.com');
+    const newEmail = placeholder && user.email && (await emailFree()) ? user.email : byId.rows[0].email;
+    await tx.query('UPDATE accounts SET github_login = $2, email = $3 WHERE id = $1', [id, user.login, newEmail]);
+    return { id, created: false };
+  }
+  if (user.email) {
+    const linked = await tx.query<{ id: string }>(
+      'UPDATE accounts SET github_id = $2, github_login = $3 WHERE lower(email) = lower($1) AND github_id IS NULL RETURNING id',
+      [user.email, user.id, user.login],
+    );
+    if (linked.rows[0]) return { id: linked.rows[0].id, created: false };
+  }
+  // The verified address may belong to an account linked to another GitHub user: keep theirs.
+  const account = await createAccount(tx, {
+    email: (await emailFree()) ? email : noreply,
+    githubLogin: user.login,
+    githubId: user.id,
+  });
+  return { id: account.id, created: true };
+}

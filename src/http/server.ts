@@ -3,13 +3,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type Stripe from 'stripe';
 import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
 import type { JobSettled } from '../jobs/job-lifecycle.js';
 import type { SubmitJobDeps } from '../jobs/submit-job.js';
 import type { Logger } from '../lib/logger.js';
+import { webRoutes } from '../web/web-routes.js';
 import { installErrorHandler } from './error-handler.js';
 import { accountRoutes } from './routes/account.js';
+import { checkoutRoutes } from './routes/checkout.js';
+import { stripeWebhookRoutes } from './routes/stripe-webhook.js';
 import { healthRoutes } from './routes/health.js';
 import { indexRoutes } from './routes/indexes.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -23,7 +27,11 @@ export interface HttpDeps extends SubmitJobDeps {
   search: CodeSearch;
   /** The GitHub App's webhook endpoint; null when the App is not configured. */
   github: FastifyPluginAsync | null;
+  /** The Stripe SDK for buying credits; null when purchases are off. */
+  stripe: Stripe | null;
   onSettled?: JobSettled;
+  /** Seals GitHub tokens and signs sign-in states (web/secret-key.ts); null when signing in is off. */
+  secretKey: Buffer | null;
 }
 
 /** The HTTP API: jobs, account, health, and the OpenAPI document with its UI at /docs. */
@@ -74,6 +82,22 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);
   await app.register(mcpRoutes, { db: deps.db, search: deps.search });
+  // Buying credits; without Stripe both routes still answer, saying how the operator adds credits instead.
+  const settings = deps.config.stripe;
+  const client = settings && deps.stripe;
+  await app.register(checkoutRoutes, {
+    db: deps.db,
+    stripe: client ? { client, bounds: settings, publicUrl: deps.config.publicUrl } : null,
+  });
+  await app.register(stripeWebhookRoutes, { db: deps.db, stripe: client ? { client, webhookSecret: settings.webhookSecret } : null });
+  await app.register(webRoutes, {
+    db: deps.db,
+    clock: deps.clock,
+    rules: deps.rules,
+    publicUrl: deps.config.publicUrl,
+    signIn: deps.secretKey ? deps.config.signIn : null,
+    key: deps.secretKey,
+  });
   if (deps.github) await app.register(deps.github);
   return app;
 }

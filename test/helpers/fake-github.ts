@@ -212,6 +212,23 @@ export interface FakeReaction {
   created_at: string;
 }
 
+/** A person who can sign in to Kodah with GitHub (the OAuth web flow). */
+export interface FakeOAuthUserInput {
+  login: string;
+  /** Default: the id the fake gives the login everywhere else. */
+  id?: number;
+  /** The primary e-mail; null: none that /user/emails shows. */
+  email?: string | null;
+  /** Whether the primary e-mail is verified (default true). */
+  emailVerified?: boolean;
+}
+
+/** The OAuth credentials the fake accepts (the GitHub App's client id and secret). */
+export const FAKE_OAUTH_CLIENT_ID = 'Iv23.fakekodahclient';
+export const FAKE_OAUTH_CLIENT_SECRET = 'fake-client-secret-0123456789abcdef';
+/** The cookie that tells the fake's authorize page who is signed in to GitHub in this browser. */
+export const FAKE_GITHUB_USER_COOKIE = 'fake_github_user';
+
 export interface FakeGitHub {
   /** The API base URL (like https://api.github.com), no trailing slash. */
   readonly url: string;
@@ -223,6 +240,8 @@ export interface FakeGitHub {
   unhandled: FakeGitHubUnhandled[];
   /** Every installation token minted, with what was asked for. */
   tokens: FakeTokenGrant[];
+  /** The web base URL (like https://github.com: /login/oauth/…), the same server as `url`. */
+  readonly webUrl: string;
 
   addRepo(repo: FakeRepoInput): void;
   setPermission(owner: string, name: string, login: string, permission: RepoPermission): void;
@@ -236,6 +255,15 @@ export interface FakeGitHub {
   addWorkflowRun(run: FakeWorkflowRunInput): void;
   setJobLog(owner: string, name: string, jobId: number, text: string): void;
   addInstallation(installation: FakeInstallationInput): void;
+  /**
+   * A GitHub user who may sign in. GET /login/oauth/authorize approves at once for the user named by
+   * the FAKE_GITHUB_USER_COOKIE cookie (a browser signed in to GitHub), else the last one added.
+   */
+  addOAuthUser(user: FakeOAuthUserInput): { id: number; login: string };
+  /** Revokes every user token (access and refresh) of the login, as the user revoking the app does. */
+  revokeUserTokens(login: string): void;
+  /** The live access tokens of a login, newest last. */
+  userTokens(login: string): string[];
   /** Makes a minted token answer 401 (API and git), as an expired one does. */
   expireToken(token: string): void;
   /**
@@ -260,6 +288,8 @@ export interface FakeGitHubOptions {
   /** The app's slug: its bot is `${appSlug}[bot]`. Default 'kodah'. */
   appSlug?: string;
   appId?: number;
+  /** How long user access tokens live (expires_in); default 28800 s, like GitHub's. */
+  userTokenLifetimeS?: number;
   /**
    * How long each write is held before it is answered (default 15 ms), so that writes a client
    * sends concurrently overlap here and maxConcurrentWrites sees them.
@@ -454,6 +484,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const logBlobs = new Map<string, string>();
   const failures: Array<{ method: string; pattern: RegExp; reply: Reply; left: number }> = [];
   const userIds = new Map<string, number>();
+  // The OAuth web flow: users who can sign in, codes handed out, and user tokens.
+  const oauthUsers = new Map<string, { id: number; login: string; email: string | null; emailVerified: boolean }>();
+  let lastOAuthUser: string | null = null;
+  const oauthCodes = new Map<string, { login: string; redirectUri: string; used: boolean; expiresAt: number }>();
+  const userAccessTokens = new Map<string, { login: string; expiresAt: number; revoked: boolean }>();
+  const userRefreshTokens = new Map<string, { login: string; used: boolean; revoked: boolean }>();
+  const userTokenLifetimeS = options.userTokenLifetimeS ?? 28800;
   const labelIds = new Map<string, number>();
   let nextUserId = 5000;
   let nextCommentId = 1000;
@@ -879,6 +916,102 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const routes: Route[] = [];
   const on = (method: string, template: string, auth: Route['auth'], needs: string[], handle: Route['handle']) =>
     routes.push({ method, ...compile(template), auth, needs, handle });
+
+  // ---- signing in with GitHub (the OAuth web flow of a GitHub App) ----------------------------------
+  // GitHub serves these under its web host (GITHUB_URL), not the API: here both are this server.
+  const alnum = (n: number) => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    return [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
+  };
+  const oauthError = (error: string, description: string): Reply => ({
+    // GitHub answers refusals of the token endpoint with 200 and an error field.
+    status: 200,
+    body: { error, error_description: description, error_uri: `${DOCS}/apps/oauth#${error}` },
+  });
+  const cookieValue = (headers: IncomingMessage['headers'], name: string) =>
+    (headers.cookie ?? '')
+      .split(';')
+      .map((c) => c.trim().split('='))
+      .find(([k]) => k === name)?.[1];
+  const issueUserTokens = (login: string): Json => {
+    const access = `ghu_${alnum(36)}`;
+    const refresh = `ghr_${alnum(76)}`;
+    userAccessTokens.set(access, { login, expiresAt: Date.now() + userTokenLifetimeS * 1000, revoked: false });
+    userRefreshTokens.set(refresh, { login, used: false, revoked: false });
+    return {
+      access_token: access,
+      expires_in: userTokenLifetimeS,
+      refresh_token: refresh,
+      refresh_token_expires_in: 15897600,
+      scope: '',
+      token_type: 'bearer',
+    };
+  };
+  on('GET', '/login/oauth/authorize', 'none', [], ({ query, headers }) => {
+    if (query.get('client_id') !== FAKE_OAUTH_CLIENT_ID) return notFound();
+    const redirectUri = query.get('redirect_uri');
+    if (!redirectUri || !/^https?:\/\//.test(redirectUri)) return { status: 400, body: { message: 'redirect_uri is not valid' } };
+    const login = decodeURIComponent(cookieValue(headers, FAKE_GITHUB_USER_COOKIE) ?? '') || lastOAuthUser;
+    const user = login ? oauthUsers.get(login.toLowerCase()) : undefined;
+    if (!user) return { status: 401, body: { message: 'fake GitHub: nobody is signed in (addOAuthUser first)' } };
+    const code = alnum(20);
+    oauthCodes.set(code, { login: user.login, redirectUri, used: false, expiresAt: Date.now() + 600_000 });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    const state = query.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    return { status: 302, headers: { location: back.toString() }, body: '' };
+  });
+  on('POST', '/login/oauth/access_token', 'none', [], ({ body, headers }) => {
+    const b: Record<string, unknown> = body && typeof body === 'object' ? body : {};
+    const reply = (r: Reply): Reply => {
+      // Without `accept: application/json` GitHub answers form-encoded.
+      if (r.status !== 200 || /json/.test(String(headers.accept ?? ''))) return r;
+      const form = new URLSearchParams(Object.entries(r.body as Json).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      return { status: 200, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: form };
+    };
+    if (b.client_id !== FAKE_OAUTH_CLIENT_ID || b.client_secret !== FAKE_OAUTH_CLIENT_SECRET)
+      return reply(oauthError('incorrect_client_credentials', 'The client_id and/or client_secret passed are incorrect.'));
+    if (b.grant_type === 'refresh_token') {
+      const refresh = userRefreshTokens.get(String(b.refresh_token ?? ''));
+      if (!refresh || refresh.used || refresh.revoked)
+        return reply(oauthError('bad_refresh_token', 'The refresh token passed is incorrect or expired.'));
+      refresh.used = true;
+      return reply({ status: 200, body: issueUserTokens(refresh.login) });
+    }
+    const code = oauthCodes.get(String(b.code ?? ''));
+    if (!code || code.used || code.expiresAt < Date.now())
+      return reply(oauthError('bad_verification_code', 'The code passed is incorrect or expired.'));
+    // A code works once, even when the request that uses it fails.
+    code.used = true;
+    if (b.redirect_uri !== undefined && b.redirect_uri !== code.redirectUri)
+      return reply(oauthError('redirect_uri_mismatch', 'The redirect_uri MUST match the registered callback URL for this application.'));
+    return reply({ status: 200, body: issueUserTokens(code.login) });
+  });
+  const userOfToken = (headers: IncomingMessage['headers']) => {
+    const match = /^(?:token|bearer)\s+(\S+)$/i.exec(headers.authorization ?? '');
+    const grant = match ? userAccessTokens.get(match[1]!) : undefined;
+    return grant && !grant.revoked && grant.expiresAt > Date.now() ? oauthUsers.get(grant.login.toLowerCase()) : undefined;
+  };
+  const badCredentials: Reply = { status: 401, body: { message: 'Bad credentials', documentation_url: DOCS } };
+  on('GET', '/user', 'none', [], ({ headers }) => {
+    const user = userOfToken(headers);
+    if (!user) return badCredentials;
+    return { status: 200, body: { ...userJson({ login: user.login, type: 'User' }, user.id), name: null, email: null } };
+  });
+  on('GET', '/user/emails', 'none', [], ({ headers }) => {
+    const user = userOfToken(headers);
+    if (!user) return badCredentials;
+    const primary = user.email ? [{ email: user.email, primary: true, verified: user.emailVerified, visibility: 'private' }] : [];
+    return {
+      status: 200,
+      body: [
+        ...primary,
+        { email: `${user.id}+${user.login}@users.noreply.github.com`, primary: false, verified: true, visibility: null },
+        { email: `unverified-${user.login}@example.org`, primary: false, verified: false, visibility: null },
+      ],
+    };
+  });
 
   // The app, authenticated with its JWT.
   on('GET', '/app', 'jwt', [], () => ({ status: 200, body: { ...appJson(appSlug), installations_count: installations.size } }));
@@ -1600,6 +1733,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       send(res, failure.reply);
       return;
     }
+    if (raw && /^application\/x-www-form-urlencoded/i.test(String(req.headers['content-type'] ?? ''))) {
+      body = Object.fromEntries(new URLSearchParams(raw));
+      request.body = body;
+    }
     if (raw && typeof body === 'string' && method !== 'GET') {
       send(res, { status: 400, body: { message: 'Problems parsing JSON', documentation_url: DOCS } });
       return;
@@ -1632,6 +1769,29 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     requests: [],
     unhandled: [],
     tokens: [],
+    get webUrl() {
+      return base;
+    },
+    addOAuthUser(input) {
+      const id = input.id ?? userId(input.login);
+      oauthUsers.set(input.login.toLowerCase(), {
+        id,
+        login: input.login,
+        email: input.email === undefined ? `${input.login}@example.com` : input.email,
+        emailVerified: input.emailVerified ?? true,
+      });
+      lastOAuthUser = input.login;
+      return { id, login: input.login };
+    },
+    revokeUserTokens(login) {
+      for (const grant of [...userAccessTokens.values(), ...userRefreshTokens.values()])
+        if (grant.login.toLowerCase() === login.toLowerCase()) grant.revoked = true;
+    },
+    userTokens(login) {
+      return [...userAccessTokens.entries()]
+        .filter(([, g]) => g.login.toLowerCase() === login.toLowerCase() && !g.revoked && g.expiresAt > Date.now())
+        .map(([token]) => token);
+    },
     addRepo(input) {
       const fullName = `${input.owner}/${input.name}`;
       if (!existsSync(git.path(fullName)))
