@@ -97,6 +97,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     publicUrl: deps.config.publicUrl,
     signIn: deps.secretKey ? deps.config.signIn : null,
     key: deps.secretKey,
+    stripe: client ? { client, bounds: settings } : null,
   });
   if (deps.github) await app.register(deps.github);
   return app;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { html } from './html.js';
+import { html, jsonScriptContent } from './html.js';
 
 describe('html', () => {
   it('escapes every interpolation, in text and in attributes', () => {
@@ -17,5 +17,12 @@ describe('html', () => {
     // prettier-ignore
     const made = html`<ul>${list}</ul>${null}${undefined}${false}${0}`;
     expect(made.value).toBe('<ul><li>&lt;a&gt;</li><li><b>&amp;</b></li></ul>0');
+  });
+
+  it('puts a value in a JSON script element that no text in it can close, and that parses back to the value', () => {
+    const evil = '</script><script>alert(1)</script><!-- \u2028 & >';
+    const made = jsonScriptContent({ diff: evil }).value;
+    expect(made).not.toMatch(/[<>&]/);
+    expect(JSON.parse(made)).toEqual({ diff: evil });
   });
 });

@@ -30,3 +30,13 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   for (let i = 0; i < values.length; i++) out += interpolate(values[i]) + strings[i + 1]!;
   return new SafeHtml(out);
 }
+
+/**
+ * A value as the content of a `<script type="application/json">` element: JSON in which `<`, `>`,
+ * `&` and the two line separators are \u escapes, so no `</script>` or `<!--` in attacker text can
+ * end the element, and the browser hands the page's script exactly the value (read with JSON.parse).
+ */
+export function jsonScriptContent(value: unknown): SafeHtml {
+  const text = JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return new SafeHtml(text);
+}

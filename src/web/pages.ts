@@ -14,9 +14,19 @@ code.key { display: block; padding: .75rem; background: #f6f8fa; border: 1px sol
 .note { color: #59636e; font-size: .9rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { color: #59636e; }
+body.wide { max-width: 90rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; overflow: auto; max-height: 20rem;
+  font-size: .8rem; white-space: pre-wrap; word-break: break-word; }
+.state-completed { color: #1a7f37; } .state-failed, .state-cancelled { color: #cf222e; } .state-running, .state-queued { color: #9a6700; }
+.toggle button[aria-pressed="true"] { background: #0969da; color: #fff; }
+input[type="number"] { font: inherit; width: 7rem; padding: .45rem; }
 `;
 
-function layout(title: string, body: SafeHtml): string {
+/** The page around a body; `head` adds stylesheets and external scripts, `wide` drops the reading width. */
+export function layout(title: string, body: SafeHtml, options: { head?: SafeHtml; wide?: boolean } = {}): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -24,8 +34,9 @@ function layout(title: string, body: SafeHtml): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · Kodah</title>
         <link rel="stylesheet" href="/kodah.css" />
+        ${options.head}
       </head>
-      <body>
+      <body${options.wide ? html` class="wide"` : ''}>
         ${body}
       </body>
     </html> `.value;
@@ -63,41 +74,8 @@ export function registerPage(options: { pricing: Pricing; signInEnabled: boolean
   );
 }
 
-export interface DashboardView {
-  email: string;
-  githubLogin: string | null;
-  freeCredits: number;
-  paidBalanceCents: number;
-  fixPriceCents: number;
-  csrf: string;
-}
-
-/** The signed-in account at a glance (the full dashboard comes later). */
-export function dashboardPage(view: DashboardView): string {
-  return layout(
-    'Dashboard',
-    html`<h1>Your Kodah account</h1>
-      <dl>
-        <dt>E-mail</dt>
-        <dd>${view.email}</dd>
-        <dt>GitHub</dt>
-        <dd>${view.githubLogin ?? '—'}</dd>
-        <dt>Free fixes left this month</dt>
-        <dd>${view.freeCredits}</dd>
-        <dt>Paid balance</dt>
-        <dd>${formatUsd(view.paidBalanceCents)}</dd>
-        <dt>Price of a fix</dt>
-        <dd>${formatUsd(view.fixPriceCents)}</dd>
-      </dl>
-      <h2>API key</h2>
-      <p>
-        Kodah keeps only a hash of your key, so it cannot show it again. A new key replaces the old one at once: the old key stops working.
-      </p>
-      ${csrfForm('/keys/new', view.csrf, 'New key', false)} ${csrfForm('/logout', view.csrf, 'Sign out', true)}`,
-  );
-}
-
-function csrfForm(action: string, csrf: string, label: string, secondary: boolean): SafeHtml {
+/** A one-button form that posts the session's CSRF token. */
+export function csrfForm(action: string, csrf: string, label: string, secondary: boolean): SafeHtml {
   return html`<form method="post" action="${action}">
     <input type="hidden" name="csrf" value="${csrf}" /><button type="submit" ${secondary ? html` class="secondary"` : ''}>${label}</button>
   </form>`;

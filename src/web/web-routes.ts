@@ -1,17 +1,25 @@
 import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
+import type Stripe from 'stripe';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accountForGitHubUser, getAccount } from '../billing/accounts.js';
 import { createApiKey, listApiKeys, rotateApiKey } from '../billing/api-keys.js';
-import { type CreditRules, getBalance } from '../billing/credits.js';
+import { type CreditRules, getBalance, recentLedger } from '../billing/credits.js';
+import { type CheckoutBounds, checkoutCents, startCheckout } from '../billing/stripe-checkout.js';
 import type { Database } from '../db/database.js';
+import { getJob, listJobs } from '../jobs/job-lifecycle.js';
 import type { Clock } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 import { type SignInConfig, authorizeUrl, exchangeCode, fetchGitHubUser } from './github-oauth.js';
 import { LOGIN_STATE_TTL_S, consumeLoginState, createLoginState } from './login-states.js';
-import { STYLESHEET, dashboardPage, errorPage, keyPage, registerPage } from './pages.js';
+import { dashboardPage } from './dashboard-page.js';
+import { loadDiff2HtmlAssets } from './diff2html-assets.js';
+import { jobPage } from './job-page.js';
+import { jobSummary } from './job-summary.js';
+import { DASHBOARD_SCRIPT, JOB_SCRIPT } from './page-scripts.js';
+import { STYLESHEET, errorPage, keyPage, registerPage } from './pages.js';
 import { SESSION_COOKIE, SESSION_TTL_S, createSession, csrfToken, deleteSession, sessionAccount, validCsrfToken } from './sessions.js';
 import { forgetUserTokens, storeUserTokens } from './user-token.js';
 
@@ -25,7 +33,16 @@ export interface WebDeps {
   signIn: SignInConfig | null;
   /** Signs states and CSRF tokens, seals GitHub tokens; present whenever signIn is. */
   key: Buffer | null;
+  /** Null when purchases are off: the dashboard says how the operator adds credits instead. */
+  stripe: { client: Stripe; bounds: CheckoutBounds } | null;
 }
+
+/** Where Stripe's Checkout sessions live (their url). */
+const STRIPE_CHECKOUT_ORIGIN = 'https://checkout.stripe.com';
+
+/** How many jobs and ledger lines the dashboard lists (newest first). */
+const DASHBOARD_ROWS = 50;
+const jobParams = z.object({ id: z.uuid() });
 
 /** The cookie that binds a sign-in's state to the browser that started it. */
 const LOGIN_COOKIE = 'kodah_login';
@@ -36,6 +53,7 @@ const callbackQuery = z.object({
   error: z.string().max(512).optional(),
 });
 const form = z.object({ csrf: z.string().max(512).optional() }).loose();
+const checkoutForm = z.object({ usd: z.string().max(32) });
 
 /** What each error code is as a page; signed-out visitors are redirected, never shown 401. */
 const PAGE_STATUS: Partial<Record<KodahError['code'], number>> = { invalid_input: 400, unauthorized: 403, not_found: 404, conflict: 409 };
@@ -62,21 +80,24 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
         imgSrc: ["'self'", 'data:'],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
-        formAction: ["'self'"],
+        // "Buy credits" posts here and is redirected to Stripe's hosted page: browsers hold the
+        // redirect's target to form-action too.
+        formAction: deps.stripe ? ["'self'", STRIPE_CHECKOUT_ORIGIN] : ["'self'"],
         frameAncestors: ["'none'"],
         ...(https ? { upgradeInsecureRequests: [] } : {}),
       },
     },
     hsts: https,
-    // The callback's URL holds a code: no other site may see it as a referrer.
-    referrerPolicy: { policy: 'no-referrer' },
+    // The callback's URL holds a code: no other site may see it as a referrer. Not no-referrer:
+    // under it browsers send `Origin: null` with the pages' own form posts, which the origin check refuses.
+    referrerPolicy: { policy: 'same-origin' },
   });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: 4096 });
 
   app.addHook('onSend', async (_request, reply) => {
-    // Pages show balances and keys: no cache keeps them.
-    reply.header('cache-control', 'no-store');
+    // Pages show balances and keys: no cache keeps them (the static assets say otherwise themselves).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
   app.setErrorHandler((err: FastifyError | KodahError, request, reply) => {
     let status = 500;
@@ -124,7 +145,17 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   };
   const hidden = { schema: { hide: true } };
 
+  const diff2html = await loadDiff2HtmlAssets();
+  const script = 'text/javascript; charset=utf-8';
+  // diff2html's bundle is a megabyte and changes only with the package: browsers keep it an hour.
+  const cached = (reply: FastifyReply) => reply.header('cache-control', 'public, max-age=3600');
   app.get('/kodah.css', hidden, async (_request, reply) => reply.type('text/css; charset=utf-8').send(STYLESHEET));
+  app.get('/dashboard.js', hidden, async (_request, reply) => reply.type(script).send(DASHBOARD_SCRIPT));
+  app.get('/job.js', hidden, async (_request, reply) => reply.type(script).send(JOB_SCRIPT));
+  app.get('/assets/diff2html.min.css', hidden, async (_request, reply) =>
+    cached(reply).type('text/css; charset=utf-8').send(diff2html.css),
+  );
+  app.get('/assets/diff2html-ui.min.js', hidden, async (_request, reply) => cached(reply).type(script).send(diff2html.uiJs));
 
   app.get('/', hidden, async (request, reply) => reply.redirect((await sessionOf(request)) ? '/dashboard.html' : '/register.html', 303));
 
@@ -132,11 +163,25 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     page(reply, registerPage({ pricing: deps.rules, signInEnabled: deps.signIn !== null, signedIn: (await sessionOf(request)) !== null })),
   );
 
+  /** The signed-in account of a page request, or null (signing in off, no or expired session). */
+  const pageSession = async (request: FastifyRequest) => (deps.key ? await sessionOf(request) : null);
+  /** The session's own job, or the same 404 for an unknown id and for another account's job. */
+  const ownJob = async (request: FastifyRequest, accountId: string) => {
+    const params = jobParams.safeParse(request.params);
+    const job = params.success ? await getJob(db, params.data.id, accountId) : null;
+    if (!job) throw new KodahError('not_found', 'There is no such job in your account.');
+    return job;
+  };
+
   app.get('/dashboard.html', hidden, async (request, reply) => {
-    const session = deps.key ? await sessionOf(request) : null;
+    const session = await pageSession(request);
     if (!session) return reply.redirect('/register.html', 303);
     const account = await getAccount(db, session.accountId);
-    const balance = await getBalance(db, account.id, deps.clock, deps.rules);
+    const [balance, ledger, jobs] = await Promise.all([
+      getBalance(db, account.id, deps.clock, deps.rules),
+      recentLedger(db, account.id, DASHBOARD_ROWS),
+      listJobs(db, account.id, { limit: DASHBOARD_ROWS }),
+    ]);
     return page(
       reply,
       dashboardPage({
@@ -146,8 +191,53 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
         paidBalanceCents: balance.paidBalanceCents,
         fixPriceCents: deps.rules.fixPriceCents,
         csrf: csrfToken(deps.key!, session.id),
+        ledger,
+        jobs: jobs.map(jobSummary),
+        purchases: deps.stripe ? deps.stripe.bounds : null,
       }),
     );
+  });
+
+  // The dashboard's live job states: the session cookie only (never an API key), and only for
+  // Kodah's own pages, so no other site can read an account's jobs through a signed-in browser.
+  app.get('/dashboard/jobs.json', hidden, async (request, reply) => {
+    const from = request.headers.origin;
+    const site = request.headers['sec-fetch-site'];
+    if ((from !== undefined && from !== origin) || (site !== undefined && site !== 'same-origin')) {
+      return reply.status(403).send({ detail: "Only Kodah's own pages may read this." });
+    }
+    const session = await pageSession(request);
+    if (!session) return reply.status(401).send({ detail: 'Sign in on the dashboard first.' });
+    const jobs = await listJobs(db, session.accountId, { limit: DASHBOARD_ROWS });
+    return reply.type('application/json; charset=utf-8').send({ jobs: jobs.map(jobSummary) });
+  });
+
+  app.post('/dashboard/checkout', hidden, async (request, reply) => {
+    const session = await postedSession(request);
+    if (!deps.stripe) throw new KodahError('not_found', 'Buying credits is not enabled on this server: ask its operator to add credits.');
+    const body = checkoutForm.safeParse(request.body);
+    if (!body.success) throw new KodahError('invalid_input', 'Say how many US dollars of credit to buy, such as 10 or 12.50.');
+    const cents = checkoutCents(body.data.usd, deps.stripe.bounds);
+    const started = await startCheckout({ db, stripe: deps.stripe.client, publicUrl: deps.publicUrl }, session.accountId, cents);
+    request.log.info({ accountId: session.accountId, cents }, 'checkout started from the dashboard');
+    return reply.redirect(started.url, 303);
+  });
+
+  app.get('/jobs/:id.html', hidden, async (request, reply) => {
+    const session = await pageSession(request);
+    if (!session) return reply.redirect('/register.html', 303);
+    return page(reply, jobPage(await ownJob(request, session.accountId), deps.publicUrl));
+  });
+
+  app.get('/jobs/:id.patch', hidden, async (request, reply) => {
+    const session = await pageSession(request);
+    if (!session) throw new KodahError('not_found', 'There is no such job in your account.');
+    const job = await ownJob(request, session.accountId);
+    if (!job.result) throw new KodahError('not_found', 'This job has no diff (yet).');
+    return reply
+      .type('text/x-diff; charset=utf-8')
+      .header('content-disposition', `attachment; filename="kodah-${job.id}.patch"`)
+      .send(job.result.diff);
   });
 
   app.get('/login', hidden, async (_request, reply) => {
