@@ -79,7 +79,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     if (over) return { ok: false, why: `The model did not submit a fix that passes the checks before ${over}.`, steps, lastProblems };
 
     const left = budget.timeMs - (Date.now() - started);
-    const deadline = AbortSignal.timeout(Math.max(1, left));
+    const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(left)));
     let answer;
     try {
       answer = await model.complete(messages, { tools: AGENT_TOOLS, signal: AbortSignal.any([ws.signal, deadline]) });

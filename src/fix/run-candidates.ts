@@ -54,7 +54,7 @@ export async function runCandidates(run: CandidatesRun) {
       plan,
       localizeCache: run.localizeCache,
       commandTimeoutMs: run.budget.commandTimeoutMs,
-      deadline: Date.now() + timeLeft / (run.candidates - candidate + 1),
+      deadline: Date.now() + Math.floor(timeLeft / (run.candidates - candidate + 1)),
       signal: context.signal,
       created: new Set(),
       viewed: new Set(),
