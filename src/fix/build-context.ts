@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Localization } from '../localize/localize.js';
 import { estimateTokens } from '../llm/count-tokens.js';
+import { preludeOf } from '../localize/module-prelude.js';
 
 export interface CodeContext {
   /** Markdown: one section per file, numbered lines in fences. */
@@ -17,6 +18,17 @@ export const WHOLE_FILE_LINES = 400;
 export const MARGIN = 3;
 /** The localized files packed at most, best first. */
 export const MAX_FILES = 8;
+/** The long files, best first, whose prelude (imports, module tables) is shown beside their functions. */
+export const PRELUDE_FILES = 3;
+/** The longest prelude shown, in lines. */
+export const PRELUDE_LINES = 80;
+/**
+ * How much a function's length lowers its place in the second pass: score / (20 + lines)^0.3.
+ * A 300-line function costs the budget of ten 30-line ones, so it goes first only when it scores
+ * about 1.75 times as well: at equal scores more candidates are shown, and a clearly better long
+ * one still wins.
+ */
+const LENGTH_DISCOUNT = 0.3;
 
 function fenced(file: string, lines: string[], ranges: Array<[number, number]>, total: number, reasons: string[]): string {
   const language = path.extname(file).slice(1) || 'text';
@@ -59,10 +71,11 @@ interface Packed {
 /**
  * Packs the localized code into a token budget, in two passes. First each of the best files gets
  * its smallest useful view, best file first: a short file whole, a long one its best function or
- * class with a few lines around (or its head when it has none). Then what is left of the budget
- * goes to the next-ranked functions, in the localizer's order across files, added to their
- * file's view while they fit: a long file's second and third candidates are often where the fix
- * is. Line numbers are always shown (the model cites them; they are never part of an edit).
+ * class with a few lines around (or its head when it has none); the best long files add their
+ * prelude. Then what is left of the budget goes to the next-ranked functions across files, the
+ * localizer's score lightly discounted by length, added to their file's view while they fit: a
+ * long file's second and third candidates are often where the fix is. Line numbers are always
+ * shown (the model cites them; they are never part of an edit).
  */
 export async function buildContext(worktree: string, localized: Localization, budgetTokens: number): Promise<CodeContext> {
   const packed: Packed[] = [];
@@ -94,17 +107,27 @@ export async function buildContext(worktree: string, localized: Localization, bu
     if (tokens >= budgetTokens * 0.95) break;
   }
 
-  for (const snippet of localized.snippets) {
-    const p = packed.find((x) => x.file.path === snippet.path);
-    if (!p) continue;
-    const range = around(snippet, p.lines.length);
-    if (p.ranges.some(([a, b]) => a <= range[0] && range[1] <= b)) continue;
+  const widen = (p: Packed, range: [number, number]) => {
+    if (p.ranges.some(([a, b]) => a <= range[0] && range[1] <= b)) return;
     const ranges = merge([...p.ranges, range]);
     const c = cost({ ...p, ranges });
-    if (tokens - p.tokens + c > budgetTokens) continue;
+    if (tokens - p.tokens + c > budgetTokens) return;
     tokens += c - p.tokens;
     p.ranges = ranges;
     p.tokens = c;
+  };
+
+  // A fix in a long file often adds an import or an entry of a module-level table, which a view
+  // cut to its functions hides: the best long files show their prelude first.
+  for (const p of packed.filter((x) => x.lines.length > WHOLE_FILE_LINES).slice(0, PRELUDE_FILES)) {
+    const prelude = preludeOf(p.lines, PRELUDE_LINES);
+    if (prelude) widen(p, prelude);
+  }
+
+  const value = (s: { score: number; startLine: number; endLine: number }) => s.score / (20 + s.endLine - s.startLine) ** LENGTH_DISCOUNT;
+  for (const snippet of [...localized.snippets].sort((a, b) => value(b) - value(a))) {
+    const p = packed.find((x) => x.file.path === snippet.path);
+    if (p) widen(p, around(snippet, p.lines.length));
   }
 
   const sections = packed.map((p) => fenced(p.file.path, p.lines, p.ranges, p.lines.length, p.file.reasons));

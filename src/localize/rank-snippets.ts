@@ -4,6 +4,11 @@ import type { RankedFile } from './rank-files.js';
 import type { ReportSignals } from './report-signals.js';
 import { extractSnippets, type Snippet } from '../code/snippets.js';
 import { tokenize } from '../code/tokenize.js';
+import { boostCallees } from './boost-callees.js';
+import { messageFragments } from './message-fragments.js';
+
+/** The gain of a function holding the fixed words of an error message the report quotes: it likely raises it. */
+const MESSAGE_WEIGHT = 0.4;
 
 export interface RankedSnippet extends Omit<Snippet, 'text'> {
   path: string;
@@ -14,8 +19,9 @@ export interface RankedSnippet extends Omit<Snippet, 'text'> {
 
 /**
  * Ranks the functions, methods and classes of the best files: the file's own rank, the report
- * naming the definition (or its class and member), a stack frame in it, and how well its text
- * matches. Class snippets are kept out when a method of theirs matches: the method is the place.
+ * naming the definition (or its class and member), a stack frame in it, how well its text
+ * matches, holding an error message the report quotes, and being called by the best of them.
+ * Classes of more than 400 lines are left out: their methods are ranked on their own.
  */
 export async function rankSnippets(
   gitDir: string,
@@ -36,6 +42,7 @@ export async function rankSnippets(
     if (!frameDepth.has(f.func)) frameDepth.set(f.func, frameDepth.size);
   const qualified = new Set(report.qualified.map((q) => `${q.owner}.${q.member}`));
   const topScore = top[0]!.score || 1;
+  const messages = messageFragments(report.text);
 
   const candidates: Array<{ file: RankedFile; snippet: Snippet }> = [];
   for (const file of top) {
@@ -51,7 +58,11 @@ export async function rankSnippets(
     const tokens = tokenize(snippet.text);
     bm25.add(termCounts(tokens), tokens.length);
   }
+  // Shaped as the file ranking shapes it (text-signals.ts): a word the report repeats (a name in
+  // every line of a traceback) counts at most three times, and the title's words count double.
   const query = termCounts(tokenize(report.text));
+  for (const [t, c] of query) query.set(t, Math.min(3, c));
+  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
   const text = bm25.score(query);
   const maxText = Math.max(...text, 1e-9);
 
@@ -70,8 +81,14 @@ export async function rankSnippets(
       score += 0.3 + 0.3 / (1 + depth);
       reasons.push(depth === 0 ? 'innermost frame of the stack trace' : 'in the stack trace');
     }
+    const message = snippet.kind === 'class' ? undefined : messages.find((m) => snippet.text.includes(m));
+    if (message !== undefined) {
+      score += MESSAGE_WEIGHT;
+      reasons.push(`holds the message quoted: ${message}`);
+    }
     if (text[i]! / maxText > 0.5) reasons.push(`text match ${(text[i]! / maxText).toFixed(2)}`);
     return { ...snippet, path: file.path, score, reasons };
   });
+  boostCallees(ranked);
   return ranked.sort((a, b) => b.score - a.score).slice(0, options.limit ?? 20);
 }
