@@ -2,7 +2,8 @@ import { Bm25, termCounts } from '../code/bm25.js';
 import { readBlobs } from '../git/git-objects.js';
 import type { RankedFile } from './rank-files.js';
 import type { ReportSignals } from './report-signals.js';
-import { extractSnippets, type Snippet } from '../code/snippets.js';
+import type { Snippet } from '../code/snippets.js';
+import { isParsed, parsedBlob } from './parsed-blobs.js';
 import { tokenize } from '../code/tokenize.js';
 import { boostCallees } from './boost-callees.js';
 import { messageFragments } from './message-fragments.js';
@@ -32,9 +33,13 @@ export async function rankSnippets(
 ): Promise<RankedSnippet[]> {
   const top = files.slice(0, options.files ?? 8);
   if (top.length === 0) return [];
+  // Only blobs not parsed before are read.
   const blobs = await readBlobs(
     gitDir,
-    top.map((f) => shaOf(f.path)).filter((sha): sha is string => !!sha),
+    top.flatMap((f) => {
+      const sha = shaOf(f.path);
+      return sha && !isParsed(sha, f.path) ? [sha] : [];
+    }),
   );
   // Innermost frames first: the closer to where the error was raised, the more it says.
   const frameDepth = new Map<string, number>();
@@ -45,18 +50,18 @@ export async function rankSnippets(
   const messages = messageFragments(report.text);
 
   const candidates: Array<{ file: RankedFile; snippet: Snippet }> = [];
-  for (const file of top) {
-    const content = blobs.get(shaOf(file.path) ?? '');
-    if (!content || content.includes(0)) continue;
-    for (const snippet of await extractSnippets(file.path, content.toString('utf8'))) {
-      if (snippet.endLine - snippet.startLine > 400 && snippet.kind === 'class') continue;
-      candidates.push({ file, snippet });
-    }
-  }
   const bm25 = new Bm25();
-  for (const { snippet } of candidates) {
-    const tokens = tokenize(snippet.text);
-    bm25.add(termCounts(tokens), tokens.length);
+  for (const file of top) {
+    const sha = shaOf(file.path);
+    if (!sha) continue;
+    const content = blobs.get(sha);
+    if (!isParsed(sha, file.path) && (!content || content.includes(0))) continue;
+    const blob = await parsedBlob(sha, file.path, () => content!.toString('utf8'));
+    blob.snippets.forEach((snippet, i) => {
+      if (snippet.endLine - snippet.startLine > 400 && snippet.kind === 'class') return;
+      candidates.push({ file, snippet });
+      bm25.add(blob.terms[i]!, blob.lengths[i]!);
+    });
   }
   // Shaped as the file ranking shapes it (text-signals.ts): a word the report repeats (a name in
   // every line of a traceback) counts at most three times, and the title's words count double.
