@@ -9,13 +9,12 @@ import { supportsTools } from '../llm/tool-support.js';
 import { UsageMeter } from '../llm/usage.js';
 import { buildContext, CONTEXT_LOCALIZE } from './build-context.js';
 import { addWorktree, openMirror } from '../git/checkout.js';
-import { type FixSandbox, lower, type PlanSettings, planTests, type TestPlan } from './plan-tests.js';
+import { type FixSandbox, lower, type PlanSettings, planTests, runTests, type TestPlan } from './plan-tests.js';
 import { type RepoSettings, readRepoSettings } from './repo-settings.js';
 import { runCandidates } from './run-candidates.js';
-import { sandboxCommand } from './sandbox-command.js';
 import { runSingleShot } from './single-shot.js';
 import { StageTimer } from './stage-timer.js';
-import { namedTests, summarizeRun } from './test-outcomes.js';
+import { namedTests } from './test-outcomes.js';
 
 export type { FixSandbox } from './plan-tests.js';
 
@@ -198,9 +197,7 @@ function agentBudget(operator: FixSettings['budget'], repo: RepoSettings) {
 async function testsBefore(plan: TestPlan, context: FixContext): Promise<FixTestRun | null> {
   if (!plan.command || !plan.sandbox || plan.skipped) return null;
   await context.report('tests before the fix', 27);
-  const run = await plan.sandbox.run(plan.command, { limits: plan.limits, signal: context.signal });
-  await plan.record(sandboxCommand('tests', plan.sandbox, run));
-  context.signal.throwIfAborted();
+  const { run, summary } = await runTests(plan, context.signal);
   // Tests that cannot finish before any edit can prove no fix: stop before the model spends anything.
   if (run.limit) {
     const why =
@@ -212,5 +209,5 @@ async function testsBefore(plan: TestPlan, context: FixContext): Promise<FixTest
       { kind: 'input' },
     );
   }
-  return summarizeRun(plan.command, run);
+  return summary;
 }

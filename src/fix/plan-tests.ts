@@ -1,9 +1,11 @@
-import type { FixContext, FixRequest, SandboxCommand } from '../jobs/fix-engine.js';
-import type { Sandbox, SandboxDriver, SandboxLimits } from '../sandbox/sandbox.js';
+import type { FixContext, FixRequest, FixTestRun, SandboxCommand } from '../jobs/fix-engine.js';
+import type { Sandbox, SandboxDriver, SandboxLimits, SandboxRun } from '../sandbox/sandbox.js';
 import type { SetupCache } from '../sandbox/setup-cache.js';
 import { SANDBOX_DOCS } from '../sandbox/sandbox-docs.js';
 import { prepareEnvironment } from './prepare-environment.js';
 import type { RepoSettings } from './repo-settings.js';
+import { sandboxCommand } from './sandbox-command.js';
+import { summarizeRun } from './test-outcomes.js';
 
 /** Where repository commands run. No driver: they do not run at all, and the checks say so. */
 export interface FixSandbox {
@@ -108,4 +110,16 @@ export async function planTests(
     await plan.sandbox.close();
     throw err;
   }
+}
+
+/**
+ * Runs the repository's tests in the plan's sandbox (the caller checked there is a command and a
+ * sandbox), records the command for the job, and reads which tests failed.
+ */
+export async function runTests(plan: TestPlan, signal: AbortSignal): Promise<{ run: SandboxRun; summary: FixTestRun }> {
+  const command = plan.command!;
+  const run = await plan.sandbox!.run(command, { limits: plan.limits, signal });
+  await plan.record(sandboxCommand('tests', plan.sandbox!, run));
+  signal.throwIfAborted();
+  return { run, summary: summarizeRun(command, run) };
 }

@@ -6,10 +6,9 @@ import { localGit } from '../git/git-objects.js';
 import type { FixCheck, FixTestRun } from '../jobs/fix-engine.js';
 import { newSyntaxErrors } from './check-syntax.js';
 import { checkDiffPolicy } from './diff-policy.js';
-import type { TestPlan } from './plan-tests.js';
+import { runTests, type TestPlan } from './plan-tests.js';
 import { keepOut } from './prepare-environment.js';
-import { sandboxCommand } from './sandbox-command.js';
-import { compareRuns, summarizeRun } from './test-outcomes.js';
+import { compareRuns } from './test-outcomes.js';
 
 /** The job's work tree: its own `.git` (a linked work tree) and the commit it started from. */
 export interface Worktree {
@@ -79,10 +78,7 @@ export async function validateWorktree(tree: Worktree, plan: TestPlan, options: 
     checks.push({ name: 'tests', outcome: 'skipped', detail: `skipped: ${plan.skipped ?? 'no sandbox'}` });
     return { ok: true, diff, files, checks, after: null };
   }
-  const run = await plan.sandbox.run(command, { limits: plan.limits, signal: options.signal });
-  await plan.record(sandboxCommand('tests', plan.sandbox, run));
-  options.signal.throwIfAborted();
-  const after = summarizeRun(command, run);
+  const { run, summary: after } = await runTests(plan, options.signal);
   const problems = compareRuns(options.before, after, options.required);
   if (run.limit) problems.unshift(`The test command \`${command}\` was stopped at the sandbox's ${run.limit} limit with these edits.`);
   if (problems.length) return { ok: false, problems, testOutput: run.outputTail.slice(-4000), after };
