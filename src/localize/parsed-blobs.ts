@@ -19,7 +19,7 @@ let bytes = 0;
  * path's extension), and parsing the best files again is most of a repeated search.
  */
 export async function parsedBlob(sha: string, path: string, content: () => string): Promise<ParsedBlob> {
-  const key = `${sha}:${path.slice(path.lastIndexOf('.') + 1)}`;
+  const key = keyOf(sha, path);
   const known = parsed.get(key);
   if (known) {
     // Most recently used last.
@@ -43,5 +43,10 @@ export async function parsedBlob(sha: string, path: string, content: () => strin
 
 /** Whether a blob's snippets are at hand (its content need not be read). */
 export function isParsed(sha: string, path: string): boolean {
-  return parsed.has(`${sha}:${path.slice(path.lastIndexOf('.') + 1)}`);
+  return parsed.has(keyOf(sha, path));
+}
+
+/** The parse depends on the content and on the language, which the extension names. */
+function keyOf(sha: string, path: string): string {
+  return `${sha}:${path.slice(path.lastIndexOf('.') + 1)}`;
 }
