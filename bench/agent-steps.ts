@@ -12,6 +12,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { runFixPipeline, type FixPipelineDeps, type FixSettings } from '../src/fix/fix-pipeline.js';
+import { benchFixRequest } from './instances.js';
 import { localGit } from '../src/git/git-objects.js';
 import type { FixStep } from '../src/jobs/fix-engine.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -203,16 +204,7 @@ export async function benchAgentSteps(options: AgentBenchOptions): Promise<void>
             settings,
             sandbox: { driver: timedDriver(chosen.driver, runs), problem: null, cache: null, allowedImages: [] },
           },
-          {
-            jobId: instance.instance_id,
-            accountId: 'bench',
-            repoUrl: 'local',
-            ref: commit,
-            commitSha: commit,
-            description: instance.problem_statement,
-            visibility: 'public',
-            localGitDir: options.repo,
-          },
+          benchFixRequest(instance, commit, options.repo),
           {
             signal: new AbortController().signal,
             log,

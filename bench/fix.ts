@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { localGit } from '../src/git/git-objects.js';
 import { type FixSettings, runFixPipeline } from '../src/fix/fix-pipeline.js';
+import { benchFixRequest } from './instances.js';
 import { FactsCache } from '../src/localize/facts-cache.js';
 import { staticCredentials } from '../src/git/credentials.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -112,20 +113,11 @@ async function singleShot(chosen: typeof instances): Promise<void> {
     const commit = (await localGit(repo, ['rev-parse', `${instance.base_commit}^{commit}`])).trim();
     for (const run of ['first', 'next'] as const) {
       model.reply(answer);
-      const result = await runFixPipeline(
-        deps,
-        {
-          jobId: instance.instance_id,
-          accountId: 'bench',
-          repoUrl: 'local',
-          ref: commit,
-          commitSha: commit,
-          description: instance.problem_statement,
-          visibility: 'public',
-          localGitDir: repo,
-        },
-        { signal: new AbortController().signal, log: createLogger('silent'), report: async () => {} },
-      );
+      const result = await runFixPipeline(deps, benchFixRequest(instance, commit, repo), {
+        signal: new AbortController().signal,
+        log: createLogger('silent'),
+        report: async () => {},
+      });
       const s = result.stageSeconds ?? {};
       const total = (s.total ?? 0) - (s.generate ?? 0);
       rows.push({ ...s, total, warm: run === 'next' ? 1 : 0 });
