@@ -1,30 +1,15 @@
 import { statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountForGitHubOwner } from '../src/billing/accounts.js';
 import { createLogger } from '../src/lib/logger.js';
 import { loadSecretKey } from '../src/web/secret-key.js';
 import { userToken } from '../src/web/user-token.js';
-import {
-  FAKE_GITHUB_USER_COOKIE,
-  FAKE_OAUTH_CLIENT_ID,
-  FAKE_OAUTH_CLIENT_SECRET,
-  type FakeGitHub,
-  startFakeGitHub,
-} from './helpers/fake-github.js';
-import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { FAKE_GITHUB_USER_COOKIE, FAKE_OAUTH_CLIENT_ID, type FakeGitHub } from './helpers/fake-github.js';
+import type { GitHttpServer } from './helpers/git-http-server.js';
+import { startSignInApp } from './helpers/sign-in-app.js';
+import type { TestApp } from './helpers/test-app.js';
 import { databaseKinds } from './helpers/test-database.js';
-
-/** A port nobody listens on now: the server needs it before it starts, for KODAH_PUBLIC_URL. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Page {
   status: number;
@@ -99,23 +84,7 @@ describe.each(databaseKinds)('signing in with GitHub on %s', (kind) => {
   let users = 0;
 
   beforeAll(async () => {
-    git = await startGitHttpServer();
-    github = await startFakeGitHub({ git });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    app = await startTestApp(kind, {
-      workers: false,
-      env: {
-        PORT: String(port),
-        KODAH_PUBLIC_URL: base,
-        GITHUB_CLIENT_ID: FAKE_OAUTH_CLIENT_ID,
-        GITHUB_CLIENT_SECRET: FAKE_OAUTH_CLIENT_SECRET,
-        GITHUB_URL: github.webUrl,
-        GITHUB_API_URL: github.url,
-        // PGlite keeps the generated key in its data folder; PostgreSQL deployments set one.
-        ...(kind === 'postgres' ? { KODAH_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
-      },
-    });
+    ({ git, github, app, base } = await startSignInApp(kind));
   });
   afterAll(async () => {
     await app?.stop();

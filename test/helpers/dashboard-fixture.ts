@@ -4,16 +4,9 @@ import { addCredits } from '../../src/billing/credits.js';
 import type { FixResult } from '../../src/jobs/fix-engine.js';
 import { claimJob, completeJob, recordCommand, recordStep, reportStage } from '../../src/jobs/job-lifecycle.js';
 import { monthOf } from '../../src/lib/clock.js';
-import {
-  FAKE_GITHUB_USER_COOKIE,
-  FAKE_OAUTH_CLIENT_ID,
-  FAKE_OAUTH_CLIENT_SECRET,
-  type FakeGitHub,
-  startFakeGitHub,
-} from './fake-github.js';
-import { type GitHttpServer, startGitHttpServer } from './git-http-server.js';
-import { freePort } from './kodah-process.js';
-import { startTestApp, type TestApp } from './test-app.js';
+import { FAKE_GITHUB_USER_COOKIE, type FakeGitHub } from './fake-github.js';
+import { startSignInApp } from './sign-in-app.js';
+import type { TestApp } from './test-app.js';
 import type { DatabaseKind } from './test-database.js';
 
 /** Debian's Chromium (apt-get install chromium); .ci/run installs it when missing. */
@@ -84,23 +77,7 @@ export interface DashboardFixture {
 
 /** Kodah with GitHub sign-in against the fake GitHub, and a headless Chromium. */
 export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: Record<string, string> = {}): Promise<DashboardFixture> {
-  const git: GitHttpServer = await startGitHttpServer();
-  const github = await startFakeGitHub({ git });
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const app = await startTestApp(kind, {
-    workers: false,
-    env: {
-      PORT: String(port),
-      KODAH_PUBLIC_URL: base,
-      GITHUB_CLIENT_ID: FAKE_OAUTH_CLIENT_ID,
-      GITHUB_CLIENT_SECRET: FAKE_OAUTH_CLIENT_SECRET,
-      GITHUB_URL: github.webUrl,
-      GITHUB_API_URL: github.url,
-      ...(kind === 'postgres' ? { KODAH_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') } : {}),
-      ...env,
-    },
-  });
+  const { git, github, app, base } = await startSignInApp(kind, env);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const db = app.kodah.db;
   const insertJob: DashboardFixture['insertJob'] = async (accountId, options = {}) => {
