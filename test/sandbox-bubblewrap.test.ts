@@ -1,4 +1,15 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { homedir, networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -233,6 +244,26 @@ describe('the bubblewrap driver: what a command sees', () => {
     expect(readFileSync(path.join(sandbox.hostHome!, 'h.txt'), 'utf8')).toBe('home\n');
     expect(readFileSync(path.join(scratch, 'tmp', path.basename(hostTmpFile)), 'utf8')).toBe('tmp\n');
     expect(existsSync(hostTmpFile)).toBe(false);
+  });
+
+  it('may write what the server wrote between runs (an edit, a new folder), and only those entries change owner', async () => {
+    const own = await open('server-writes');
+    expect((await run(own.sandbox, 'echo mine > mine.txt && echo ok')).outputTail).toBe('ok\n');
+    const mine = statSync(path.join(own.dir, 'mine.txt'));
+    // As the agent's edit tool does: a new file, a new folder, an existing file replaced.
+    mkdirSync(path.join(own.dir, 'pkg'));
+    writeFileSync(path.join(own.dir, 'pkg', 'new.py'), 'x = 1\n');
+    writeFileSync(path.join(own.dir, 'README.tmp'), 'edited\n');
+    renameSync(path.join(own.dir, 'README.tmp'), path.join(own.dir, 'README'));
+    const appended = await run(own.sandbox, 'echo y >> pkg/new.py && echo more >> README && touch pkg/made && echo ok');
+    expect(appended.outputTail).toBe('ok\n');
+    expect(readFileSync(path.join(own.dir, 'README'), 'utf8')).toBe('edited\nmore\n');
+    if (root) {
+      const after = statSync(path.join(own.dir, 'mine.txt'));
+      expect(statSync(path.join(own.dir, 'pkg', 'new.py')).uid).toBe(mine.uid);
+      // The sandbox's own file was not handed over again: git's index need not look at it.
+      expect(after.ctimeMs).toBe(mine.ctimeMs);
+    }
   });
 
   it('cannot rewrite, move or remove /workspace/.git', async () => {

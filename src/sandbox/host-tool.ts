@@ -17,7 +17,12 @@ export function runHostTool(command: string, args: string[], what: string, optio
   });
 }
 
-/** `chown -R` without following links: the sandbox's user may then write every file of the work tree. */
-export function chownAll(dir: string, uid: number, gid: number): Promise<void> {
-  return runHostTool('chown', ['-R', '-P', `${uid}:${gid}`, dir], 'chown of the work tree');
+/**
+ * `chown -R` without following links: the sandbox's user may then write every file of the work
+ * tree. With `fromUid`, only entries that uid owns change (GNU chown's `--from`): the others are
+ * not touched at all, so their ctime stays as it was.
+ */
+export function chownAll(dir: string, uid: number, gid: number, fromUid?: number): Promise<void> {
+  const from = fromUid === undefined ? [] : [`--from=${fromUid}`];
+  return runHostTool('chown', ['-R', '-P', ...from, `${uid}:${gid}`, dir], 'chown of the work tree');
 }
