@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import { countOperatorTokenAccounts, usesOperatorTokens } from './billing/accounts.js';
 import { createStripeClient } from './billing/stripe-client.js';
 import { CodeSearch } from './code-index/code-search.js';
+import { CommitFiles } from './code-index/commit-files.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import type { Config } from './config.js';
@@ -113,6 +114,15 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     });
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
     const search = new CodeSearch(db, embedder);
+    const commitFiles = new CommitFiles(db, {
+      policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
+      mirrorDir: config.index.mirrorDir,
+      credentials,
+      timeoutMs: config.index.timeoutS * 1000,
+      maxRepoBytes: config.index.maxRepoBytes,
+      maxFiles: config.index.maxFiles,
+      maxFileBytes: config.index.maxFileBytes,
+    });
     if (options.workers) {
       const pruned = await pruneLeftovers([config.sandbox.scratchDir, config.fix.worktreeDir]);
       if (pruned.length) log.info({ pruned: pruned.length }, 'removed work trees and sandbox folders a stopped worker left');
@@ -157,6 +167,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         config,
         log,
         search,
+        commitFiles,
         github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
         stripe: config.stripe ? createStripeClient(config.stripe) : null,
         onSettled: hooks?.onSettled,

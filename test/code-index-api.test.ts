@@ -144,7 +144,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
       {
         type: 'commit',
         id: first,
-        attributes: { commit_sha: first, date: expect.any(String), message: 'initial', parent_commit_sha: null, author: 'Test' },
+        attributes: { commit_sha: first, date: expect.any(String), message: 'initial', parent_commit_sha: '', author: 'Test' },
       },
     ]);
     expect((await app.api(key, 'GET', `/api/v1/repositories/${repoId}/commits/${first.slice(0, 10)}`)).body.data.id).toBe(first);

@@ -17,16 +17,20 @@ export const repositoryData = resource(
   z.object({
     remote_uri: z.string(),
     sanitized_remote_uri: z.string(),
-    cloned_path: z.string().nullable(),
+    cloned_path: z.string(),
     created_at: z.string(),
     updated_at: z.string().nullable(),
-    default_branch: z.string().nullable(),
+    default_branch: z.string(),
     total_commits: z.number().int(),
     total_branches: z.number().int(),
     indexed_commit_sha: z.string().nullable(),
   }),
 );
 
+/**
+ * Kodit's schema has strings where Kodah knows nothing yet (no clone, no branch, a root commit's
+ * parent): those are empty strings, not null, or Kodit's generated clients reject the document.
+ */
 export function repositoryView(r: RepositoryRow): z.infer<typeof repositoryData> {
   return {
     type: 'repository',
@@ -35,10 +39,10 @@ export function repositoryView(r: RepositoryRow): z.infer<typeof repositoryData>
       remote_uri: r.remote_uri,
       sanitized_remote_uri: r.sanitized_remote_uri,
       // The mirror's place on the worker's disk is ours to know, not the caller's.
-      cloned_path: r.cloned_path ? `mirrors/${path.basename(r.cloned_path)}` : null,
+      cloned_path: r.cloned_path ? `mirrors/${path.basename(r.cloned_path)}` : '',
       created_at: iso(r.created_at)!,
       updated_at: iso(r.updated_at),
-      default_branch: r.default_branch,
+      default_branch: r.default_branch ?? '',
       total_commits: r.total_commits,
       total_branches: r.total_branches,
       indexed_commit_sha: r.indexed_commit,
@@ -46,13 +50,13 @@ export function repositoryView(r: RepositoryRow): z.infer<typeof repositoryData>
   };
 }
 
-export const indexData = resource('index', z.object({ created_at: z.string(), updated_at: z.string().nullable(), uri: z.string() }));
+export const indexData = resource('index', z.object({ created_at: z.string(), updated_at: z.string(), uri: z.string() }));
 
 export function indexView(r: RepositoryRow): z.infer<typeof indexData> {
   return {
     type: 'index',
     id: String(r.id),
-    attributes: { created_at: iso(r.created_at)!, updated_at: iso(r.updated_at), uri: r.remote_uri },
+    attributes: { created_at: iso(r.created_at)!, updated_at: iso(r.updated_at ?? r.created_at)!, uri: r.remote_uri },
   };
 }
 
@@ -62,7 +66,7 @@ export const commitData = resource(
     commit_sha: z.string(),
     date: z.string(),
     message: z.string(),
-    parent_commit_sha: z.string().nullable(),
+    parent_commit_sha: z.string(),
     author: z.string(),
   }),
 );
@@ -79,7 +83,7 @@ export function commitView(c: CommitRow): z.infer<typeof commitData> {
   return {
     type: 'commit',
     id: c.sha,
-    attributes: { commit_sha: c.sha, date: iso(c.date)!, message: c.message, parent_commit_sha: c.parent_sha, author: c.author },
+    attributes: { commit_sha: c.sha, date: iso(c.date)!, message: c.message, parent_commit_sha: c.parent_sha ?? '', author: c.author },
   };
 }
 

@@ -97,32 +97,37 @@ export async function mapRepository(
   const counting = countCommits(git, branches, new Map(before.map((b) => [b.name, b])));
   counting.catch(() => {});
   // Dates as epoch seconds: git keeps whatever offset a commit claims ("+518:00" exists in the wild).
+  // --date-order: no parent before all its children, so the log's order is the history's.
   const format = `--format=%H${FIELD}%P${FIELD}%an${FIELD}%at${FIELD}%B${RECORD}`;
-  const log = await git(['log', '--branches', format, ...(known.length ? ['--not', ...known] : [])]).catch(() =>
+  const log = await git(['log', '--branches', '--date-order', format, ...(known.length ? ['--not', ...known] : [])]).catch(() =>
     // A head mapped last time may be gone (a force push followed by gc): map everything again.
-    git(['log', '--branches', format]),
+    git(['log', '--branches', '--date-order', format]),
   );
-  let newCommits = 0;
-  const records = log.split(RECORD);
+  const records = log
+    .split(RECORD)
+    .map((r) => r.replace(/^\n/, '').split(FIELD))
+    .filter((f) => f.length >= 5);
+  // Numbered from the oldest up, above every commit mapped before: none of those descends from a
+  // new one (a commit is mapped with all its ancestors), so children always outnumber parents.
+  const { top } = (
+    await db.query<{ top: string }>('SELECT coalesce(max(seq), 0)::text AS top FROM code_commits WHERE repository_id = $1', [repositoryId])
+  ).rows[0]!;
+  const base = Number(top) + records.length;
   for (let i = 0; i < records.length; i += BATCH) {
-    const rows = records
-      .slice(i, i + BATCH)
-      .map((r) => r.replace(/^\n/, '').split(FIELD))
-      .filter((f) => f.length >= 5);
     await insertRows(
       db,
       'code_commits',
-      { sha: 'text', parent_sha: 'text', author: 'text', date: 'timestamptz', message: 'text' },
-      rows.map((f) => ({
+      { sha: 'text', parent_sha: 'text', author: 'text', date: 'timestamptz', message: 'text', seq: 'bigint' },
+      records.slice(i, i + BATCH).map((f, j) => ({
         sha: f[0],
         parent_sha: f[1]!.split(' ')[0] || null,
         author: f[2],
         date: epochToIso(f[3]!),
         message: f.slice(4).join(FIELD).trim().slice(0, 8192),
+        seq: base - (i + j),
       })),
       { repository_id: ['bigint', repositoryId] },
     );
-    newCommits += rows.length;
   }
 
   const counts = await counting;
@@ -144,5 +149,5 @@ export async function mapRepository(
       { repository_id: ['bigint', repositoryId] },
     );
   });
-  return newCommits;
+  return records.length;
 }

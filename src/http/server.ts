@@ -19,12 +19,15 @@ import { indexRoutes } from './routes/indexes.js';
 import { jobRoutes } from './routes/jobs.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { repositoryRoutes } from './routes/repositories.js';
+import type { CommitFiles } from '../code-index/commit-files.js';
 import { searchRoutes } from './routes/search.js';
 
 export interface HttpDeps extends SubmitJobDeps {
   config: Config;
   log: Logger;
   search: CodeSearch;
+  /** The files of any commit of an indexed repository, scanned or not. */
+  commitFiles: CommitFiles;
   /** The GitHub App's webhook endpoint; null when the App is not configured. */
   github: FastifyPluginAsync | null;
   /** The Stripe SDK for buying credits; null when purchases are off. */
@@ -78,7 +81,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     search: deps.search,
     maxRepositories: deps.config.index.maxRepositories,
   };
-  await app.register(repositoryRoutes, codeIndex);
+  await app.register(repositoryRoutes, { ...codeIndex, commitFiles: deps.commitFiles });
   await app.register(indexRoutes, codeIndex);
   await app.register(searchRoutes, codeIndex);
   await app.register(mcpRoutes, { db: deps.db, search: deps.search });

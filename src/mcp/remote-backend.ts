@@ -103,7 +103,7 @@ export function remoteBackend(options: RemoteBackendOptions): CodeIndexBackend {
       return data.map((r) => ({
         id: r.id,
         url: r.attributes.remote_uri,
-        default_branch: r.attributes.default_branch,
+        default_branch: r.attributes.default_branch || null,
         indexed_commit: r.attributes.indexed_commit_sha,
       }));
     },

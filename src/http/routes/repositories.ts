@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { CommitFile, CommitFiles } from '../../code-index/commit-files.js';
 import { mimeTypeOf } from '../../code-index/mime-type.js';
 import { addRepository, type CodeIndexDeps, removeRepository } from '../../code-index/manage-repositories.js';
 import { getRepository, listRepositories } from '../../code-index/repositories.js';
@@ -33,7 +34,7 @@ const createRepositoryBody = z.object({
   }),
 });
 
-export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app, deps) => {
+export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps & { commitFiles: CommitFiles }> = async (app, deps) => {
   const { db } = deps;
   app.addHook('onRequest', requireApiKey(db));
 
@@ -82,7 +83,7 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
         'SELECT name, is_default, commit_count FROM code_branches WHERE repository_id = $1 ORDER BY is_default DESC, name',
         [repository.id],
       );
-      const commits = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT 10', [
+      const commits = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY seq DESC LIMIT 10', [
         repository.id,
       ]);
       return {
@@ -123,10 +124,11 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
       const repository = await getRepository(db, request.accountId, request.params.repo_id);
       const size = request.query['page[size]'];
       const number = request.query['page[number]'];
-      const rows = await db.query<CommitRow>(
-        'SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY date DESC, sha LIMIT $2 OFFSET $3',
-        [repository.id, size + 1, (number - 1) * size],
-      );
+      const rows = await db.query<CommitRow>('SELECT * FROM code_commits WHERE repository_id = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3', [
+        repository.id,
+        size + 1,
+        (number - 1) * size,
+      ]);
       const next =
         rows.rows.length > size ? `/api/v1/repositories/${repository.id}/commits?page[number]=${number + 1}&page[size]=${size}` : null;
       return { data: rows.rows.slice(0, size).map(commitView), links: { next } };
@@ -155,39 +157,27 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
     }),
   );
 
+  const fileView = (f: CommitFile) => ({
+    blob_sha: f.blob_sha,
+    path: f.path,
+    mime_type: mimeTypeOf(f.path, f.binary ?? false),
+    size: f.size,
+    extension: f.extension,
+  });
+
   app.get(
     '/api/v1/repositories/:repo_id/commits/:commit_sha/files',
     {
       schema: {
-        summary: 'The files of a scanned commit',
+        summary: 'The files of a commit',
         params: commitParams,
         response: { 200: z.object({ data: z.array(fileData) }), ...errors },
       },
     },
     async (request) => {
       const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
-      const rows = await db.query<{ path: string; blob_sha: string; size: number; extension: string; binary: boolean | null }>(
-        `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
-          WHERE f.repository_id = $1 AND f.commit_sha = $2 ORDER BY f.path`,
-        [repository.id, commit.sha],
-      );
-      if (rows.rows.length === 0)
-        throw new KodahError('not_found', `Commit ${commit.sha} has not been scanned; only indexed commits list their files`, {
-          kind: 'input',
-        });
-      return {
-        data: rows.rows.map((f) => ({
-          type: 'file' as const,
-          id: f.blob_sha,
-          attributes: {
-            blob_sha: f.blob_sha,
-            path: f.path,
-            mime_type: mimeTypeOf(f.path, f.binary ?? false),
-            size: f.size,
-            extension: f.extension,
-          },
-        })),
-      };
+      const files = await deps.commitFiles.list(repository, commit.sha);
+      return { data: files.map((f) => ({ type: 'file' as const, id: f.blob_sha, attributes: fileView(f) })) };
     },
   );
 
@@ -203,37 +193,9 @@ export const repositoryRoutes: FastifyPluginAsyncZod<CodeIndexDeps> = async (app
     async (request) => {
       const { repository, commit } = await commitOf(request.accountId, request.params.repo_id, request.params.commit_sha);
       const blob = request.params.blob_sha.toLowerCase();
-      const row = SHA.test(blob)
-        ? (
-            await db.query<{
-              path: string;
-              blob_sha: string;
-              size: number;
-              extension: string;
-              binary: boolean | null;
-              content: string | null;
-            }>(
-              `SELECT f.path, f.blob_sha, f.size, f.extension, b.is_binary AS binary, b.content FROM code_files f LEFT JOIN code_blobs b ON b.sha = f.blob_sha
-              WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.blob_sha = $3 ORDER BY f.path LIMIT 1`,
-              [repository.id, commit.sha, blob],
-            )
-          ).rows[0]
-        : undefined;
-      if (!row) throw new KodahError('not_found', `File ${request.params.blob_sha} not found in commit ${commit.sha}`, { kind: 'input' });
-      return {
-        data: {
-          type: 'file' as const,
-          id: row.blob_sha,
-          attributes: {
-            blob_sha: row.blob_sha,
-            path: row.path,
-            mime_type: mimeTypeOf(row.path, row.binary ?? false),
-            size: row.size,
-            extension: row.extension,
-            content: row.content,
-          },
-        },
-      };
+      const file = SHA.test(blob) ? await deps.commitFiles.read(repository, commit.sha, blob) : null;
+      if (!file) throw new KodahError('not_found', `File ${request.params.blob_sha} not found in commit ${commit.sha}`, { kind: 'input' });
+      return { data: { type: 'file' as const, id: file.blob_sha, attributes: { ...fileView(file), content: file.content } } };
     },
   );
 
