@@ -325,6 +325,29 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     expect((await app.api(key, 'DELETE', `/api/v1/repositories/${created.body.data.id}`)).status).toBe(204);
   });
 
+  it('lists what .gitignore and .noindex exclude, but never cuts or searches it', async () => {
+    const { key } = await app.account();
+    git.createRepo('ignoring', {
+      'app/core.py': 'def kept_function():\n    return 1\n',
+      'generated/parser.py': 'def generated_function():\n    return 2\n',
+      'web/bundle.min.js': 'function minifiedFunction() { return 3; }\n',
+      'vendor/lib.py': 'def vendored_function():\n    return 4\n',
+      'vendor/keep.py': 'def unvendored_function():\n    return 5\n',
+    });
+    // The rules come after the files, which git therefore keeps tracking (as with `add -f`).
+    const head = git.commit('ignoring', { '.gitignore': 'generated/\n*.min.js\n', 'vendor/.noindex': '*.py\n!keep.py\n' });
+    const created = await app.api(key, 'POST', '/api/v1/repositories', {
+      data: { type: 'repository', attributes: { remote_uri: git.url('ignoring') } },
+    });
+    const steps = await waitForIndex(app, key, created.body.data.id, head);
+    expect(steps.find((s: any) => s.attributes.step === 'scan').attributes.message).toBe('7 files, 3 excluded by .gitignore or .noindex');
+    const files = await app.api(key, 'GET', `/api/v1/repositories/${created.body.data.id}/commits/${head}/files`);
+    expect(files.body.data.map((f: any) => f.attributes.path)).toContain('generated/parser.py');
+    // Every function holds the word: only the files left to index answer.
+    const found = await search(key, { keywords: ['function', 'minified'], limit: 50, filters: { sources: [git.url('ignoring')] } });
+    expect([...new Set(paths(found))].sort()).toEqual(['app/core.py', 'vendor/keep.py']);
+  });
+
   it('fails a repository over the file limit cleanly, with the reason in its status', async () => {
     const { key } = await app.account();
     const created = await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: git.url('big') } } });

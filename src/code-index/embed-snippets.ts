@@ -22,7 +22,7 @@ export async function embedMissing(
     await db.query<{ id: string; blob_sha: string; start_line: number; end_line: number; path: string }>(
       `SELECT DISTINCT ON (s.id) s.id, s.blob_sha, s.start_line, s.end_line, f.path
          FROM code_files f JOIN code_snippets s ON s.blob_sha = f.blob_sha
-        WHERE f.repository_id = $1 AND f.commit_sha = $2
+        WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.indexed
           AND NOT EXISTS (SELECT 1 FROM code_embeddings e WHERE e.snippet_id = s.id AND e.model = $3)
         ORDER BY s.id`,
       [repositoryId, commit, embedder.model],

@@ -127,11 +127,12 @@ async function scanAndCut(
 ): Promise<IndexedCommit> {
   const { db, config } = deps;
   await steps.start('scan');
-  const tree = await scanCommit(db, { repositoryId, gitDir, commit, previous, maxFiles: config.index.maxFiles, signal });
-  await steps.complete('scan', `${tree.length} files`);
+  const { tree, indexed } = await scanCommit(db, { repositoryId, gitDir, commit, previous, maxFiles: config.index.maxFiles, signal });
+  const left = tree.length - indexed.length;
+  await steps.complete('scan', `${tree.length} files${left ? `, ${left} excluded by .gitignore or .noindex` : ''}`);
 
   await steps.start('extract_snippets');
-  const extracted = await extractBlobs(db, deps.pool, tree, {
+  const extracted = await extractBlobs(db, deps.pool, indexed, {
     gitDir,
     maxFileBytes: config.index.maxFileBytes,
     // One chunk more than threads: every thread parses while the main thread stores.

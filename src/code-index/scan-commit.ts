@@ -3,6 +3,7 @@ import { insertRows } from '../db/insert-rows.js';
 import { KodahError } from '../lib/errors.js';
 import { fileHistory, mergeHistory, type PathHistory } from './file-history.js';
 import { listTree, localGit, type TreeFile } from '../git/git-objects.js';
+import { excludedPaths } from './index-exclusions.js';
 import { extensionOf } from './mime-type.js';
 
 const BATCH = 2000;
@@ -14,6 +15,13 @@ async function isAncestor(gitDir: string, older: string, newer: string): Promise
   );
 }
 
+export interface ScannedCommit {
+  /** Every file of the commit. */
+  tree: TreeFile[];
+  /** The files to cut and search: the tree less what its .gitignore and .noindex files exclude. */
+  indexed: TreeFile[];
+}
+
 /**
  * Lists the commit's files into code_files with each path's authors and dates. After an earlier
  * indexed commit of the same line of history, only the commits in between are walked and the
@@ -22,7 +30,7 @@ async function isAncestor(gitDir: string, older: string, newer: string): Promise
 export async function scanCommit(
   db: Queryable,
   options: { repositoryId: string; gitDir: string; commit: string; previous: string | null; maxFiles: number; signal?: AbortSignal },
-): Promise<TreeFile[]> {
+): Promise<ScannedCommit> {
   const { repositoryId, gitDir, commit, previous } = options;
   const tree = await listTree(gitDir, commit);
   if (tree.length > options.maxFiles) {
@@ -32,6 +40,7 @@ export async function scanCommit(
       { kind: 'input' },
     );
   }
+  const excluded = await excludedPaths(gitDir, tree);
   let history: (path: string) => PathHistory;
   if (previous && previous !== commit && (await isAncestor(gitDir, previous, commit))) {
     const since = await fileHistory(gitDir, `${previous}..${commit}`, options.signal);
@@ -64,6 +73,7 @@ export async function scanCommit(
         authors: 'text[]',
         first_date: 'timestamptz',
         last_date: 'timestamptz',
+        indexed: 'bool',
       },
       tree.slice(i, i + BATCH).map((f) => {
         const h = history(f.path);
@@ -75,10 +85,11 @@ export async function scanCommit(
           authors: h.authors,
           first_date: h.firstDate,
           last_date: h.lastDate,
+          indexed: !excluded.has(f.path),
         };
       }),
       { repository_id: ['bigint', repositoryId], commit_sha: ['text', commit] },
     );
   }
-  return tree;
+  return { tree, indexed: excluded.size ? tree.filter((f) => !excluded.has(f.path)) : tree };
 }

@@ -61,7 +61,7 @@ export class SearchSegment {
     }>(
       `SELECT f.path, f.blob_sha, f.authors, f.first_date, f.last_date, s.id, s.language, s.terms, s.length
          FROM code_files f JOIN code_snippets s ON s.blob_sha = f.blob_sha
-        WHERE f.repository_id = $1 AND f.commit_sha = $2
+        WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.indexed
         ORDER BY f.path, s.ordinal`,
       [repositoryId, commit],
     );
@@ -108,7 +108,7 @@ export class SearchSegment {
         const rows = await db.query<{ snippet_id: string; vector: Uint8Array }>(
           `SELECT DISTINCT e.snippet_id, e.vector FROM code_files f
              JOIN code_snippets s ON s.blob_sha = f.blob_sha JOIN code_embeddings e ON e.snippet_id = s.id AND e.model = $3
-            WHERE f.repository_id = $1 AND f.commit_sha = $2`,
+            WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.indexed`,
           [this.repositoryId, this.commit, model],
         );
         const byId = new Map(rows.rows.map((r) => [Number(r.snippet_id), bytesToVector(r.vector)]));
