@@ -6,6 +6,7 @@ import { CodeSearch } from './code-index/code-search.js';
 import { CommitFiles } from './code-index/commit-files.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
+import { startIndexSync } from './code-index/sync-repositories.js';
 import type { Config } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
 import { pruneContainers } from './sandbox/container.js';
@@ -160,6 +161,10 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const indexers = options.workers
       ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit))
       : null;
+    const sync =
+      options.workers && config.index.syncIntervalS > 0
+        ? startIndexSync({ db, boss, probe, log: log.child({ name: 'index-sync' }), intervalS: config.index.syncIntervalS })
+        : null;
     let url: string | null = null;
     if (options.http) {
       http = await buildHttpServer({
@@ -206,6 +211,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
           githubWorkers?.stop();
+          await sync?.stop();
           await workers?.stop(10_000);
           await indexers?.stop();
           await db.close();

@@ -107,6 +107,7 @@ const schema = z
     KODAH_INDEX_MAX_FILE_KB: int(1, 100_000).default(1024),
     KODAH_INDEX_TIMEOUT_S: int(10, 86_400).default(3600),
     KODAH_INDEX_THREADS: int(0, 64).default(0),
+    KODAH_INDEX_SYNC_INTERVAL_S: int(0, 30 * 86_400).default(1800),
     KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
     KODAH_EMBEDDINGS_BASE_URL: unsetWhenEmpty(z.string().url()),
     KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
@@ -268,6 +269,8 @@ export interface Config {
     timeoutS: number;
     /** Threads that cut snippets; 0 means one per core. */
     threads: number;
+    /** Every repository's remote is checked this often and indexed again when it moved; 0: never. */
+    syncIntervalS: number;
     /** Repositories one account may have in the index. */
     maxRepositories: number;
   };
@@ -476,6 +479,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFileBytes: e.KODAH_INDEX_MAX_FILE_KB * 1024,
       timeoutS: e.KODAH_INDEX_TIMEOUT_S,
       threads: e.KODAH_INDEX_THREADS,
+      syncIntervalS: e.KODAH_INDEX_SYNC_INTERVAL_S,
       maxRepositories: e.KODAH_INDEX_MAX_REPOSITORIES,
     },
     embeddings: e.KODAH_EMBEDDINGS_BASE_URL

@@ -848,4 +848,28 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     });
     expect(refused.status).toBe(404);
   });
+
+  it('a push to the default branch re-indexes the repository at once; other pushes are not even recorded', async () => {
+    await installationAccount();
+    const widgetsIndex = async () =>
+      (
+        await app.kodah.db.query<{ indexed_commit: string | null }>(
+          `SELECT r.indexed_commit FROM code_repositories r JOIN accounts a ON a.id = r.account_id WHERE a.github_id = $1 AND r.remote_uri = $2`,
+          [OWNER.id, git.url('octo-org/widgets')],
+        )
+      ).rows[0]?.indexed_commit;
+    await waitFor('widgets to be indexed', widgetsIndex, 60_000);
+    const pushed = git.commit('octo-org/widgets', { 'docs/NOTES.md': '# Notes\n' }, { message: 'Notes' });
+    const push = (ref: string, extra: object = {}) => {
+      const payload = adaptRepository(loadExample('push'), { ...repository(WIDGETS), defaultBranch: 'main' });
+      return send('push', { ...payload, ref, after: pushed, deleted: false, ...extra });
+    };
+    const elsewhere = await push('refs/heads/feature');
+    const deleted = await push('refs/heads/main', { deleted: true });
+    expect(await recorded(elsewhere.delivery)).toBe(false);
+    expect(await recorded(deleted.delivery)).toBe(false);
+    const onMain = await push('refs/heads/main');
+    await handled(onMain.delivery);
+    await waitFor('widgets to be indexed at the pushed commit', async () => (await widgetsIndex()) === pushed || null, 60_000);
+  });
 });

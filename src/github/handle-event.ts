@@ -3,6 +3,7 @@ import { handleCheckFailure } from './handle-check-failure.js';
 import { handleIssueComment } from './handle-command.js';
 import { handleInstallation, handleInstallationRepositories } from './handle-installation.js';
 import { handleIssueLabeled } from './handle-issue-label.js';
+import { handlePush } from './handle-push.js';
 import { handleReview } from './handle-review.js';
 import type { GitHubDeps } from './github-deps.js';
 import type { GitHubEventData } from './github-queues.js';
@@ -33,5 +34,7 @@ export async function handleGitHubEvent(deps: GitHubDeps, data: GitHubEventData)
     case 'check_suite':
     case 'workflow_run':
       return handleCheckFailure(forRepository(), event, payload);
+    case 'push':
+      return handlePush(forRepository(), payload);
   }
 }

@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../lib/logger.js';
 import { FAILED } from './handle-check-failure.js';
 import { enqueueEvent } from './github-queues.js';
+import { pushesDefaultBranch } from './handle-push.js';
 import { isKodahBranch } from './kodah-branch.js';
 import { parseCommand } from './parse-command.js';
 
@@ -70,6 +71,9 @@ function isActionable(event: string, payload: Payload): boolean {
       return payload.action === 'completed' && failed(payload.check_suite?.conclusion);
     case 'workflow_run':
       return payload.action === 'completed' && failed(payload.workflow_run?.conclusion);
+    // Re-indexes the repository where Kodah indexes it (handle-push.ts); other pushes cost nothing.
+    case 'push':
+      return pushesDefaultBranch(payload);
     default:
       return false;
   }
