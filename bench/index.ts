@@ -114,7 +114,15 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
   const config = loadConfig({ ...database.env, LOG_LEVEL: 'silent', KODAH_INDEX_MAX_FILES: '1000000' });
   const db = await connectDatabase(config);
   const pool = new SnippetPool(config.index.threads);
-  const deps = { db, config, credentials: staticCredentials({}, async () => false), pool, embedder: null, log: createLogger('silent') };
+  const deps = {
+    db,
+    config,
+    credentials: staticCredentials({}, async () => false),
+    pool,
+    embedder: null,
+    summarizer: null,
+    log: createLogger('silent'),
+  };
   peakRss = process.memoryUsage().rss;
   try {
     await migrate(db);

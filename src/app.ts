@@ -4,6 +4,7 @@ import { countOperatorTokenAccounts, usesOperatorTokens } from './billing/accoun
 import { createStripeClient } from './billing/stripe-client.js';
 import { CodeSearch } from './code-index/code-search.js';
 import { CommitFiles } from './code-index/commit-files.js';
+import { openAiSummarizer } from './code-index/summarize-snippets.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import { startIndexSync } from './code-index/sync-repositories.js';
@@ -114,7 +115,8 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       ttlMs: config.git.cacheTtlS * 1000,
     });
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
-    const search = new CodeSearch(db, embedder);
+    const summarizer = config.summaries ? openAiSummarizer(config.summaries) : null;
+    const search = new CodeSearch(db, embedder, summarizer?.model ?? null);
     const commitFiles = new CommitFiles(db, {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       mirrorDir: config.index.mirrorDir,
@@ -159,7 +161,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
           )
         : null;
     const indexers = options.workers
-      ? await startIndexWorkers(boss, { db, config, credentials, embedder, log }, (id, commit) => search.segment(id, commit))
+      ? await startIndexWorkers(boss, { db, config, credentials, embedder, summarizer, log }, (id, commit) => search.segment(id, commit))
       : null;
     const sync =
       options.workers && config.index.syncIntervalS > 0

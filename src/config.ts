@@ -112,6 +112,11 @@ const schema = z
     KODAH_EMBEDDINGS_BASE_URL: unsetWhenEmpty(z.string().url()),
     KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
     KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+    // Snippet summaries: their own OpenAI-compatible endpoint, or the fix model's when unset.
+    KODAH_SUMMARY_BASE_URL: unsetWhenEmpty(z.string().url()),
+    KODAH_SUMMARY_API_KEY: z.string().regex(/^\S*$/, 'an API key without spaces or line breaks').optional(),
+    KODAH_SUMMARY_MODEL: unsetWhenEmpty(z.string().min(1)),
+    KODAH_INDEX_SUMMARY_MAX_TOKENS: int(0, 1_000_000_000).default(2_000_000),
     OPENAI_BASE_URL: unsetWhenEmpty(
       z.string().refine((v) => /^https?:\/\/[^/]/.test(v) && URL.canParse(v), 'an http(s) URL such as http://localhost:8000/v1'),
     ),
@@ -276,6 +281,8 @@ export interface Config {
   };
   /** Vector search beside BM25, when an OpenAI-compatible embeddings endpoint is configured. */
   embeddings: { baseUrl: string; apiKey: string; model: string } | null;
+  /** The chat model that writes a summary of each snippet while indexing; null when off (summaryModel). */
+  summaries: { baseUrl: string; apiKey: string; model: string; timeoutMs: number; maxRetries: number; maxTokensPerRun: number } | null;
   /** The chat model that writes fixes: any OpenAI-compatible endpoint; null when none is configured. */
   model: {
     baseUrl: string;
@@ -396,6 +403,7 @@ const SECRET = new Set([
   'DATABASE_URL',
   'KODAH_GIT_TOKENS',
   'KODAH_EMBEDDINGS_API_KEY',
+  'KODAH_SUMMARY_API_KEY',
   'OPENAI_API_KEY',
   'PRIVATE_KEY',
   'WEBHOOK_SECRET',
@@ -439,6 +447,26 @@ function stripeApi(base: string): { host: string; port: number; protocol: 'http'
   const url = new URL(base);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}
+
+/**
+ * The summary model, on when KODAH_SUMMARY_MODEL or KODAH_SUMMARY_BASE_URL asks for it (summaries
+ * cost tokens on every index run, so a fix model alone does not turn them on); what is not given
+ * is the fix model's endpoint, key or name.
+ */
+function summaryModel(e: z.infer<typeof schema>): Config['summaries'] {
+  if (e.KODAH_SUMMARY_MODEL === undefined && e.KODAH_SUMMARY_BASE_URL === undefined) return null;
+  const baseUrl = e.KODAH_SUMMARY_BASE_URL ?? e.OPENAI_BASE_URL;
+  if (!baseUrl || e.KODAH_INDEX_SUMMARY_MAX_TOKENS === 0) return null;
+  const own = e.KODAH_SUMMARY_BASE_URL !== undefined;
+  return {
+    baseUrl,
+    apiKey: e.KODAH_SUMMARY_API_KEY ?? (own ? '' : e.OPENAI_API_KEY),
+    model: e.KODAH_SUMMARY_MODEL ?? e.KODAH_MODEL,
+    timeoutMs: e.KODAH_MODEL_TIMEOUT_S * 1000,
+    maxRetries: e.KODAH_MODEL_MAX_RETRIES,
+    maxTokensPerRun: e.KODAH_INDEX_SUMMARY_MAX_TOKENS,
+  };
 }
 
 /** Reads and validates the environment once; a bad value names its variable and what it wants. */
@@ -485,6 +513,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddings: e.KODAH_EMBEDDINGS_BASE_URL
       ? { baseUrl: e.KODAH_EMBEDDINGS_BASE_URL, apiKey: e.KODAH_EMBEDDINGS_API_KEY, model: e.KODAH_EMBEDDINGS_MODEL }
       : null,
+    summaries: summaryModel(e),
     model: e.OPENAI_BASE_URL
       ? {
           baseUrl: e.OPENAI_BASE_URL,

@@ -121,6 +121,8 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
       ['map', 'completed', 100],
       ['scan', 'completed', 100],
       ['extract_snippets', 'completed', 100],
+      // No summary model in this suite (test/code-index-summaries.test.ts has one).
+      ['summarize', 'skipped', 100],
       ['build_search_index', 'completed', 100],
     ]);
     expect(steps[3].attributes).toMatchObject({ current: 4, total: 4 });
@@ -361,6 +363,7 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     const status = await app.api(key, 'GET', `/api/v1/indexes/${created.body.data.id}/status`);
     expect(status.body.data.filter((s: any) => s.attributes.state === 'skipped').map((s: any) => s.attributes.step)).toEqual([
       'extract_snippets',
+      'summarize',
       'build_search_index',
     ]);
     const rows = await app.kodah.db.query<{ n: number }>('SELECT count(*)::int AS n FROM code_files WHERE repository_id = $1', [

@@ -29,6 +29,8 @@ export interface SearchHit {
   createdAt: string | null;
   updatedAt: string | null;
   content: string;
+  /** The model's summary of the snippet; empty when there is none (yet, or no summary model). */
+  summary: string;
   /** The score of each ranking that was run, in order: BM25, then code and text vectors when configured. */
   scores: number[];
   /** The fused score the results are ordered by. */
@@ -57,11 +59,14 @@ const RRF_K = 60;
 export class CodeSearch {
   readonly #db: Queryable;
   readonly #embedder: Embedder | null;
+  readonly #summaryModel: string | null;
   readonly #segments = new Map<string, { commit: string; segment: Promise<SearchSegment> }>();
 
-  constructor(db: Queryable, embedder: Embedder | null) {
+  /** `summaryModel`: the model whose snippet summaries `text` queries also search, and hits carry. */
+  constructor(db: Queryable, embedder: Embedder | null, summaryModel: string | null = null) {
     this.#db = db;
     this.#embedder = embedder;
+    this.#summaryModel = summaryModel;
   }
 
   async search(accountId: string, query: SearchQuery): Promise<SearchHit[]> {
@@ -79,7 +84,10 @@ export class CodeSearch {
 
     const rankings: Ranking[] = [];
     const words = [...(query.keywords ?? []), query.code ?? '', query.text ?? ''].join('\n');
-    rankings.push(this.#bm25(all, searched, termCounts(tokenize(words)), filters, depth));
+    rankings.push(this.#bm25(all, searched, termCounts(tokenize(words)), filters, depth, 'code'));
+    // A description in words is matched against what the snippets do, as their summaries say.
+    if (this.#summaryModel && query.text?.trim())
+      rankings.push(this.#bm25(all, searched, termCounts(tokenize(query.text)), filters, depth, 'summary'));
     if (this.#embedder) {
       for (const text of [query.code, query.text]) {
         if (text?.trim()) rankings.push(await this.#vector(searched, text, filters, depth));
@@ -103,7 +111,7 @@ export class CodeSearch {
   segment(repositoryId: string, commit: string): Promise<SearchSegment> {
     const cached = this.#segments.get(repositoryId);
     if (cached?.commit === commit) return cached.segment;
-    const segment = SearchSegment.load(this.#db, repositoryId, commit);
+    const segment = SearchSegment.load(this.#db, repositoryId, commit, this.#summaryModel);
     this.#segments.set(repositoryId, { commit, segment });
     segment.catch(() => {
       if (this.#segments.get(repositoryId)?.segment === segment) this.#segments.delete(repositoryId);
@@ -116,14 +124,25 @@ export class CodeSearch {
     this.#segments.delete(repositoryId);
   }
 
-  /** BM25 with collection statistics over all the account's segments, so filters never change a score. */
-  #bm25(all: SearchSegment[], searched: SearchSegment[], query: Map<string, number>, filters: CompiledFilters, depth: number): Ranking {
+  /**
+   * BM25 over the snippets' code or their summaries, with collection statistics over all the
+   * account's segments, so filters never change a score.
+   */
+  #bm25(
+    all: SearchSegment[],
+    searched: SearchSegment[],
+    query: Map<string, number>,
+    filters: CompiledFilters,
+    depth: number,
+    field: 'code' | 'summary',
+  ): Ranking {
     const docs = all.reduce((n, s) => n + s.size, 0);
-    const avg = all.reduce((n, s) => n + s.totalLength, 0) / (docs || 1);
+    const total = (s: SearchSegment) => (field === 'code' ? s.totalLength : s.summaryTotalLength);
+    const avg = all.reduce((n, s) => n + total(s), 0) / (docs || 1);
     const terms = [...query.keys()].sort();
     const idf = new Map(
       terms.map((t) => {
-        const n = all.reduce((sum, s) => sum + s.documentFrequency(t), 0);
+        const n = all.reduce((sum, s) => sum + s.documentFrequency(t, field), 0);
         return [t, Math.log(1 + (docs - n + 0.5) / (n + 0.5)) * query.get(t)!];
       }),
     );
@@ -131,14 +150,16 @@ export class CodeSearch {
     let floor = 0;
     for (const segment of searched) {
       const scores = new Float64Array(segment.size);
+      const postings = field === 'code' ? segment.postings : segment.summaryPostings;
+      const lengths = field === 'code' ? segment.lengths : segment.summaryLengths;
       for (const term of terms) {
-        const posting = segment.postings.get(term);
+        const posting = postings.get(term);
         if (!posting) continue;
         const weight = idf.get(term)!;
         for (let i = 0; i < posting.docs.length; i++) {
           const doc = posting.docs[i]!;
           const tf = posting.tfs[i]!;
-          scores[doc]! += (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * segment.lengths[doc]!) / avg));
+          scores[doc]! += (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * lengths[doc]!) / avg));
         }
       }
       for (let doc = 0; doc < scores.length; doc++) {
@@ -175,10 +196,20 @@ export class CodeSearch {
     const ids = best.map((b) => b.doc.segment.snippetIds[b.doc.doc]!);
     const snippets = new Map(
       (
-        await this.#db.query<{ id: string; kind: string; name: string; start_line: number; end_line: number; content: string | null }>(
-          `SELECT s.id, s.kind, s.qualified_name AS name, s.start_line, s.end_line, b.content
-           FROM code_snippets s JOIN code_blobs b ON b.sha = s.blob_sha WHERE s.id = ANY($1::bigint[])`,
-          [ids],
+        await this.#db.query<{
+          id: string;
+          kind: string;
+          name: string;
+          start_line: number;
+          end_line: number;
+          content: string | null;
+          summary: string | null;
+        }>(
+          `SELECT s.id, s.kind, s.qualified_name AS name, s.start_line, s.end_line, b.content, m.summary
+           FROM code_snippets s JOIN code_blobs b ON b.sha = s.blob_sha
+           LEFT JOIN code_summaries m ON m.content_sha = s.content_sha AND m.model = $2
+           WHERE s.id = ANY($1::bigint[])`,
+          [ids, this.#summaryModel ?? ''],
         )
       ).rows.map((r) => [Number(r.id), r]),
     );
@@ -202,6 +233,7 @@ export class CodeSearch {
           createdAt: file.firstDate === null ? null : new Date(file.firstDate).toISOString(),
           updatedAt: file.lastDate === null ? null : new Date(file.lastDate).toISOString(),
           content: snippetText(snippet.content ?? '', snippet.start_line, snippet.end_line),
+          summary: snippet.summary ?? '',
           scores,
           score,
         },

@@ -5,6 +5,7 @@ import { ensureMirror } from '../git/mirror-cache.js';
 import { KodahError, toKodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Embedder } from './embeddings.js';
+import { type Summarizer, summarizeMissing } from './summarize-snippets.js';
 import { embedMissing } from './embed-snippets.js';
 import { extractBlobs } from './extract-blobs.js';
 import { StepRecorder } from './index-steps.js';
@@ -19,6 +20,8 @@ export interface IndexDeps {
   credentials: GitCredentials;
   pool: SnippetPool;
   embedder: Embedder | null;
+  /** Writes snippet summaries; null when no summary model is configured (the step is skipped). */
+  summarizer: Summarizer | null;
   log: Logger;
 }
 
@@ -105,7 +108,7 @@ export async function indexMirror(
   try {
     if (commit === repository.indexed_commit) {
       await mapping;
-      for (const step of ['scan', 'extract_snippets', 'build_search_index'] as const)
+      for (const step of ['scan', 'extract_snippets', 'summarize', 'build_search_index'] as const)
         await steps.skip(step, `${commit.slice(0, 12)} is already indexed`);
       return null;
     }
@@ -141,6 +144,21 @@ async function scanAndCut(
     signal,
   });
   await steps.complete('extract_snippets', `${extracted.newBlobs} new blobs, ${extracted.snippets} snippets`);
+
+  if (deps.summarizer && config.summaries) {
+    await steps.start('summarize');
+    const run = await summarizeMissing(
+      db,
+      deps.summarizer,
+      { repositoryId, commit, maxTokens: config.summaries.maxTokensPerRun },
+      (done, total) => steps.progress('summarize', done, total),
+      signal,
+    );
+    const left = run.left ? `; ${run.left} left for the next run (token budget or unusable answers)` : '';
+    await steps.complete('summarize', `${run.summarized} summarized, ${run.cached} from the cache, ${run.tokens} tokens${left}`);
+  } else {
+    await steps.skip('summarize', 'no summary model configured (KODAH_SUMMARY_MODEL)');
+  }
 
   await mapping;
   await steps.start('build_search_index');

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 
 /** The steps of an index run, in order, as the status endpoint lists them. */
-const INDEX_STEPS = ['clone', 'map', 'scan', 'extract_snippets', 'build_search_index'] as const;
+const INDEX_STEPS = ['clone', 'map', 'scan', 'extract_snippets', 'summarize', 'build_search_index'] as const;
 export type IndexStep = (typeof INDEX_STEPS)[number];
 export type StepState = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 

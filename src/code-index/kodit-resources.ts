@@ -190,7 +190,7 @@ export function snippetView(hit: SearchHit): z.infer<typeof snippetData> {
       relative_path: hit.path,
       language: hit.language,
       authors: hit.authors,
-      summary: '',
+      summary: hit.summary,
       commit_sha: hit.commit,
       start_line: hit.startLine,
       end_line: hit.endLine,

@@ -1,4 +1,6 @@
 import type { Queryable } from '../db/database.js';
+import { termCounts } from '../code/bm25.js';
+import { tokenize } from '../code/tokenize.js';
 import { parseTerms } from './cut-blob.js';
 import { bytesToVector } from './embeddings.js';
 
@@ -18,6 +20,15 @@ interface Posting {
   tfs: Uint16Array;
 }
 
+function addPostings(into: Map<string, { docs: number[]; tfs: number[] }>, doc: number, terms: Iterable<[string, number]>): void {
+  for (const [term, tf] of terms) {
+    let posting = into.get(term);
+    if (!posting) into.set(term, (posting = { docs: [], tfs: [] }));
+    posting.docs.push(doc);
+    posting.tfs.push(Math.min(tf, 65_535));
+  }
+}
+
 /**
  * The searchable snippets of one repository at its indexed commit, held in memory: an inverted
  * index with term frequencies and document lengths, plus the metadata filters need. Built from
@@ -34,6 +45,10 @@ export class SearchSegment {
   readonly lengths: number[] = [];
   readonly postings = new Map<string, Posting>();
   totalLength = 0;
+  /** The same over the snippets' summaries (empty without a summary model): what `text` queries also rank. */
+  readonly summaryPostings = new Map<string, Posting>();
+  readonly summaryLengths: number[] = [];
+  summaryTotalLength = 0;
   /** Vectors per model, loaded on first vector query; rows align with the documents. */
   readonly #vectors = new Map<string, Promise<Array<Float32Array | null>>>();
 
@@ -46,7 +61,8 @@ export class SearchSegment {
     return this.snippetIds.length;
   }
 
-  static async load(db: Queryable, repositoryId: string, commit: string): Promise<SearchSegment> {
+  /** `summaryModel`: whose summaries to index beside the code (null: none). */
+  static async load(db: Queryable, repositoryId: string, commit: string, summaryModel: string | null = null): Promise<SearchSegment> {
     const segment = new SearchSegment(repositoryId, commit);
     const rows = await db.query<{
       path: string;
@@ -58,14 +74,17 @@ export class SearchSegment {
       language: string;
       terms: string;
       length: number;
+      summary: string | null;
     }>(
-      `SELECT f.path, f.blob_sha, f.authors, f.first_date, f.last_date, s.id, s.language, s.terms, s.length
+      `SELECT f.path, f.blob_sha, f.authors, f.first_date, f.last_date, s.id, s.language, s.terms, s.length, m.summary
          FROM code_files f JOIN code_snippets s ON s.blob_sha = f.blob_sha
+         LEFT JOIN code_summaries m ON m.content_sha = s.content_sha AND m.model = $3
         WHERE f.repository_id = $1 AND f.commit_sha = $2 AND f.indexed
         ORDER BY f.path, s.ordinal`,
-      [repositoryId, commit],
+      [repositoryId, commit, summaryModel ?? ''],
     );
     const building = new Map<string, { docs: number[]; tfs: number[] }>();
+    const summaries = new Map<string, { docs: number[]; tfs: number[] }>();
     let lastPath: string | null = null;
     for (const row of rows.rows) {
       if (row.path !== lastPath) {
@@ -85,19 +104,20 @@ export class SearchSegment {
       segment.languages.push(row.language);
       segment.lengths.push(row.length);
       segment.totalLength += row.length;
-      for (const [term, tf] of parseTerms(row.terms)) {
-        let posting = building.get(term);
-        if (!posting) building.set(term, (posting = { docs: [], tfs: [] }));
-        posting.docs.push(doc);
-        posting.tfs.push(Math.min(tf, 65_535));
-      }
+      addPostings(building, doc, parseTerms(row.terms));
+      const summaryTerms = row.summary ? termCounts(tokenize(row.summary)) : new Map<string, number>();
+      const summaryLength = [...summaryTerms.values()].reduce((n, tf) => n + tf, 0);
+      segment.summaryLengths.push(summaryLength);
+      segment.summaryTotalLength += summaryLength;
+      addPostings(summaries, doc, summaryTerms);
     }
     for (const [term, p] of building) segment.postings.set(term, { docs: Int32Array.from(p.docs), tfs: Uint16Array.from(p.tfs) });
+    for (const [term, p] of summaries) segment.summaryPostings.set(term, { docs: Int32Array.from(p.docs), tfs: Uint16Array.from(p.tfs) });
     return segment;
   }
 
-  documentFrequency(term: string): number {
-    return this.postings.get(term)?.docs.length ?? 0;
+  documentFrequency(term: string, field: 'code' | 'summary' = 'code'): number {
+    return (field === 'code' ? this.postings : this.summaryPostings).get(term)?.docs.length ?? 0;
   }
 
   /** The model's vector of each document (null where none was stored). */
