@@ -81,9 +81,9 @@ async function jobsInProgress(db: Database, accountId: string, limits: SubmitJob
  * submissions of one account queue up there and none can spend a credit twice).
  * The answers come in this order, first failure wins:
  *   422 bad body (the route's schema) → 503 no fix engine → 422 the URL policy and the host
- *   allow-list (before any network access) → 503 repository host unreachable / 404 repository or ref not found → 402 private
- *   repo without paid credits → 402 no credits remaining → 429 job already in progress → 429
- *   server at capacity.
+ *   allow-list (before any network access) → 503 repository host unreachable / 404 repository
+ *   or ref not found → 402 private repo without paid credits → 402 no credits remaining →
+ *   429 job already in progress (naming the jobs) → 429 server at capacity.
  * Credits come before the limits because waiting never cures a 402, while a 429 says "retry".
  */
 export async function submitJob(deps: SubmitJobDeps, accountId: string, input: SubmitJobInput): Promise<{ jobId: string }> {
