@@ -145,11 +145,14 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const sandbox = options.workers && !options.engine && config.model ? await selectSandbox(config, log) : null;
     const engine =
       options.engine ?? (config.model && sandbox ? createFixEngine(fixDepsFor(config, credentials, sandbox)) : unconfiguredEngine);
-    if (options.workers && !options.engine && !config.model)
-      log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
+    if (!options.engine && !config.model)
+      log.warn(
+        'no model configured (OPENAI_BASE_URL, KODAH_MODEL): POST /jobs answers 503, and a job handed to this worker fails and is refunded, until one is',
+      );
     const hooks = github ? gitHubJobHooks(boss, log) : null;
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
-    const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits };
+    const modelConfigured = Boolean(options.engine ?? config.model);
+    const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits, modelConfigured };
     const workers = options.workers
       ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config)
       : null;
@@ -180,7 +183,9 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         onSettled: hooks?.onSettled,
         secretKey: config.signIn ? await loadSecretKey(config, log) : null,
       });
-      if (!config.github) log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
+      if (config.github)
+        log.info({ appId: config.github.appId }, `GitHub App ${config.github.appId} enabled: webhooks at /api/github/webhooks`);
+      else log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
       if (!config.signIn) log.info('signing in with GitHub disabled: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to enable it');
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');

@@ -88,6 +88,7 @@ const schema = z
     KODAH_DATA_DIR: z.string().min(1).default('./.kodah'),
     KODAH_FIX_PRICE_USD: usdCents.default(50),
     KODAH_FREE_FIXES_PER_MONTH: int(0, 10_000).default(10),
+    KODAH_CHARGE_UNFIXED: flag.default(false),
     KODAH_GIT_HOSTS: hostList.default(['github.com']),
     KODAH_ALLOW_LOCAL_GIT: flag.default(false),
     KODAH_GIT_TOKENS: tokenMap.default({}),
@@ -255,7 +256,8 @@ export interface Config {
   databaseUrl: string | undefined;
   databasePoolMax: number;
   dataDir: string;
-  billing: { fixPriceCents: number; freeFixesPerMonth: number };
+  /** chargeUnfixed: a job that ends without a fix keeps its debit (by default it is refunded). */
+  billing: { fixPriceCents: number; freeFixesPerMonth: number; chargeUnfixed: boolean };
   git: {
     allowedHosts: readonly string[];
     allowLocal: boolean;
@@ -487,7 +489,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: path.resolve(e.KODAH_DATA_DIR),
-    billing: { fixPriceCents: e.KODAH_FIX_PRICE_USD, freeFixesPerMonth: e.KODAH_FREE_FIXES_PER_MONTH },
+    billing: {
+      fixPriceCents: e.KODAH_FIX_PRICE_USD,
+      freeFixesPerMonth: e.KODAH_FREE_FIXES_PER_MONTH,
+      chargeUnfixed: e.KODAH_CHARGE_UNFIXED,
+    },
     git: {
       allowedHosts: e.KODAH_GIT_HOSTS,
       allowLocal: e.KODAH_ALLOW_LOCAL_GIT,

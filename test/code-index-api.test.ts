@@ -285,7 +285,14 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
       422,
       /remote_uri: no repository/,
     );
-    await bad('POST', '/api/v1/indexes', { data: { attributes: { uri: 'http://127.0.0.1:1/a/b' } } }, 422, /uri: /);
+    // A host that refuses the connection is not the caller's mistake: a 503 to retry, naming the host.
+    await bad(
+      'POST',
+      '/api/v1/indexes',
+      { data: { attributes: { uri: 'http://127.0.0.1:1/a/b' } } },
+      503,
+      /^Could not reach the repository host 127\.0\.0\.1: git said: /,
+    );
     await bad(
       'POST',
       '/api/v1/search',
@@ -324,7 +331,12 @@ describe.each(databaseKinds)('code index API on %s', (kind) => {
     await waitForIndex(app, key, created.body.data.id, odd);
     const commit = await app.api(key, 'GET', `/api/v1/repositories/${created.body.data.id}/commits/${odd}`);
     expect(commit.body.data.attributes).toMatchObject({ date: '2011-09-08T01:58:50.000Z', message: 'odd zone', parent_commit_sha: base });
-    expect((await app.api(key, 'DELETE', `/api/v1/repositories/${created.body.data.id}`)).status).toBe(204);
+    // As the Kodit client sends it: a JSON Content-Type on a request with no body.
+    const deleted = await fetch(`${app.url}/api/v1/repositories/${created.body.data.id}`, {
+      method: 'DELETE',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    });
+    expect(deleted.status).toBe(204);
   });
 
   it('lists what .gitignore and .noindex exclude, but never cuts or searches it', async () => {

@@ -48,10 +48,32 @@ describe.each(databaseKinds)('credits and limits on %s', (kind) => {
     const { key } = await paidOnly.account({ paidCents: 5000 });
     const results = await Promise.all(Array.from({ length: 50 }, () => paidOnly.api(key, 'POST', '/jobs', body())));
     expect(count(results.map((r) => r.status))).toEqual({ 202: 1, 429: 49 });
+    const accepted = results.find((r) => r.status === 202)!.body.job_id;
     const rejected = results.find((r) => r.status === 429)!;
-    expect(rejected.body).toEqual({ detail: 'Job already in progress' });
+    // The 429 names the job that holds the account's one slot, and the limit.
+    expect(rejected.body).toEqual({
+      detail: `Job already in progress: 1 of 1 allowed (${accepted}); wait for one to finish or cancel it`,
+      running_jobs: [accepted],
+      max_running_jobs: 1,
+    });
     expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await paidOnly.api(key, 'GET', '/account')).body.paid_balance_cents).toBe(4950);
+  });
+
+  it("429 Job already in progress names every job that holds the account's slots, oldest first, and its own limit", async () => {
+    const { key } = await paidOnly.account({ paidCents: 500, maxRunningJobs: 2 });
+    const first = (await paidOnly.api(key, 'POST', '/jobs', body())).body.job_id;
+    const second = (await paidOnly.api(key, 'POST', '/jobs', body())).body.job_id;
+    const third = await paidOnly.api(key, 'POST', '/jobs', body());
+    expect(third.status).toBe(429);
+    expect(third.body).toEqual({
+      detail: `Job already in progress: 2 of 2 allowed (${first}, ${second}); wait for one to finish or cancel it`,
+      running_jobs: [first, second],
+      max_running_jobs: 2,
+    });
+    // Cancelling one frees its slot.
+    expect((await paidOnly.api(key, 'POST', `/jobs/${first}/cancel`)).status).toBe(200);
+    expect((await paidOnly.api(key, 'POST', '/jobs', body())).status).toBe(202);
   });
 
   it('429 Server at capacity when the queue is full, and the rejected account keeps its credit', async () => {

@@ -189,7 +189,8 @@ describe('the agent fixes a real bug in the sandbox', () => {
   it('a model that never submits, one that loops on one call, and a spent budget each end with what was tried', async () => {
     world.model.reply('I think the bug is in processor.py.', 'Still thinking.', 'Done, I guess.');
     const idle = await fixJob(world, key);
-    expect(idle.status.status).toBe('failed');
+    // Ended without a fix: `no_fix`, refunded (KODAH_CHARGE_UNFIXED is off).
+    expect(idle.status).toMatchObject({ status: 'failed', error_kind: 'input', refunded: true });
     expect(idle.status.error).toMatch(/stopped calling tools without submitting/);
 
     const read = call('read_file', { path: 'shop/processor.py' });

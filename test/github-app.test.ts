@@ -314,6 +314,9 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
     expect(forged.status).toBeGreaterThanOrEqual(400);
     expect(forged.status).toBeLessThan(500);
     expect(unsigned.status).toBeGreaterThanOrEqual(400);
+    // Refused by the webhooks middleware or before it, the answer has the API's one error shape.
+    expect(JSON.parse(forged.body)).toEqual({ detail: expect.stringMatching(/signature does not match/) });
+    expect(JSON.parse(unsigned.body)).toEqual({ detail: 'Required headers missing: x-hub-signature-256' });
     // A genuine delivery after them (a label that asks for nothing) goes all the way through its
     // handler: the forged ones, had they got in, would have been recorded and queued before it.
     const genuine = await send('issues', labeled(WIDGETS, { number: 90, title: 'Forged' }, 'alice', 'bug'));
@@ -451,6 +454,19 @@ describe.each(databaseKinds)('GitHub App on %s', (kind) => {
       return found.length === 2 && /pull\/\d+/.test(found[1]!) ? found : null;
     });
     expect(statuses[0]).toMatch(/Your credit was restored/);
+  });
+
+  it('a job whose model writes no valid fix says what was tried and, by default, gives the credit back', async () => {
+    github.addIssue(WIDGETS.owner, WIDGETS.name, { number: 31, title: 'Totals off by a cent' });
+    model.reply(`I would round the total.\n\n${block('shop/processor.py', '    no such line', '    return round(total, 2)')}`);
+    const { delivery } = await send('issues', labeled(WIDGETS, { number: 31, title: 'Totals off by a cent' }));
+    const body = await settled(WIDGETS, 31, /No fix was delivered, so your credit was restored/);
+    expect(body).toContain('Why it failed (`no_fix`)');
+    expect(body).toMatch(
+      /No valid fix within 1 attempt: the model answered once with edits, and none passed the checks\. What each answer was rejected for: attempt 1: /,
+    );
+    const { rows } = await app.kodah.db.query(`SELECT 1 FROM ledger WHERE kind = 'refund' AND job_id = $1`, [taskIdFor(delivery)]);
+    expect(rows).toHaveLength(1);
   });
 
   it('commands: help lists them, fix takes more context, cancel stops a running fix', async () => {

@@ -5,6 +5,7 @@ import { FIX_QUEUE } from '../src/jobs/fix-queue.js';
 import { reconcileLostJobs } from '../src/jobs/reconcile-jobs.js';
 import { KodahError } from '../src/lib/errors.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
+import { freePort } from './helpers/kodah-process.js';
 import { startTestApp, type TestApp, waitForJob } from './helpers/test-app.js';
 import { createTestDatabase, databaseKinds } from './helpers/test-database.js';
 
@@ -21,7 +22,10 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
     git.createRepo('secret', { 'app.py': 'print(1)\n' }, { private: true });
     git.git('shop', 'tag', 'v1.0', 'main');
     repo = git.url('shop');
-    app = await startTestApp(kind, { env: { KODAH_GIT_TOKENS: `127.0.0.1=${git.token}` } });
+    // nonexistent.invalid: an allowed host whose name never resolves (RFC 6761 reserves .invalid).
+    app = await startTestApp(kind, {
+      env: { KODAH_GIT_TOKENS: `127.0.0.1=${git.token}`, KODAH_GIT_HOSTS: 'github.com,nonexistent.invalid' },
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -109,6 +113,42 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
   });
 
   describe('repository checks', () => {
+    it('422 for a host off the allow-list, decided before any DNS lookup, and nothing charged', async () => {
+      const { key } = await app.account();
+      const gitlab = await app.api(key, 'POST', '/jobs', fix({ repo_url: 'https://gitlab.com/a/b' }));
+      expect(gitlab.status).toBe(422);
+      expect(gitlab.body.detail).toMatch(/^repo_url: host gitlab\.com is not allowed \(allowed: github\.com, nonexistent\.invalid/);
+      // A name that cannot resolve: looked up first, it would be a 404 or a 503, never this 422.
+      const unlisted = await app.api(key, 'POST', '/jobs', fix({ repo_url: 'https://unlisted.invalid/a/b' }));
+      expect(unlisted).toMatchObject({
+        status: 422,
+        body: { detail: expect.stringMatching(/^repo_url: host unlisted\.invalid is not allowed/) },
+      });
+      expect((await app.api(key, 'GET', '/account')).body.free_credits).toBe(10);
+    });
+
+    it('503 with Retry-After, naming the host, for an allowed host that does not resolve; nothing charged', async () => {
+      const { key } = await app.account({ paidCents: 100 });
+      const res = await app.api(key, 'POST', '/jobs', fix({ repo_url: 'https://nonexistent.invalid/owner/repo' }));
+      expect(res.status).toBe(503);
+      expect(res.body.detail).toMatch(/^Could not reach the repository host nonexistent\.invalid: its name could not be resolved/);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await app.api(key, 'GET', '/account')).body).toMatchObject({ free_credits: 10, paid_balance_cents: 100, running_jobs: 0 });
+    });
+
+    it('503 for an allowed host that refuses the connection, 404 only when the host says there is no repository', async () => {
+      const { key } = await app.account();
+      const closed = await freePort();
+      const refused = await app.api(key, 'POST', '/jobs', fix({ repo_url: `http://127.0.0.1:${closed}/owner/repo` }));
+      expect(refused.status).toBe(503);
+      expect(refused.body.detail).toMatch(/^Could not reach the repository host 127\.0\.0\.1: git said: .*(connect|refused)/i);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // A failure to reach is not remembered: the same URL answers again once something listens.
+      const missing = await app.api(key, 'POST', '/jobs', fix({ repo_url: git.url('no-such-repo') }));
+      expect(missing).toMatchObject({ status: 404, body: { detail: 'Repository not found' } });
+      expect((await app.api(key, 'GET', '/account')).body.free_credits).toBe(10);
+    });
+
     it('404 Repository not found for a missing repository', async () => {
       const { key } = await app.account();
       const res = await app.api(key, 'POST', '/jobs', fix({ repo_url: git.url('nothing-here') }));
@@ -160,6 +200,48 @@ describe.each(databaseKinds)('jobs API on %s', (kind) => {
       const status = await waitForJob(app, rich.key, ok.body.job_id);
       expect(status).toMatchObject({ status: 'failed', error: 'fix engine not configured', refunded: true });
       expect((await app.api(rich.key, 'GET', '/account')).body.paid_balance_cents).toBe(100);
+    });
+  });
+
+  describe('without a model', () => {
+    it('POST /jobs answers 503 at once, saying the operator must configure one; nothing is charged', async () => {
+      const bare = await startTestApp(kind, { workers: false, engine: null });
+      try {
+        const { key } = await bare.account({ paidCents: 100 });
+        const res = await bare.api(key, 'POST', '/jobs', fix());
+        expect(res.status).toBe(503);
+        expect(res.body.detail).toMatch(/^No fix engine: .*no model configured.*OPENAI_BASE_URL.*KODAH_MODEL/);
+        expect((await bare.api(key, 'GET', '/account')).body).toMatchObject({ free_credits: 10, paid_balance_cents: 100, running_jobs: 0 });
+        expect((await bare.api(key, 'GET', '/jobs')).body.jobs).toEqual([]);
+        // A bad body is still the caller's 422 (validation runs before the handler).
+        expect((await bare.api(key, 'POST', '/jobs', { task: 'fix' })).status).toBe(422);
+      } finally {
+        await bare.stop();
+      }
+    });
+  });
+
+  describe('requests without a body', () => {
+    it('are accepted whatever their Content-Type says', async () => {
+      const { key } = await app.account({ maxRunningJobs: 5 });
+      const { body } = await app.api(key, 'POST', '/jobs', fix());
+      for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
+        const res = await fetch(`${app.url}/jobs/${body.job_id}/status`, { headers: { 'x-api-key': key, 'content-type': type } });
+        expect(res.status, type).toBe(200);
+      }
+      // POST with no body and a JSON type: the route answers (409 or 200), not 422 "must be a JSON object".
+      const cancel = await fetch(`${app.url}/jobs/${body.job_id}/cancel`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      });
+      expect([200, 409]).toContain(cancel.status);
+      // A body that is there is still parsed: an empty JSON body is refused, a broken one too.
+      const broken = await fetch(`${app.url}/jobs`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: '{',
+      });
+      expect(broken.status).toBe(422);
     });
   });
 

@@ -19,8 +19,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('API and workers in separate proce
       const env = { ...database.env, KODAH_ALLOW_LOCAL_GIT: '1', LOG_LEVEL: 'info' };
       const { key } = await seedAccount(database.env, 1000);
       const port = await freePort();
+      // The API process has a model, so it accepts jobs; the workers have none, so each job fails there
+      // as a system error and is refunded: the API judges by its own configuration.
       const api = spawnKodah(['serve', '--no-workers'], {
         ...env,
+        OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
         PORT: String(port),
         HOST: '127.0.0.1',
         KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: '10',

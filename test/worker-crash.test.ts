@@ -54,7 +54,9 @@ async function start(rig: Rig, env: Record<string, string>) {
 /** Submits a job and waits until a worker is inside it: its ls-remote hangs on the git server. */
 async function submitStuckJob(rig: Rig, env: Record<string, string>) {
   const { key } = await seedAccount(rig.database.env);
-  const first = await start(rig, env);
+  // A model (never called: the job is stopped before the engine) so the API accepts the job; the
+  // next process has none, and a job it is handed fails as a system error, refunded.
+  const first = await start(rig, { ...env, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' });
   // The API's repository check passes; the worker's own ls-remote then hangs.
   rig.git.hangAfterRefs(1);
   const res = await first.api(key, 'POST', '/jobs', { repo_url: rig.git.url('shop'), task: 'fix', description: 'TypeError' });

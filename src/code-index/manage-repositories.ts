@@ -18,8 +18,9 @@ export interface CodeIndexDeps {
 }
 
 /**
- * Checks a remote the account asked to index: the URL policy, then a cheap ls-remote. Every way
- * it can fail is the caller's to fix (or to retry), so each is a 422 that says which.
+ * Checks a remote the account asked to index: the URL policy, then a cheap ls-remote. A refused
+ * URL or a missing repository is the caller's to fix, a 422 that says which; a host that could
+ * not be reached stays `repository_unavailable` (503), to retry later.
  */
 async function checkRemote(probe: RepositoryProbe, uri: string, accountId: string, field: string): Promise<string> {
   try {
@@ -32,7 +33,8 @@ async function checkRemote(probe: RepositoryProbe, uri: string, accountId: strin
       throw new KodahError('invalid_input', `${field}: no repository at ${uri} (or it is private and no credentials reach it)`, {
         kind: 'input',
       });
-    throw new KodahError('invalid_input', `${field}: ${uri} could not be reached: ${err.message}`, { kind: 'input' });
+    // A host we cannot reach is not the caller's to fix: the same 503 (with Retry-After) as POST /jobs.
+    throw err;
   }
 }
 

@@ -14,7 +14,7 @@ import { type RepoSettings, readRepoSettings } from './repo-settings.js';
 import { runCandidates } from './run-candidates.js';
 import { runSingleShot } from './single-shot.js';
 import { StageTimer } from './stage-timer.js';
-import { namedTests } from './test-outcomes.js';
+import { namedTests, whyTestsCannotRun } from './test-outcomes.js';
 
 export type { FixSandbox } from './plan-tests.js';
 
@@ -193,21 +193,34 @@ function agentBudget(operator: FixSettings['budget'], repo: RepoSettings) {
   };
 }
 
-/** The repository's tests once before any edit: what fails already is not the fix's fault. */
+/** Test output quoted in a failure: the end, where the reason is. */
+const QUOTED_OUTPUT_CHARS = 1500;
+
+/**
+ * The repository's tests once before any edit: what fails already is not the fix's fault. Tests
+ * that cannot run at all (no such command, no pytest, no tests collected) or cannot finish can
+ * prove no fix, so the job ends here, before the model spends anything, with the output that says
+ * why: the person reads `No module named pytest`, not only the model.
+ */
 async function testsBefore(plan: TestPlan, context: FixContext): Promise<FixTestRun | null> {
   if (!plan.command || !plan.sandbox || plan.skipped) return null;
   await context.report('tests before the fix', 27);
   const { run, summary } = await runTests(plan, context.signal);
-  // Tests that cannot finish before any edit can prove no fix: stop before the model spends anything.
-  if (run.limit) {
-    const why =
-      run.limit === 'time' ? `did not finish within ${plan.limits.timeoutMs / 1000} s` : `was stopped at the sandbox's ${run.limit} limit`;
-    throw new KodahError(
-      'job_failed',
-      `The test command \`${plan.command}\` ${why} before any edit, so no fix can be proven with it. ` +
-        'See the commands of this job; .github/kodah.yml can change test_command, test_timeout_s or setup.',
-      { kind: 'input' },
-    );
-  }
-  return summary;
+  const why = run.limit
+    ? run.limit === 'time'
+      ? `did not finish within ${plan.limits.timeoutMs / 1000} s`
+      : `was stopped at the sandbox's ${run.limit} limit`
+    : whyTestsCannotRun(plan.command, run);
+  if (!why) return summary;
+  const output = run.outputTail.trim();
+  const quoted = output.length > QUOTED_OUTPUT_CHARS ? `[…]${output.slice(-QUOTED_OUTPUT_CHARS)}` : output;
+  throw new KodahError(
+    'no_fix',
+    `The tests could not run before any edit, so no fix could be proven and the model was not asked for one: ` +
+      `the test command \`${plan.command}\` ${run.limit ? why : `failed: ${why}`}. ` +
+      (quoted ? `Its output ended:\n${quoted}\n` : 'It printed nothing. ') +
+      'Install what the tests need with `setup` in .github/kodah.yml (the sandbox has no network for tests), ' +
+      'or change test_command or test_timeout_s there.',
+    { kind: 'input' },
+  );
 }

@@ -91,7 +91,7 @@ export async function runCandidates(run: CandidatesRun) {
     context.log.info({ candidate, ok: outcome.ok, steps: outcome.steps.length }, 'agent run ended');
   }
   const kept = steps.length > MAX_RESULT_STEPS ? steps.slice(-MAX_RESULT_STEPS) : steps;
-  if (!won.length) throw new KodahError('job_failed', nothingWorked(failures), { kind: 'input' });
+  if (!won.length) throw new KodahError('no_fix', nothingWorked(failures), { kind: 'input' });
   const { winner, why } = pick(won);
   const candidates: FixCandidates = { tried: won.length + failures.length, winner: winner.candidate, why };
   return { winner, steps: kept, candidates };

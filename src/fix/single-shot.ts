@@ -37,6 +37,7 @@ export async function runSingleShot(
   const { signal } = context;
   const messages: ChatMessage[] = firstMessages(run.description, run.code);
   const tried: string[] = [];
+  let lastOutput: string | undefined;
   for (let attempt = 1; attempt <= run.maxAttempts; attempt++) {
     signal.throwIfAborted();
     await context.report(
@@ -51,13 +52,24 @@ export async function runSingleShot(
     const outcome = await tryAnswer(run, answer.content);
     if (outcome.ok) return { validation: outcome.validation, explanation: outcome.explanation, attempts: attempt };
     tried.push(`attempt ${attempt}: ${outcome.problems.join(' ')}`);
+    if (outcome.testOutput) lastOutput = outcome.testOutput;
     context.log.info({ attempt, problems: outcome.problems }, 'fix attempt rejected');
     await resetWorktree(tree.dir, plan.keep);
     messages.push(feedbackMessage(outcome.problems, outcome.testOutput));
   }
-  throw new KodahError('job_failed', `No valid fix within ${run.maxAttempts} attempts. ${tried.join(' ').slice(0, 2000)}`, {
-    kind: 'input',
-  });
+  throw new KodahError('no_fix', nothingPassed(run.maxAttempts, tried, lastOutput), { kind: 'input' });
+}
+
+/** What was tried, for a job whose answers all failed: each attempt's problems and the end of the last test output. */
+export function nothingPassed(attempts: number, tried: readonly string[], lastOutput: string | undefined): string {
+  const output = lastOutput?.trim();
+  return [
+    `No valid fix within ${attempts === 1 ? '1 attempt' : `${attempts} attempts`}: `,
+    `the model answered ${attempts === 1 ? 'once' : `${attempts} times`} with edits, `,
+    'and none passed the checks. What each answer was rejected for: ',
+    tried.join(' ').slice(0, 2000),
+    output ? `\nThe last test output ended:\n${output.slice(-800)}` : '',
+  ].join('');
 }
 
 async function tryAnswer(

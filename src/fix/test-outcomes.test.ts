@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareRuns, failedTests, namedTests, passedCount, summarizeRun } from './test-outcomes.js';
+import { compareRuns, failedTests, namedTests, passedCount, summarizeRun, whyTestsCannotRun } from './test-outcomes.js';
 
 const PYTEST = `..F.E
 =========================== short test summary info ============================
@@ -56,5 +56,34 @@ describe('test outcomes', () => {
     const red = summarizeRun('make test', { exitCode: 2, seconds: 1, outputTail: 'boom\n' });
     expect(compareRuns(green, red, [])).toEqual(['The tests `make test` passed before the edits and fail with them (exit code 2).']);
     expect(compareRuns(green, { ...red, exitCode: null }, [])[0]).toMatch(/stopped before they finished/);
+  });
+});
+
+describe('tests that cannot run', () => {
+  const run = (exitCode: number | null, outputTail: string) => ({ exitCode, outputTail });
+
+  it('names a missing command, a missing runner module, and pytest usage errors', () => {
+    expect(whyTestsCannotRun('pytsst -q', run(127, 'sh: 1: pytsst: not found\n'))).toMatch(/not found \(exit code 127\)/);
+    expect(whyTestsCannotRun('./t.sh', run(126, 'sh: 1: ./t.sh: Permission denied\n'))).toMatch(/could not be executed/);
+    expect(whyTestsCannotRun('python3 -m pytest -q', run(1, '/usr/bin/python3: No module named pytest\n'))).toBe(
+      'Python has no module named pytest (exit code 1)',
+    );
+    expect(whyTestsCannotRun('pytest', run(1, "Traceback …\nModuleNotFoundError: No module named 'pytest'\n"))).toMatch(
+      /no module named pytest/,
+    );
+    expect(whyTestsCannotRun('python -m pytest tests/nope.py', run(4, 'ERROR: file or directory not found: tests/nope.py\n'))).toMatch(
+      /exit code 4/,
+    );
+    expect(whyTestsCannotRun('pytest -q', run(5, '\nno tests ran in 0.01s\n'))).toMatch(/collected no tests/);
+  });
+
+  it('lets runs that ran pass, failing tests and an import error inside a collected test included', () => {
+    expect(whyTestsCannotRun('pytest', run(0, '3 passed'))).toBeNull();
+    expect(whyTestsCannotRun('pytest', run(1, PYTEST))).toBeNull();
+    expect(whyTestsCannotRun('pytest', run(null, ''))).toBeNull();
+    const collection = "E   ModuleNotFoundError: No module named 'cart.utils'\nERROR tests/test_cart.py\n1 error in 0.1s\n";
+    expect(whyTestsCannotRun('pytest', run(2, collection))).toBeNull();
+    // Exit codes 4 and 5 are pytest's: another runner's 4 is its own business.
+    expect(whyTestsCannotRun('go test ./...', run(4, 'FAIL'))).toBeNull();
   });
 });

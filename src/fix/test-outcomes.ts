@@ -74,3 +74,28 @@ export function compareRuns(before: FixTestRun | null, after: FixTestRun, requir
     problems.push(`The tests \`${after.command}\` passed before the edits and fail with them (exit code ${after.exitCode}).`);
   return problems;
 }
+
+/**
+ * Why a test command cannot run at all, read from its run before any edit; null when it ran (tests
+ * passing or failing both count as running). Only signs that the runner itself is missing or
+ * refused: the shell found no such command (127) or could not execute it (126), Python has no
+ * module for the runner (`python3 -m pytest` without pytest), a module missing while no test
+ * outcome was printed, or pytest's own usage error (4) or "no tests collected" (5). An import
+ * error inside a collected test is not here: pytest reports it per test, and it may be the bug.
+ */
+export function whyTestsCannotRun(command: string, run: { exitCode: number | null; outputTail: string }): string | null {
+  const { exitCode, outputTail: output } = run;
+  if (exitCode === null || exitCode === 0) return null;
+  if (exitCode === 127) return 'the command was not found (exit code 127)';
+  if (exitCode === 126) return 'the command could not be executed (exit code 126)';
+  const runner = /^\S*python[\d.]*: No module named (\S+)/m.exec(output);
+  if (runner) return `Python has no module named ${runner[1]} (exit code ${exitCode})`;
+  const missing = /ModuleNotFoundError: No module named '([^']+)'/.exec(output);
+  if (missing && (missing[1] === 'pytest' || (failedTests(output).length === 0 && passedCount(output) === null)))
+    return `no module named ${missing[1]} (exit code ${exitCode})`;
+  if (/\bpytest\b/.test(command) || /^=+ .*(test session starts|no tests ran)/m.test(output)) {
+    if (exitCode === 4) return 'pytest refused its arguments (exit code 4: usage error, such as a test path that does not exist)';
+    if (exitCode === 5) return 'pytest collected no tests (exit code 5)';
+  }
+  return null;
+}

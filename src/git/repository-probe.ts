@@ -1,7 +1,7 @@
 import { KodahError } from '../lib/errors.js';
 import type { GitCredentials } from './credentials.js';
 import { lsRemote, type RemoteRefs } from './ls-remote.js';
-import { checkRepoUrl, type CheckedRepoUrl, type RepoUrlPolicy } from './url-policy.js';
+import { checkRepoUrl, type CheckedRepoUrl, type RepoUrlPolicy, unreachable } from './url-policy.js';
 
 /** Whether a repository answered without credentials: what decides which credits pay for it. */
 export type Visibility = 'public' | 'private';
@@ -82,7 +82,11 @@ export class RepositoryProbe {
     this.#options = options;
   }
 
-  /** Throws invalid_input (URL policy), not_found, or repository_unavailable (network, retryable). */
+  /**
+   * Throws invalid_input (URL policy and allow-list, checked before any network access), not_found
+   * (the host answered that there is no such repository), or repository_unavailable (the host could
+   * not be resolved or reached: retryable, never cached).
+   */
   probe(rawUrl: string, options: ProbeOptions): Promise<RepoInfo> {
     const url = rawUrl.trim();
     if (options.signal) return this.#probe(url, options.accountId, options.signal);
@@ -136,6 +140,6 @@ export class RepositoryProbe {
       }
     }
     if (last.reason === 'not_found') throw new KodahError('not_found', 'Repository not found', { kind: 'input' });
-    throw new KodahError('repository_unavailable', `Could not reach ${target.host}: ${last.message}`, { retryable: true });
+    throw unreachable(target.host, `git said: ${last.message}`);
   }
 }

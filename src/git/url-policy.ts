@@ -82,29 +82,61 @@ export function parseRepoUrl(raw: string, policy: RepoUrlPolicy): URL {
 }
 
 /**
- * Checks the host against the allow-list and resolves it once, refusing internal addresses unless
- * local git is allowed. Git is then pinned to the address checked here, so a DNS answer that
- * changes between the check and the clone (rebinding) cannot redirect it.
+ * Whether the policy lets Kodah ask `host` at all, decided from the URL alone (no DNS): a host on
+ * the allow-list, or with local git a loopback/private IP literal or `localhost` (a named local
+ * host, such as `git.internal`, goes on the allow-list). So a host that is not allowed is refused
+ * the same way whether or not its name resolves, and nothing about it is looked up.
  */
-export async function checkRepoUrl(raw: string, policy: RepoUrlPolicy): Promise<CheckedRepoUrl> {
+export function hostAllowed(host: string, port: number, policy: RepoUrlPolicy): boolean {
+  if (policy.allowedHosts.includes(host) || policy.allowedHosts.includes(`${host}:${port}`)) return true;
+  if (!policy.allowLocal) return false;
+  if (isIP(host)) return isInternalAddress(host);
+  return host === 'localhost' || host.endsWith('.localhost');
+}
+
+/** Resolves a host name to every address; `node:dns` by default, a test's own resolver otherwise. */
+export type ResolveHost = (host: string) => Promise<string[]>;
+
+const systemResolve: ResolveHost = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/**
+ * Checks the URL and the host against the allow-list first (no network), then resolves the host
+ * once, refusing internal addresses unless local git is allowed. Git is then pinned to the address
+ * checked here, so a DNS answer that changes between the check and the clone (rebinding) cannot
+ * redirect it. An allowed host whose name does not resolve is a host we cannot reach, not a
+ * missing repository: `repository_unavailable`, retryable.
+ */
+export async function checkRepoUrl(raw: string, policy: RepoUrlPolicy, resolve: ResolveHost = systemResolve): Promise<CheckedRepoUrl> {
   const url = parseRepoUrl(raw, policy);
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-  const listed = policy.allowedHosts.includes(host) || policy.allowedHosts.includes(`${host}:${port}`);
+  if (isIP(host) && isInternalAddress(host) && !policy.allowLocal) throw invalid(`host ${host} is an internal address`);
+  if (!hostAllowed(host, port, policy)) {
+    const allowed = policy.allowedHosts.join(', ') || 'none';
+    throw invalid(`host ${host} is not allowed (allowed: ${allowed}${policy.allowLocal ? ', and local addresses' : ''})`);
+  }
   let addresses: string[];
   try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    addresses = isIP(host) ? [host] : await resolve(host);
   } catch (err) {
-    // Only a name that does not exist means no repository; a failing resolver is our problem.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND' || code === 'ENODATA') throw new KodahError('not_found', 'Repository not found', { kind: 'input' });
-    throw new KodahError('repository_unavailable', `Could not resolve ${host}: ${code ?? err}`, { cause: err, retryable: true });
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw unreachable(host, `its name could not be resolved (${code})`, err);
   }
+  if (!addresses.length) throw unreachable(host, 'its name resolved to no address');
   const local = addresses.some(isInternalAddress);
   if (local && !policy.allowLocal) throw invalid(`host ${host} resolves to an internal address`);
-  if (!listed && !(local && policy.allowLocal)) {
-    throw invalid(`host ${host} is not allowed (allowed: ${policy.allowedHosts.join(', ')})`);
-  }
   if (url.protocol === 'http:' && !local) throw invalid('must use https');
   return { url: url.toString().replace(/\/$/, ''), host, port, address: addresses[0]! };
+}
+
+/**
+ * A repository host Kodah could not reach: our problem or the host's, never the caller's, and
+ * worth trying again later. The message names the host, so a person can tell it from a missing
+ * repository.
+ */
+export function unreachable(host: string, why: string, cause?: unknown): KodahError {
+  return new KodahError('repository_unavailable', `Could not reach the repository host ${host}: ${why}. Try again later.`, {
+    cause,
+    retryable: true,
+  });
 }

@@ -12,6 +12,7 @@ const EVERY_CODE: Record<ErrorCode, true> = {
   at_capacity: true,
   too_early: true,
   job_failed: true,
+  no_fix: true,
   conflict: true,
   ref_not_found: true,
   repository_unavailable: true,

@@ -21,6 +21,7 @@ export const ADVICE: Record<ErrorCode, string | null> = {
   conflict: HELP,
   superseded: HELP,
   job_failed: 'Comment `/kodah fix <more context>` to try again with more to go on.',
+  no_fix: 'Comment `/kodah fix <more context>` to try again with more to go on, or fix what stopped the tests (see above) first.',
   engine_not_configured: 'Ask whoever runs this Kodah server to configure its model.',
   // Waiting does not help: the server's set-up has to change.
   model_no_tools:

@@ -221,6 +221,25 @@ describe('renderFailure', () => {
     expect(bareMentions(body)).toEqual([]);
   });
 
+  it('for a job that ended without a fix, points at what was tried and says the credit came back', () => {
+    const body = renderFailure({
+      key: 'k',
+      jobId: 'j',
+      message: 'The tests could not run before any edit … Its output ended:\n/usr/bin/python3: No module named pytest',
+      code: 'no_fix',
+      kind: 'input',
+      refunded: true,
+    });
+    expect(body).toContain('❌ Kodah could not fix this: what it tried and why it stopped are below (job `j`).');
+    expect(body).toContain('Why it failed (`no_fix`)');
+    expect(body).toContain('No module named pytest');
+    expect(body).toContain('No fix was delivered, so your credit was restored.');
+    // Charged (KODAH_CHARGE_UNFIXED=1): said as for any input failure.
+    expect(renderFailure({ key: 'k', jobId: 'j', message: 'x', code: 'no_fix', kind: 'input', refunded: false })).toContain(
+      'This counts as a fix attempt; no credit was restored.',
+    );
+  });
+
   it("shows the last sandbox command and the end of its output, fenced so the repository's output cannot format the comment", () => {
     const body = renderFailure({
       key: 'k',

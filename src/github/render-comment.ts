@@ -184,7 +184,9 @@ export function renderFailure(v: {
   lastCommand?: SandboxCommand;
 }): string {
   const credit = v.refunded
-    ? 'Your credit was restored.'
+    ? v.code === 'no_fix'
+      ? 'No fix was delivered, so your credit was restored.'
+      : 'Your credit was restored.'
     : v.kind === 'input'
       ? 'This counts as a fix attempt; no credit was restored.'
       : 'No credit was restored.';
@@ -192,7 +194,9 @@ export function renderFailure(v: {
   const tried =
     v.attempts && v.attempts > 0
       ? `❌ Kodah could not fix this: it wrote ${plural(v.attempts, 'candidate fix', 'candidate fixes')} and none got through its checks (job ${codeSpan(v.jobId)}).`
-      : `❌ Kodah could not fix this (job ${codeSpan(v.jobId)}).`;
+      : v.code === 'no_fix'
+        ? `❌ Kodah could not fix this: what it tried and why it stopped are below (job ${codeSpan(v.jobId)}).`
+        : `❌ Kodah could not fix this (job ${codeSpan(v.jobId)}).`;
   const message = v.message.length > MAX_MESSAGE ? `${cutChars(v.message, MAX_MESSAGE)}\n[… cut]` : v.message;
   const fence = fenceFor(message);
   const why = `Why it failed${v.code ? ` (${codeSpan(v.code, 80)})` : ''}:\n\n${fence}\n${message}\n${fence}`;

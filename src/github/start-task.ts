@@ -19,7 +19,7 @@ export interface StartTaskInput {
 }
 
 /** Refusals a user can act on: said in the status comment, and the task ends there. */
-const REFUSALS = new Set<ErrorCode>(['payment_required', 'not_found', 'invalid_input']);
+const REFUSALS = new Set<ErrorCode>(['payment_required', 'not_found', 'invalid_input', 'engine_not_configured']);
 /** Limits that pass: the event is retried later, with the status comment saying it waits. */
 const WAITS = new Set<ErrorCode>(['job_in_progress', 'at_capacity']);
 

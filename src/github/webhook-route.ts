@@ -20,6 +20,43 @@ const TOO_LARGE = `Request body too large: GitHub's webhook payloads are at most
 type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => unknown;
 
 /**
+ * The webhooks middleware answers its refusals (a signature that does not match, a handler that
+ * threw) as `{"error": …}`; every other answer of Kodah is `{"detail": …}`. Its answers are
+ * written with one writeHead(status, headers).end(body), so the body is rewritten there and its
+ * length set again; anything else (the 200 "ok", a 202 "still processing") passes unchanged.
+ */
+export function detailErrors(res: ServerResponse): ServerResponse {
+  const writeHead = res.writeHead.bind(res);
+  const end = res.end.bind(res);
+  let head: { status: number; headers: Record<string, string | number> } | null = null;
+  res.writeHead = ((status: number, headers?: Record<string, string | number>) => {
+    if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return writeHead(status, headers);
+    head = { status, headers: { ...headers } };
+    return res;
+  }) as ServerResponse['writeHead'];
+  res.end = ((body?: unknown, ...rest: unknown[]) => {
+    if (!head) return end(body as string, ...(rest as []));
+    const { status, headers } = head;
+    head = null;
+    let text = body;
+    if (status >= 400 && typeof body === 'string') {
+      try {
+        const parsed = JSON.parse(body) as unknown;
+        if (parsed && typeof parsed === 'object' && typeof (parsed as { error?: unknown }).error === 'string') {
+          text = JSON.stringify({ detail: (parsed as { error: string }).error });
+        }
+      } catch {
+        // not JSON: passed on as it is
+      }
+    }
+    if (typeof text === 'string') headers['content-length'] = String(Buffer.byteLength(text));
+    writeHead(status, headers);
+    return end(text as string, ...(rest as []));
+  }) as ServerResponse['end'];
+  return res;
+}
+
+/**
  * Refuses a request before its body is read. `Connection: close` makes Node close the socket
  * once the answer is written instead of reading (and discarding) the rest of the body to keep
  * the connection alive for another request.
@@ -80,7 +117,7 @@ export function webhookRoute(middleware: NodeMiddleware): FastifyPluginAsync {
         raw.rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         raw.body = {};
         reply.hijack();
-        await middleware(raw, reply.raw, () => reply.raw.writeHead(404).end());
+        await middleware(raw, detailErrors(reply.raw), () => reply.raw.writeHead(404).end());
       },
     );
   };

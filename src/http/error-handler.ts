@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   invalid_input: 422,
   job_failed: 422,
+  no_fix: 422,
   ref_not_found: 404,
   too_early: 425,
   job_in_progress: 429,
@@ -17,7 +18,7 @@ const STATUS: Record<ErrorCode, number> = {
   repository_unavailable: 503,
   model_unavailable: 503,
   model_no_tools: 503,
-  engine_not_configured: 500,
+  engine_not_configured: 503,
   timeout: 504,
   shutdown: 503,
   superseded: 409,
@@ -25,14 +26,20 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-/** Every error leaves as `{"detail": "…"}` with the contract's status and wording. */
-export function installErrorHandler(app: FastifyInstance): void {
+/**
+ * Every error leaves as `{"detail": "…"}` (plus the error's own fields, such as the running jobs of
+ * a 429) with the contract's status and wording. A retryable 503 (a repository host we could not
+ * reach) says when to come back: its own Retry-After, or `retryAfterS`.
+ */
+export function installErrorHandler(app: FastifyInstance, options: { retryAfterS: number }): void {
   app.setErrorHandler((err: FastifyError | KodahError, request, reply) => {
     if (err instanceof KodahError) {
       const status = STATUS[err.code];
-      if (err.retryAfterS) reply.header('retry-after', String(err.retryAfterS));
-      if (status >= 500) request.log.error({ err }, 'request failed');
-      return reply.status(status).send({ detail: status >= 500 && err.code === 'internal' ? 'Internal server error' : err.message });
+      const retryAfter = err.retryAfterS ?? (status === 503 && err.retryable ? options.retryAfterS : undefined);
+      if (retryAfter) reply.header('retry-after', String(retryAfter));
+      if (status >= 500) request.log[status === 503 ? 'warn' : 'error']({ err }, 'request failed');
+      const detail = status >= 500 && err.code === 'internal' ? 'Internal server error' : err.message;
+      return reply.status(status).send({ ...err.fields, detail });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const detail = err.validation

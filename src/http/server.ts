@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type Stripe from 'stripe';
 import type { CodeSearch } from '../code-index/code-search.js';
@@ -37,6 +37,21 @@ export interface HttpDeps extends SubmitJobDeps {
   secretKey: Buffer | null;
 }
 
+/**
+ * A request without a body has nothing for a Content-Type to describe, yet many clients send
+ * `Content-Type: application/json` on every request (a DELETE included). Fastify would hand such a
+ * request to the JSON parser (422: empty body) or refuse an unknown type (415); without the header
+ * it treats the request as bodiless, on every route at once. A body is absent exactly when the
+ * request has neither Transfer-Encoding nor a Content-Length above 0 (RFC 9112, section 6.3).
+ */
+async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
+  const { headers } = request;
+  const length = headers['content-length'];
+  if (headers['content-type'] !== undefined && headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+    delete request.raw.headers['content-type'];
+  }
+}
+
 /** The HTTP API: jobs, account, health, and the OpenAPI document with its UI at /docs. */
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -50,7 +65,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
+  installErrorHandler(app, { retryAfterS: deps.config.limits.retryAfterS });
+  app.addHook('onRequest', ignoreContentTypeWithoutBody);
 
   await app.register(swagger, {
     openapi: {

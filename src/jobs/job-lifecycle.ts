@@ -167,9 +167,19 @@ export async function noteAttemptFailure(db: Queryable, jobId: string, attempt: 
 }
 
 /**
- * Fails the job for good and, for a system failure, gives the credit back in the same transaction.
- * `attempt` null settles whatever attempt holds it (the dead-letter path for a worker that died).
- * Resolves to whether this call was the one that settled it.
+ * Whether a failed job gets its credit back: always for our failures (`system`); for a job that
+ * ended without a fix (`no_fix`: no candidate passed, the tests could not run, a budget ran out)
+ * unless the operator charges for those; never for the caller's input errors (a ref that does not
+ * exist, a description that names no code).
+ */
+export function refundsFailure(error: KodahError, chargeUnfixed: boolean): boolean {
+  return error.kind === 'system' || (error.code === 'no_fix' && !chargeUnfixed);
+}
+
+/**
+ * Fails the job for good and, when `refundsFailure` says so, gives the credit back in the same
+ * transaction. `attempt` null settles whatever attempt holds it (the dead-letter path for a worker
+ * that died). Resolves to whether this call was the one that settled it.
  */
 export async function failJob(
   db: Database,
@@ -177,6 +187,7 @@ export async function failJob(
   attempt: number | null,
   error: KodahError,
   onSettled?: JobSettled,
+  options: { chargeUnfixed?: boolean } = {},
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; source: string }>(
@@ -185,7 +196,7 @@ export async function failJob(
       [jobId, attempt, error.message, error.code, error.kind],
     );
     if (!rows[0]) return false;
-    if (error.kind === 'system') await refund(tx, jobId, `${error.code}: ${error.message}`.slice(0, 500));
+    if (refundsFailure(error, options.chargeUnfixed ?? false)) await refund(tx, jobId, `${error.code}: ${error.message}`.slice(0, 500));
     await onSettled?.(tx, rows[0]);
     return true;
   });

@@ -24,6 +24,8 @@ export interface RunJobDeps {
   log: Logger;
   /** Runs in the settling transaction (GitHub answers for jobs it started). */
   onSettled?: JobSettled;
+  /** KODAH_CHARGE_UNFIXED: a job that ends without a fix keeps its debit (by default it is refunded). */
+  chargeUnfixed?: boolean;
   /** Told of each stage a job reaches, after it is recorded; must not throw or wait for long. */
   onStage?: (job: { id: string; source: string }, stage: string, progress: number) => void;
 }
@@ -32,7 +34,8 @@ export interface RunJobDeps {
  * Runs one delivery of a fix job. Idempotent: a delivery for a job that is finished, cancelled or
  * held by a later attempt does nothing. Outcomes:
  * - success → result stored;
- * - input failure → failed, no refund;
+ * - input failure → failed, no refund; but a job that ended without a fix (`no_fix`) is refunded
+ *   unless `chargeUnfixed`;
  * - system failure that is retryable, with retries left → rethrown so the queue retries it;
  * - any other system failure → failed and refunded;
  * - aborted (timeout, lost claim, shutdown) → handed back; the queue has already failed this
@@ -111,7 +114,7 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
       await noteAttemptFailure(db, jobId, attempt, error, `waiting for a worker (retry after: ${stage})`);
       throw thrown;
     }
-    const settled = await failJob(db, jobId, attempt, error, deps.onSettled);
+    const settled = await failJob(db, jobId, attempt, error, deps.onSettled, { chargeUnfixed: deps.chargeUnfixed });
     log[error.kind === 'system' ? 'error' : 'info'](
       { err: thrown, code: error.code, kind: error.kind, settled, ms: Date.now() - started },
       'job failed',

@@ -18,7 +18,8 @@ export interface Workers {
 }
 
 /** Subscribes this process to the fix queue (and its dead letters). pg-boss stops them on stop(). */
-export async function startWorkers(boss: PgBoss, deps: RunJobDeps, config: Config): Promise<Workers> {
+export async function startWorkers(boss: PgBoss, given: RunJobDeps, config: Config): Promise<Workers> {
+  const deps: RunJobDeps = { chargeUnfixed: config.billing.chargeUnfixed, ...given };
   const inflight = new Set<Promise<void>>();
   const track = (run: Promise<void>) => {
     const settled = run.catch(() => {}).finally(() => inflight.delete(settled));

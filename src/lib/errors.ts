@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'at_capacity'
   | 'too_early'
   | 'job_failed'
+  /** The job ended without a fix: no candidate passed the checks, or the tests could not run to prove one. */
+  | 'no_fix'
   | 'conflict'
   | 'ref_not_found'
   | 'repository_unavailable'
@@ -26,8 +28,9 @@ export type ErrorCode =
   | 'internal';
 
 /**
- * Whose fault a failed job is. `system` failures (ours) refund the credit; `input` failures
- * (the caller's: a missing ref, no valid fix for the report) do not.
+ * Whose fault a failed job is. `system` failures (ours) refund the credit; `input` failures (the
+ * caller's: a missing ref, a description that names no code) do not, except `no_fix` (the job
+ * ended without a fix), refunded unless the operator charges for those (KODAH_CHARGE_UNFIXED).
  */
 export type FailureKind = 'system' | 'input';
 
@@ -36,8 +39,10 @@ export interface KodahErrorOptions {
   /** Worth another attempt by the queue (a flaky network, a provider answering 5xx). */
   retryable?: boolean;
   kind?: FailureKind;
-  /** For 429s: seconds the client should wait. */
+  /** For 429s and 503s: seconds the client should wait. */
   retryAfterS?: number;
+  /** Fields an HTTP answer carries beside `detail` (snake_case, as the API spells them). */
+  fields?: Record<string, unknown>;
 }
 
 export class KodahError extends Error {
@@ -45,6 +50,7 @@ export class KodahError extends Error {
   readonly retryable: boolean;
   readonly kind: FailureKind;
   readonly retryAfterS: number | undefined;
+  readonly fields: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: KodahErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -53,6 +59,7 @@ export class KodahError extends Error {
     this.retryable = options.retryable ?? false;
     this.kind = options.kind ?? 'system';
     this.retryAfterS = options.retryAfterS;
+    this.fields = options.fields;
   }
 }
 

@@ -5,7 +5,7 @@ import { addCredits } from '../../src/billing/credits.js';
 import { loadConfig } from '../../src/config.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrate.js';
-import type { FixEngine } from '../../src/jobs/fix-engine.js';
+import { type FixEngine, unconfiguredEngine } from '../../src/jobs/fix-engine.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './test-database.js';
@@ -28,10 +28,15 @@ export interface TestApp {
 
 let accounts = 0;
 
-/** The real server on a free port against a fresh database of the given kind. */
+/**
+ * The real server on a free port against a fresh database of the given kind. `engine`: the fix
+ * engine; without one and without a model (OPENAI_BASE_URL), the engine of a worker that has no
+ * model, so jobs are accepted and fail as a system error (what most suites of the API need);
+ * `null`: no engine at all, as a server without a model runs (POST /jobs answers 503).
+ */
 export async function startTestApp(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; workers?: boolean; engine?: FixEngine; clock?: Clock; database?: TestDatabase } = {},
+  options: { env?: Record<string, string>; workers?: boolean; engine?: FixEngine | null; clock?: Clock; database?: TestDatabase } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase(kind));
   const config = loadConfig({
@@ -51,7 +56,7 @@ export async function startTestApp(
     config,
     http: true,
     workers: options.workers ?? true,
-    engine: options.engine,
+    engine: options.engine === null ? undefined : (options.engine ?? (config.model ? undefined : unconfiguredEngine)),
     clock: options.clock,
     log: createLogger(config.logLevel),
   });
