@@ -5,6 +5,7 @@ import { addCredits } from '../../src/billing/credits.js';
 import { loadConfig } from '../../src/config.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrate.js';
+import type { ResolveHost } from '../../src/jobs/callback-url.js';
 import type { FixEngine } from '../../src/jobs/fix-engine.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -31,7 +32,15 @@ let accounts = 0;
 /** The real server on a free port against a fresh database of the given kind. */
 export async function startTestApp(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; workers?: boolean; engine?: FixEngine; clock?: Clock; database?: TestDatabase } = {},
+  options: {
+    env?: Record<string, string>;
+    workers?: boolean;
+    engine?: FixEngine;
+    clock?: Clock;
+    database?: TestDatabase;
+    /** The resolver of jobs' callbacks (scripted names instead of DNS). */
+    resolve?: ResolveHost;
+  } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase(kind));
   const config = loadConfig({
@@ -53,6 +62,7 @@ export async function startTestApp(
     workers: options.workers ?? true,
     engine: options.engine,
     clock: options.clock,
+    resolve: options.resolve,
     log: createLogger(config.logLevel),
   });
   const url = kodah.url!;
