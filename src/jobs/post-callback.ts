@@ -27,12 +27,14 @@ export function postCallback(
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const finish = (err: Error | null, status?: number) => {
+    // Once the receiver has answered, its status is the outcome, whatever then happens to the body.
+    let answered: number | null = null;
+    const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err) reject(err);
-      else resolve({ status: status! });
+      if (answered !== null) resolve({ status: answered });
+      else reject(err ?? new Error('connection closed without an answer'));
     };
     const request = client.request(
       url,
@@ -44,11 +46,11 @@ export function postCallback(
         agent: false,
       },
       (response) => {
-        const status = response.statusCode ?? 0;
+        answered = response.statusCode ?? 0;
         let read = 0;
         const done = () => {
           response.destroy();
-          finish(null, status);
+          finish(null);
         };
         response.on('data', (chunk: Buffer) => {
           read += chunk.length;
@@ -58,7 +60,11 @@ export function postCallback(
         response.on('error', done);
       },
     );
-    const timer = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const timer = setTimeout(() => {
+      const late = new Error(`no answer within ${options.timeoutMs} ms`);
+      request.destroy(late);
+      finish(late);
+    }, options.timeoutMs);
     request.on('error', (err) => finish(err));
     request.end(body);
   });

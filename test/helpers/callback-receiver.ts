@@ -10,8 +10,11 @@ export interface ReceivedCallback {
   body: string;
 }
 
-/** How the receiver answers one request: a status, no answer at all, or a 200 whose body never ends. */
-export type ReceiverAnswer = number | { status: number; location: string } | 'hang' | 'endless';
+/**
+ * How the receiver answers one request: a status (a redirect with its location), no answer at all,
+ * a 200 whose body never ends, or a 200 whose body stops after a few bytes and never finishes.
+ */
+export type ReceiverAnswer = number | { status: number; location: string } | 'hang' | 'endless' | 'stall';
 
 export interface CallbackReceiver {
   /** http://127.0.0.1:PORT */
@@ -47,6 +50,11 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
       const answers = scripts.get(path) ?? [200];
       const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
       if (answer === 'hang') {
+        hung.add(res);
+        return;
+      }
+      if (answer === 'stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).write('ok, and then…');
         hung.add(res);
         return;
       }
