@@ -20,15 +20,21 @@ import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
+import { startJobPullRequestWorker } from './github/deliver-job-pull-request.js';
 import { GitHubApi, gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
+import { jobPullRequestTargets } from './github/job-pull-request-targets.js';
 import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
+import { callbackBody } from './http/job-delivery-view.js';
 import { buildHttpServer } from './http/server.js';
 import { loadSecretKey } from './web/secret-key.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
 import { startWorkers } from './jobs/workers.js';
+import type { ResolveHost } from './jobs/callback-url.js';
+import { startCallbackWorker } from './jobs/deliver-callback.js';
+import { bothSettled, jobDeliveryHooks } from './jobs/delivery-hooks.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 
@@ -42,6 +48,8 @@ export interface KodahOptions {
   clock?: Clock;
   engine?: FixEngine;
   credentials?: GitCredentials;
+  /** The resolver jobs' callbacks are checked and connected with (tests script one). */
+  resolve?: ResolveHost;
 }
 
 export interface Kodah {
@@ -150,19 +158,40 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         'no model configured (OPENAI_BASE_URL, KODAH_MODEL): POST /jobs answers 503, and a job handed to this worker fails and is refunded, until one is',
       );
     const hooks = github ? gitHubJobHooks(boss, log) : null;
+    // A settlement answers on GitHub (for the jobs it started) and sends what the job asked for.
+    const onSettled = bothSettled(hooks?.onSettled, jobDeliveryHooks(boss));
+    const callbackPolicy = { allowLocal: config.git.allowLocal };
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
     const modelConfigured = Boolean(options.engine ?? config.model);
     const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits, modelConfigured };
     const workers = options.workers
-      ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config)
+      ? await startWorkers(boss, { db, probe, engine, log, onSettled, onStage: hooks?.onStage }, config)
       : null;
+    if (options.workers) {
+      const callbacks = {
+        db,
+        policy: callbackPolicy,
+        resolve: options.resolve,
+        timeoutMs: config.callbacks.timeoutMs,
+        render: callbackBody,
+        log,
+      };
+      await startCallbackWorker(boss, callbacks, config.worker.concurrency);
+    }
     const githubWorkers =
       options.workers && github && hooks
         ? await startGitHubWorkers(
-            gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled: hooks.onSettled }),
+            gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled }),
             config.worker.concurrency,
           )
         : null;
+    if (githubWorkers) {
+      const { push, settings } = gitHubDeps(config, { db, boss, api: github!, log, submit, probe, search, onSettled });
+      await startJobPullRequestWorker(
+        { db, boss, api: github!, settings, push, log: log.child({ name: 'github' }) },
+        config.worker.concurrency,
+      );
+    }
     const indexers = options.workers
       ? await startIndexWorkers(boss, { db, config, credentials, embedder, summarizer, log }, (id, commit) => search.segment(id, commit))
       : null;
@@ -180,7 +209,10 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         commitFiles,
         github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
         stripe: config.stripe ? createStripeClient(config.stripe) : null,
-        onSettled: hooks?.onSettled,
+        onSettled,
+        callbackPolicy,
+        resolve: options.resolve,
+        pullRequests: config.github ? jobPullRequestTargets(db, config.github) : null,
         secretKey: config.signIn ? await loadSecretKey(config, log) : null,
       });
       if (config.github)

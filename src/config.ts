@@ -97,6 +97,9 @@ const schema = z
     KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT: int(1, 10_000).default(1),
     KODAH_MAX_QUEUED_JOBS: int(1, 1_000_000).default(100),
     KODAH_RETRY_AFTER_S: int(1, 3600).default(30),
+    KODAH_CALLBACK_TIMEOUT_S: int(1, 60).default(10),
+    KODAH_CALLBACK_RETRIES: int(0, 20).default(6),
+    KODAH_CALLBACK_RETRY_DELAY_S: int(1, 600).default(10),
     KODAH_WORKER_CONCURRENCY: int(1, 256).default(2),
     KODAH_JOB_TIMEOUT_S: int(10, 86_400).default(1800),
     KODAH_JOB_RETRIES: int(0, 20).default(2),
@@ -266,6 +269,8 @@ export interface Config {
     cacheTtlS: number;
   };
   limits: { maxRunningJobsPerAccount: number; maxQueuedJobs: number; retryAfterS: number };
+  /** Jobs' callbacks: each attempt's time limit, and the retries (with doubling delays) after a network error, 5xx or 429. */
+  callbacks: { timeoutMs: number; retries: number; retryDelayS: number };
   index: {
     /** Bare mirrors, one per remote, shared by indexing and fixing. */
     mirrorDir: string;
@@ -505,6 +510,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxRunningJobsPerAccount: e.KODAH_MAX_RUNNING_JOBS_PER_ACCOUNT,
       maxQueuedJobs: e.KODAH_MAX_QUEUED_JOBS,
       retryAfterS: e.KODAH_RETRY_AFTER_S,
+    },
+    callbacks: {
+      timeoutMs: e.KODAH_CALLBACK_TIMEOUT_S * 1000,
+      retries: e.KODAH_CALLBACK_RETRIES,
+      retryDelayS: e.KODAH_CALLBACK_RETRY_DELAY_S,
     },
     index: {
       mirrorDir: path.join(path.resolve(e.KODAH_DATA_DIR), 'mirrors'),

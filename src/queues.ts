@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import type { Database } from './db/database.js';
 import { ensureQueues, type QueueSpec } from './db/queue-spec.js';
 import { gitHubQueueSpecs } from './github/github-queues.js';
+import { deliveryQueueSpecs } from './jobs/delivery-queues.js';
 import { fixQueueSpecs } from './jobs/fix-queue.js';
 import type { Logger } from './lib/logger.js';
 
@@ -13,7 +14,7 @@ import type { Logger } from './lib/logger.js';
  * GitHub and index queues, and pg-boss refuses to send to a queue that does not exist.
  */
 export function queueSpecs(config: Config): QueueSpec[] {
-  return [...fixQueueSpecs(config), indexQueueSpec(config), ...gitHubQueueSpecs()];
+  return [...fixQueueSpecs(config), indexQueueSpec(config), ...gitHubQueueSpecs(), ...deliveryQueueSpecs(config)];
 }
 
 /** Starts pg-boss on the same database as everything else and makes sure every queue exists. */

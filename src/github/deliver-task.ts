@@ -6,6 +6,7 @@ import { eventContext, type RepoContext } from './event-context.js';
 import { cloneUrl, type GitHubDeps } from './github-deps.js';
 import type { GitHubDeliverData } from './github-queues.js';
 import { KODAH_BRANCH_PREFIX } from './kodah-branch.js';
+import { findOrOpenDraftPullRequest } from './open-draft-pull-request.js';
 import { pushFix } from './push-fix.js';
 import { renderDiffComment, renderFailure, renderPullRequestDelivered, renderStatus } from './render-comment.js';
 import { renderCommitMessage, renderPullRequestBody } from './render-pull-request.js';
@@ -154,27 +155,13 @@ async function findOrOpenPullRequest(
   closes: boolean,
   jobId: string,
 ): Promise<{ number: number; url: string }> {
-  const find = async () => {
-    const { data } = await octokit.rest.pulls.list({
-      ...repo,
-      head: `${repo.owner}:${branch}`,
-      base: task.baseRef,
-      state: 'open',
-      per_page: 1,
-    });
-    return data[0] ? { number: data[0].number, url: data[0].html_url } : null;
-  };
-  const existing = await find();
-  if (existing) return existing;
   const source = task.kind === 'check' ? `${task.trigger} in #${task.issueNumber}` : `issue #${task.issueNumber}`;
-  try {
-    const { data } = await octokit.rest.pulls.create({
-      ...repo,
-      head: branch,
-      base: task.baseRef,
-      draft: true,
-      title: task.kind === 'check' ? `Fix ${task.title}` : `Fix #${task.issueNumber}: ${task.title}`.slice(0, 256),
-      body: renderPullRequestBody({
+  return findOrOpenDraftPullRequest(octokit, repo, {
+    branch,
+    base: task.baseRef,
+    title: () => (task.kind === 'check' ? `Fix ${task.title}` : `Fix #${task.issueNumber}: ${task.title}`.slice(0, 256)),
+    body: () =>
+      renderPullRequestBody({
         issueNumber: task.originIssue,
         closes,
         explanation: result.explanation,
@@ -184,14 +171,5 @@ async function findOrOpenPullRequest(
         source,
         evidence: result,
       }),
-    });
-    return { number: data.number, url: data.html_url };
-  } catch (err) {
-    // Opened by a concurrent or earlier run between our look and our create.
-    if ((err as { status?: number }).status === 422) {
-      const again = await find();
-      if (again) return again;
-    }
-    throw err;
-  }
+  });
 }

@@ -24,7 +24,7 @@ import { WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
 import { webhookIntake } from './webhook-intake.js';
 
 /** Failures no retry can cure: a payload without what Kodah reads, a refusal, a 4xx that is not a limit. */
-function isPermanent(err: unknown): boolean {
+export function isPermanent(err: unknown): boolean {
   if (err instanceof ZodError) return true;
   if (err instanceof KodahError) return err.kind === 'input' && !err.retryable;
   const status = (err as { status?: unknown }).status;

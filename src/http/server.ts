@@ -8,6 +8,7 @@ import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
 import type { JobSettled } from '../jobs/job-lifecycle.js';
 import type { SubmitJobDeps } from '../jobs/submit-job.js';
+import type { RestJobDeps } from '../jobs/submit-rest-job.js';
 import type { Logger } from '../lib/logger.js';
 import { webRoutes } from '../web/web-routes.js';
 import { installErrorHandler } from './error-handler.js';
@@ -22,7 +23,7 @@ import { repositoryRoutes } from './routes/repositories.js';
 import type { CommitFiles } from '../code-index/commit-files.js';
 import { searchRoutes } from './routes/search.js';
 
-export interface HttpDeps extends SubmitJobDeps {
+export interface HttpDeps extends SubmitJobDeps, Omit<RestJobDeps, 'submit'> {
   config: Config;
   log: Logger;
   search: CodeSearch;

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { PgBoss } from 'pg-boss';
 import type { CreditRules } from '../billing/credits.js';
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
-import { type RepositoryProbe, resolveRef } from '../git/repository-probe.js';
+import { type RepoInfo, type RepositoryProbe, type ResolvedRef, resolveRef } from '../git/repository-probe.js';
 import { enqueueFix } from './fix-queue.js';
 import type { QueueDepth } from './queue-depth.js';
 
@@ -17,6 +17,11 @@ export interface SubmitJobInput {
   source?: string;
   /** A caller-chosen id (GitHub tasks derive it from the delivery, so a retry finds its job). */
   jobId?: string;
+  /**
+   * Runs in the accepting transaction once the job is recorded (what it asked for beyond its
+   * result: a callback, a pull request); a throw refuses the job and nothing is charged.
+   */
+  onAccepted?: (tx: Queryable, job: { jobId: string; ref: ResolvedRef; repo: RepoInfo }) => Promise<void>;
 }
 
 export interface SubmitJobDeps {
@@ -130,6 +135,7 @@ export async function submitJob(deps: SubmitJobDeps, accountId: string, input: S
     );
     const outcome = rows[0]!.outcome;
     if (outcome !== 'accepted') throw refusal(outcome, limits.retryAfterS);
+    await input.onAccepted?.(tx, { jobId, ref: resolved, repo });
     await enqueueFix(boss, tx, jobId);
   });
   await accepting.catch(async (err: unknown) => {

@@ -5,6 +5,7 @@ import { addCredits } from '../../src/billing/credits.js';
 import { loadConfig } from '../../src/config.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrate.js';
+import type { ResolveHost } from '../../src/jobs/callback-url.js';
 import { type FixEngine, unconfiguredEngine } from '../../src/jobs/fix-engine.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -36,7 +37,15 @@ let accounts = 0;
  */
 export async function startTestApp(
   kind: DatabaseKind,
-  options: { env?: Record<string, string>; workers?: boolean; engine?: FixEngine | null; clock?: Clock; database?: TestDatabase } = {},
+  options: {
+    env?: Record<string, string>;
+    workers?: boolean;
+    engine?: FixEngine | null;
+    clock?: Clock;
+    database?: TestDatabase;
+    /** The resolver of jobs' callbacks (scripted names instead of DNS). */
+    resolve?: ResolveHost;
+  } = {},
 ): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase(kind));
   const config = loadConfig({
@@ -58,6 +67,7 @@ export async function startTestApp(
     workers: options.workers ?? true,
     engine: options.engine === null ? undefined : (options.engine ?? (config.model ? undefined : unconfiguredEngine)),
     clock: options.clock,
+    resolve: options.resolve,
     log: createLogger(config.logLevel),
   });
   const url = kodah.url!;

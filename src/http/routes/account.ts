@@ -4,6 +4,7 @@ import { getAccount } from '../../billing/accounts.js';
 import { type CreditRules, getBalance } from '../../billing/credits.js';
 import type { Queryable } from '../../db/database.js';
 import { type Clock, nextMonthStart } from '../../lib/clock.js';
+import { callbackSecret, rotateCallbackSecret, type CallbackSecret } from '../../jobs/callback-secret.js';
 import { centsToUsd } from '../../lib/money.js';
 import { requireApiKey } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
@@ -26,6 +27,22 @@ const accountSchema = z.object({
   github_login: z.string().nullable(),
   running_jobs: z.number().int(),
   max_running_jobs: z.number().int(),
+});
+
+const callbackSecretSchema = z
+  .object({
+    secret: z.string(),
+    created_at: z.string(),
+    algorithm: z.literal('hmac-sha256'),
+    header: z.literal('X-Kodah-Signature-256'),
+  })
+  .describe("The key of the HMAC-SHA256 in each callback's X-Kodah-Signature-256 header (`sha256=` and the hex digest of the raw body)");
+
+const secretView = (s: CallbackSecret): z.infer<typeof callbackSecretSchema> => ({
+  secret: s.secret,
+  created_at: s.createdAt.toISOString(),
+  algorithm: 'hmac-sha256',
+  header: 'X-Kodah-Signature-256',
 });
 
 export const accountRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app, deps) => {
@@ -55,5 +72,27 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRouteDeps> = async (app
         max_running_jobs: account.maxRunningJobs ?? deps.defaultMaxRunningJobs,
       };
     },
+  );
+
+  app.get(
+    '/account/callback-secret',
+    {
+      schema: {
+        summary: "The secret that signs this account's job callbacks (made on first read)",
+        response: { 200: callbackSecretSchema, default: errorSchema },
+      },
+    },
+    async (request) => secretView(await callbackSecret(db, request.accountId)),
+  );
+
+  app.post(
+    '/account/callback-secret/rotate',
+    {
+      schema: {
+        summary: 'Replace the callback secret: deliveries from now on are signed with the new one only',
+        response: { 200: callbackSecretSchema, default: errorSchema },
+      },
+    },
+    async (request) => secretView(await rotateCallbackSecret(db, request.accountId)),
   );
 };

@@ -3,10 +3,13 @@ import { z } from 'zod';
 import { KodahError } from '../../lib/errors.js';
 import { cancelJob, getJob, type JobSettled, listJobs } from '../../jobs/job-lifecycle.js';
 import { FIX_QUEUE } from '../../jobs/fix-queue.js';
-import { submitJob, type SubmitJobDeps } from '../../jobs/submit-job.js';
+import type { SubmitJobDeps } from '../../jobs/submit-job.js';
+import { readJobDeliveries } from '../../jobs/job-deliveries.js';
+import { type RestJobDeps, type RestJobInput, restJobInput, submitRestJob } from '../../jobs/submit-rest-job.js';
 import { requireApiKey } from '../auth.js';
 import { errorSchema } from '../error-schema.js';
 import { isJobId, jobNotFound } from '../job-id.js';
+import { deliveryFields, deliveryView } from '../job-delivery-view.js';
 import { jobResultSchema, jobResultView, jobStatusSchema, jobStatusView } from '../job-views.js';
 import { jobEventRoutes } from './job-events.js';
 
@@ -24,6 +27,19 @@ const submitBody = z.object({
     .refine((d) => !d.includes('\u0000'), 'must not contain NUL characters')
     .refine((d) => Buffer.byteLength(d) <= MAX_DESCRIPTION_BYTES, `must be at most ${MAX_DESCRIPTION_BYTES} bytes`),
   ref: z.string().regex(REF, 'must be a branch, tag or commit sha').default('main'),
+  callback_url: z
+    .string({ error: 'must be an https URL' })
+    .max(2048, 'too long')
+    .optional()
+    .describe(
+      "POSTed the final status when the job ends, signed with the account's callback secret (X-Kodah-Signature-256); https, public addresses only",
+    ),
+  deliver: z
+    .enum(['pull_request'], { error: 'must be "pull_request" (or left out, for the diff only)' })
+    .optional()
+    .describe(
+      '"pull_request": a draft pull request through the GitHub App when the job succeeds (an installation of this account must cover the repository)',
+    ),
 });
 
 const jobParams = z.object({ id: z.string() });
@@ -44,7 +60,14 @@ function parseCursor(cursor: string): { createdAtMicros: string; id: string } {
   throw new KodahError('invalid_input', 'cursor: not a cursor returned by this endpoint', { kind: 'input' });
 }
 
-export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobSettled }> = async (app, deps) => {
+/** One job's status (and result) with what it asked for beyond its result. */
+const jobStatusWithDeliveries = jobStatusSchema.extend(deliveryFields);
+const jobResultWithDeliveries = jobResultSchema.extend(deliveryFields);
+const accepted = { 202: z.object({ job_id: z.uuid() }), default: errorSchema };
+
+export type JobRouteDeps = SubmitJobDeps & Omit<RestJobDeps, 'submit'> & { onSettled?: JobSettled };
+
+export const jobRoutes: FastifyPluginAsyncZod<JobRouteDeps> = async (app, deps) => {
   const { db } = deps;
   // onRequest: a request without a valid key is refused before its body is even read.
   app.addHook('onRequest', requireApiKey(db));
@@ -57,6 +80,13 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
     if (!job) throw jobNotFound();
     return job;
   }
+  const restDeps: RestJobDeps = {
+    submit: deps,
+    callbackPolicy: deps.callbackPolicy,
+    resolve: deps.resolve,
+    pullRequests: deps.pullRequests,
+  };
+  const submit = async (accountId: string, input: RestJobInput) => submitRestJob(restDeps, accountId, input);
 
   app.post(
     '/jobs',
@@ -64,13 +94,33 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
       schema: {
         summary: 'Submit a fix job',
         body: submitBody,
-        response: { 202: z.object({ job_id: z.uuid() }), default: errorSchema },
+        response: accepted,
       },
     },
     async (request, reply) => {
-      const { repo_url, task, description, ref } = request.body;
-      const { jobId } = await submitJob(deps, request.accountId, { repoUrl: repo_url, task, description, ref });
+      const { repo_url, task, description, ref, callback_url, deliver } = request.body;
+      const { jobId } = await submit(request.accountId, { repoUrl: repo_url, task, description, ref, callbackUrl: callback_url, deliver });
       request.log.info({ jobId, repo: repo_url, ref }, 'job accepted');
+      return reply.status(202).send({ job_id: jobId });
+    },
+  );
+
+  app.post(
+    '/jobs/:id/retry',
+    {
+      schema: {
+        summary: 'Start a new job with the same input (charged as a new job; 409 while this one runs)',
+        params: jobParams,
+        response: accepted,
+      },
+    },
+    async (request, reply) => {
+      const job = await ownJob(request.accountId, request.params.id);
+      if (job.state === 'queued' || job.state === 'running') {
+        throw new KodahError('conflict', 'Job still running: retry it once it has ended, or cancel it first', { kind: 'input' });
+      }
+      const { jobId } = await submit(request.accountId, await restJobInput(db, job));
+      request.log.info({ jobId, retryOf: job.id }, 'job accepted (retry)');
       return reply.status(202).send({ job_id: jobId });
     },
   );
@@ -102,9 +152,16 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
   app.get(
     '/jobs/:id/status',
     {
-      schema: { summary: 'Poll a job (never costs credits)', params: jobParams, response: { 200: jobStatusSchema, default: errorSchema } },
+      schema: {
+        summary: 'Poll a job (never costs credits)',
+        params: jobParams,
+        response: { 200: jobStatusWithDeliveries, default: errorSchema },
+      },
     },
-    async (request) => jobStatusView(await ownJob(request.accountId, request.params.id)),
+    async (request) => {
+      const job = await ownJob(request.accountId, request.params.id);
+      return { ...jobStatusView(job), ...deliveryView(await readJobDeliveries(db, job.id)) };
+    },
   );
 
   app.get(
@@ -113,12 +170,12 @@ export const jobRoutes: FastifyPluginAsyncZod<SubmitJobDeps & { onSettled?: JobS
       schema: {
         summary: 'The diff of a completed job (425 while running, 422 when failed)',
         params: jobParams,
-        response: { 200: jobResultSchema, default: errorSchema },
+        response: { 200: jobResultWithDeliveries, default: errorSchema },
       },
     },
     async (request) => {
       const job = await ownJob(request.accountId, request.params.id);
-      if (job.state === 'completed' && job.result) return jobResultView(job);
+      if (job.state === 'completed' && job.result) return { ...jobResultView(job), ...deliveryView(await readJobDeliveries(db, job.id)) };
       if (job.state === 'failed' || job.state === 'cancelled') {
         throw new KodahError('job_failed', `Job failed: ${job.error ?? 'unknown error'}`, { kind: 'input' });
       }
