@@ -22,6 +22,8 @@ import { firstCredentials, installationCredentials } from './github/installation
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
 import { loadSecretKey } from './web/secret-key.js';
+import { UserInstallations } from './web/user-installations.js';
+import { userRepositoryCredentials } from './web/user-repository-credentials.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
@@ -102,9 +104,31 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
     // KODAH_GIT_TOKENS serve only the accounts the operator marked (kodah accounts operator-tokens).
     const operatorTokens = staticCredentials(config.git.tokens, (accountId) => usesOperatorTokens(db, accountId));
+    // Workers need the key too: they read private repositories with what a signed-in user reaches.
+    const secretKey = config.signIn ? await loadSecretKey(config, log) : null;
+    const userReach =
+      github && config.signIn && secretKey
+        ? new UserInstallations({
+            db,
+            key: secretKey,
+            signIn: config.signIn,
+            appId: config.github!.appId,
+            ttlMs: config.signIn.accessTtlS * 1000,
+            clock,
+            log: log.child({ name: 'user-installations' }),
+          })
+        : null;
     const credentials =
       options.credentials ??
-      (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
+      (github
+        ? firstCredentials(
+            installationCredentials(db, github, config.github!.webUrl),
+            operatorTokens,
+            ...(userReach
+              ? [userRepositoryCredentials(userReach, config.github!.webUrl, (i, r) => github.repositoryToken(i, r, 'read'))]
+              : []),
+          )
+        : operatorTokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -160,7 +184,9 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
         stripe: config.stripe ? createStripeClient(config.stripe) : null,
         onSettled: hooks?.onSettled,
-        secretKey: config.signIn ? await loadSecretKey(config, log) : null,
+        secretKey,
+        userReach,
+        appSlug: github ? () => github.appSlug() : null,
       });
       if (!config.github) log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
       if (!config.signIn) log.info('signing in with GitHub disabled: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to enable it');
