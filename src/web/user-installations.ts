@@ -69,7 +69,9 @@ const repositoriesPage = z.object({
   repositories: z.array(
     z.object({
       id: z.number().int().positive(),
-      full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+      // Any name GitHub sends is listed (escaped, like everything shown); a clone only ever
+      // matches the sane names git/github-full-name.ts parses out of a URL.
+      full_name: z.string().min(1).max(300),
       private: z.boolean(),
       html_url: z.string(),
     }),
