@@ -44,6 +44,8 @@ export interface UserInstallationsOptions {
   clock: Clock;
   log: Logger;
   maxEntries?: number;
+  /** Items per page asked of GitHub (default and most GitHub gives: 100). */
+  perPage?: number;
 }
 
 const TIMEOUT_MS = 10_000;
@@ -183,7 +185,7 @@ export class UserInstallations {
    */
   async #list<P, T>(token: string, path: string, schema: z.ZodType<P>, items: (page: P) => T[]): Promise<T[]> {
     const apiOrigin = new URL(this.#options.signIn.apiUrl).origin;
-    let url: string | null = `${this.#options.signIn.apiUrl}${path}?per_page=100`;
+    let url: string | null = `${this.#options.signIn.apiUrl}${path}?per_page=${this.#options.perPage ?? 100}`;
     const out: T[] = [];
     for (let page = 0; url && page < MAX_PAGES; page++) {
       const res = await this.#get(url, token);
