@@ -90,6 +90,25 @@ describe('the repositories and operator pages in a real browser', () => {
     expect(await page.textContent('body')).toContain('POST /api/v1/repositories');
     await allLabelled(page);
 
+    // "Index" adds the repository to the code index (checked with the user's access, as the API does) and queues its run.
+    await Promise.all([
+      page.waitForURL(/\/repositories\.html\?queued=/),
+      vault.locator('form[action="/repositories/index"] button').click(),
+    ]);
+    expect(await page.textContent('#queued')).toBe(`Indexing ${fx.host!.cloneUrl('acme-web/vault')}: the run is queued.`);
+    expect(await page.locator('#indexed tbody tr').count()).toBe(1);
+    expect(await vault.locator('td').nth(3).textContent()).toMatch(/indexing\s*Re-sync/);
+    // The hostile one is refused by the URL policy, its message shown as text.
+    const evil = page.locator('#reachable tbody tr').filter({ hasText: HOSTILE.attribute });
+    const [refused] = await Promise.all([page.waitForResponse(`${fx.base}/repositories/index`), evil.locator('button').click()]);
+    expect(refused.status()).toBe(400);
+    await nothingRan(page, dialogs);
+    // Without the session's CSRF token nothing is queued.
+    const forged = await page.request.post(`${fx.base}/repositories/index`, { form: { uri: fx.host!.cloneUrl('acme-web/vault') } });
+    expect(forged.status()).toBe(403);
+    await page.goto(`${fx.base}/repositories.html`);
+    expect(await page.locator('#indexed tbody tr').count()).toBe(1);
+
     // Readable on a phone: nothing wider than the screen but the tables' own scrolling boxes.
     await page.setViewportSize({ width: 375, height: 740 });
     await page.reload();

@@ -106,6 +106,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     userReach: deps.userReach,
     appSlug: deps.appSlug,
     githubWebUrl: deps.config.github?.webUrl ?? deps.config.signIn?.webUrl ?? 'https://github.com',
+    codeIndex,
     operator: {
       admins: deps.config.admins,
       maxQueuedJobs: deps.config.limits.maxQueuedJobs,

@@ -12,6 +12,11 @@ export interface IndexedRepository {
 }
 
 export interface RepositoriesView {
+  csrf: string;
+  /** Set after an index run was queued from this page: the remote. */
+  queued: string | null;
+  /** The code index's repository for a GitHub repository `owner/name` (lower case). */
+  indexedByName: Map<string, IndexedRepository>;
   /** What GitHub says the user reaches through the App; null: no GitHub token (sign in again). */
   reach: UserReach | null;
   /** Set when GitHub could not be asked just now. */
@@ -30,6 +35,19 @@ export interface RepositoriesView {
 function submitLine(publicUrl: string, repoUrl: string): string {
   const body = JSON.stringify({ repo_url: repoUrl, task: 'fix', description: 'What goes wrong, and how to see it' });
   return `curl -X POST ${publicUrl}/jobs -H "X-API-Key: $KODAH_KEY" -H "Content-Type: application/json" -d '${body.replace(/'/g, "'\\''")}'`;
+}
+
+/** The button that adds a remote to the code index, or queues a new run for one already there. */
+function indexForm(csrf: string, uri: string, indexed: boolean, label: string): SafeHtml {
+  return html`<form method="post" action="/repositories/index">
+    <input type="hidden" name="csrf" value="${csrf}" /><input type="hidden" name="uri" value="${uri}" />
+    <button type="submit" class="secondary" aria-label="${indexed ? 'Re-sync' : 'Index'} ${label}">${indexed ? 'Re-sync' : 'Index'}</button>
+  </form>`;
+}
+
+function indexCell(indexed: IndexedRepository | undefined): SafeHtml {
+  if (!indexed) return html`not indexed`;
+  return indexed.indexedCommit ? html`<code>${indexed.indexedCommit.slice(0, 12)}</code>` : html`indexing`;
 }
 
 function jobsCell(jobs: RepositoryJobs | undefined): SafeHtml {
@@ -60,6 +78,10 @@ function reachSection(view: RepositoriesView): SafeHtml {
       </td>
       <td>${r.private ? 'private' : 'public'}</td>
       <td>${jobsCell(view.jobs.get(r.fullName.toLowerCase()))}</td>
+      <td>
+        ${indexCell(view.indexedByName.get(r.fullName.toLowerCase()))}
+        ${indexForm(view.csrf, url, view.indexedByName.has(r.fullName.toLowerCase()), r.fullName)}
+      </td>
     </tr>`;
   });
   return html`<div class="scroll">
@@ -72,6 +94,7 @@ function reachSection(view: RepositoriesView): SafeHtml {
           <th>Repository</th>
           <th>Visibility</th>
           <th>Your jobs</th>
+          <th>Code index</th>
         </tr>
       </thead>
       <tbody>
@@ -81,7 +104,7 @@ function reachSection(view: RepositoriesView): SafeHtml {
   </div>`;
 }
 
-function indexSection(indexed: IndexedRepository[]): SafeHtml {
+function indexSection(indexed: IndexedRepository[], csrf: string): SafeHtml {
   if (indexed.length === 0) {
     return html`<p class="note">None: add one with <code>POST /api/v1/repositories</code> and your API key.</p>`;
   }
@@ -90,8 +113,9 @@ function indexSection(indexed: IndexedRepository[]): SafeHtml {
       html`<tr data-index="${r.id}">
         <td>${r.id}</td>
         <td>${r.remoteUri}</td>
-        <td>${r.indexedCommit ? html`<code>${r.indexedCommit.slice(0, 12)}</code>` : 'not indexed yet'}</td>
+        <td>${indexCell(r)}</td>
         <td>${r.updatedAt.toISOString().slice(0, 16).replace('T', ' ')}</td>
+        <td>${indexForm(csrf, r.remoteUri, true, r.remoteUri)}</td>
       </tr>`,
   );
   return html`<div class="scroll">
@@ -102,6 +126,7 @@ function indexSection(indexed: IndexedRepository[]): SafeHtml {
           <th>Remote</th>
           <th>Indexed commit</th>
           <th>Updated (UTC)</th>
+          <th></th>
         </tr>
       </thead>
       <tbody>
@@ -126,10 +151,11 @@ export function repositoriesPage(view: RepositoriesView): string {
           ? html`<p><a class="button" href="${view.installUrl}">Install the App on more repositories</a></p>`
           : html`<p class="note">Ask the operator of this server how to install its GitHub App on more repositories.</p>`
       }
+      ${view.queued ? html`<p role="status" id="queued">Indexing ${view.queued}: the run is queued.</p>` : ''}
       <h2>Through the GitHub App</h2>
       ${reachSection(view)}
       <h2>In the code index</h2>
-      ${indexSection(view.indexed)}`,
+      ${indexSection(view.indexed, view.csrf)}`,
     { wide: true },
   );
 }

@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { addRepository, type CodeIndexDeps } from '../code-index/manage-repositories.js';
 import { listRepositories } from '../code-index/repositories.js';
 import { gitHubFullName } from '../git/github-full-name.js';
 import { jobsByRepository, type RepositoryJobs } from '../jobs/repository-jobs.js';
@@ -9,6 +11,8 @@ import type { UserInstallations, UserReach } from './user-installations.js';
 
 export interface RepositoriesDeps {
   kit: PageKit;
+  /** Adds repositories to the code index and queues their runs, as the API does. */
+  codeIndex: CodeIndexDeps;
   /** Null when the GitHub App or signing in is off: the page then lists the code index alone. */
   userReach: UserInstallations | null;
   /** The App's slug, for the install link; null when the App is off. */
@@ -21,6 +25,7 @@ export interface RepositoriesDeps {
 /** GET /repositories.html: what the signed-in user can use with Kodah (see repositories-page.ts). */
 export const repositoriesRoutes: FastifyPluginAsync<RepositoriesDeps> = async (app, deps) => {
   const { kit } = deps;
+  const indexForm = z.object({ uri: z.string().min(1).max(2048) });
 
   app.get('/repositories.html', HIDDEN, async (request, reply) => {
     const session = await kit.pageSession(request);
@@ -47,6 +52,19 @@ export const repositoriesRoutes: FastifyPluginAsync<RepositoriesDeps> = async (a
       const seen = byName.get(name);
       byName.set(name, seen ? { ...seen, count: seen.count + j.count } : j);
     }
+    const indexedRows = indexed.map((r) => ({
+      id: r.id,
+      remoteUri: r.remote_uri,
+      indexedCommit: r.indexed_commit,
+      updatedAt: new Date(r.updated_at),
+    }));
+    const indexedByName = new Map(
+      indexedRows.flatMap((r) => {
+        const name = gitHubFullName(r.remoteUri, deps.githubWebUrl)?.toLowerCase();
+        return name ? [[name, r] as const] : [];
+      }),
+    );
+    const queued = (request.query as { queued?: unknown }).queued;
     const slug = reach?.appSlug ?? (await deps.appSlug?.().catch(() => null)) ?? null;
     return kit.page(
       reply,
@@ -54,16 +72,25 @@ export const repositoriesRoutes: FastifyPluginAsync<RepositoriesDeps> = async (a
         reach,
         reachError,
         jobs: byName,
-        indexed: indexed.map((r) => ({
-          id: r.id,
-          remoteUri: r.remote_uri,
-          indexedCommit: r.indexed_commit,
-          updatedAt: new Date(r.updated_at),
-        })),
+        indexed: indexedRows,
+        indexedByName,
+        csrf: kit.csrf(session.id),
+        // Only a remote the account has in its index is echoed back.
+        queued: typeof queued === 'string' && indexedRows.some((r) => r.remoteUri === queued) ? queued : null,
         installUrl: slug ? `${deps.githubWebUrl}/apps/${encodeURIComponent(slug)}/installations/new` : null,
         publicUrl: deps.publicUrl,
         cloneUrl: (fullName) => `${deps.githubWebUrl}/${fullName}.git`,
       }),
     );
+  });
+
+  // The page's Index / Re-sync buttons: the same checks and queue as POST /api/v1/indexes.
+  app.post('/repositories/index', HIDDEN, async (request, reply) => {
+    const session = await kit.postedSession(request);
+    const form = indexForm.safeParse(request.body);
+    if (!form.success) throw new KodahError('invalid_input', 'Say which repository to index: reload the page and try again.');
+    const { repository } = await addRepository(deps.codeIndex, session.accountId, form.data.uri, 'Repository');
+    request.log.info({ accountId: session.accountId, repositoryId: repository.id }, 'index run queued from the repositories page');
+    return reply.redirect(`/repositories.html?queued=${encodeURIComponent(repository.remote_uri)}`, 303);
   });
 };

@@ -8,6 +8,7 @@ import { accountForGitHubUser, getAccount } from '../billing/accounts.js';
 import { createApiKey, listApiKeys, rotateApiKey } from '../billing/api-keys.js';
 import { type CreditRules, getBalance, recentLedger } from '../billing/credits.js';
 import { type CheckoutBounds, checkoutCents, startCheckout } from '../billing/stripe-checkout.js';
+import type { CodeIndexDeps } from '../code-index/manage-repositories.js';
 import type { Database } from '../db/database.js';
 import { getJob, listJobs } from '../jobs/job-lifecycle.js';
 import type { Clock } from '../lib/clock.js';
@@ -45,6 +46,8 @@ export interface WebDeps {
   appSlug: (() => Promise<string | null>) | null;
   /** GITHUB_URL. */
   githubWebUrl: string;
+  /** The code index, for the repositories page's Index / Re-sync buttons. */
+  codeIndex: CodeIndexDeps;
   /** The operator page's: who may see it, and what it reports. */
   operator: Omit<AdminDeps, 'kit' | 'clock' | 'rules'>;
 }
@@ -192,6 +195,7 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     appSlug: deps.appSlug,
     githubWebUrl: deps.githubWebUrl,
     publicUrl: deps.publicUrl,
+    codeIndex: deps.codeIndex,
   });
   await app.register(adminRoutes, { kit, clock: deps.clock, rules: deps.rules, ...deps.operator });
 
