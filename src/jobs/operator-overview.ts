@@ -3,6 +3,7 @@ import { addCredits } from '../billing/credits.js';
 import { getAccount } from '../billing/accounts.js';
 import type { Queryable } from '../db/database.js';
 import { type Clock, monthOf } from '../lib/clock.js';
+import { KodahError } from '../lib/errors.js';
 
 /** One account as the operator sees it. */
 export interface AccountOverview {
@@ -110,10 +111,15 @@ export async function queueCounts(db: Queryable): Promise<QueueCounts> {
  * sent twice (a double click, a replayed request) grants once; resolves to whether it granted.
  */
 export async function grantOnce(tx: Queryable, accountId: string, cents: number, grantId: string, by: string): Promise<boolean> {
+  if (!/^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(grantId)) throw new KodahError('invalid_input', 'A grant needs its form id');
   const account = await getAccount(tx, accountId, true);
-  const note = `operator page grant ${grantId} by ${by}`;
-  const { rows } = await tx.query(`SELECT 1 FROM ledger WHERE account_id = $1 AND kind = 'grant' AND note = $2`, [account.id, note]);
+  // The form's id alone decides (whoever sends it again); a UUID holds no LIKE wildcards.
+  const mark = `operator page grant ${grantId.toLowerCase()} `;
+  const { rows } = await tx.query(`SELECT 1 FROM ledger WHERE account_id = $1 AND kind = 'grant' AND note LIKE $2`, [
+    account.id,
+    `${mark}%`,
+  ]);
   if (rows.length) return false;
-  await addCredits(tx, account.id, cents, 'grant', note);
+  await addCredits(tx, account.id, cents, 'grant', `${mark}by ${by}`);
   return true;
 }
