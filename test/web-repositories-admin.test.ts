@@ -79,6 +79,9 @@ describe('the repositories and operator pages in a real browser', () => {
     await Promise.all([page.waitForURL(`${fx.base}/repositories.html`), page.click('a[href="/repositories.html"]')]);
     const rows = page.locator('#reachable tbody tr');
     expect(await rows.count()).toBe(2);
+    expect(await page.textContent('#reachable table[data-installation="8801"] caption')).toMatch(
+      /^\s*Installed on acme-web \(selected repositories\)\s*$/,
+    );
     const vault = page.locator('#reachable tr[data-repo="acme-web/vault"]');
     expect(await vault.locator('td').nth(1).textContent()).toBe('private');
     expect(await vault.locator(`a[href="/jobs/${jobId}.html"]`).textContent()).toBe('latest (queued)');

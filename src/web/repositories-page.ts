@@ -1,7 +1,7 @@
 import type { RepositoryJobs } from '../jobs/repository-jobs.js';
 import { type SafeHtml, html } from './html.js';
 import { layout } from './pages.js';
-import type { UserReach } from './user-installations.js';
+import type { ReachableInstallation, ReachableRepository, UserReach } from './user-installations.js';
 
 /** One repository of the code index, as the page shows it. */
 export interface IndexedRepository {
@@ -55,39 +55,31 @@ function jobsCell(jobs: RepositoryJobs | undefined): SafeHtml {
   return html`${jobs.count} · <a href="/jobs/${jobs.latestId}.html">latest (${jobs.latestState})</a>`;
 }
 
-function reachSection(view: RepositoriesView): SafeHtml {
-  if (view.reachError) return html`<p class="note" role="status">${view.reachError}</p>`;
-  if (!view.reach) {
-    return html`<p class="note">
-      Kodah holds no GitHub token of yours (you signed out elsewhere, or revoked the App on GitHub):
-      <a href="/login">sign in again</a> to use your private repositories.
-    </p>`;
-  }
-  const repos = view.reach.installations.flatMap((i) => i.repositories.map((r) => ({ ...r, owner: i.account })));
-  if (repos.length === 0) return html`<p class="note">The App is not installed on any repository you can reach yet.</p>`;
-  repos.sort((a, b) => a.fullName.localeCompare(b.fullName));
-  const rows = repos.map((r) => {
-    const url = view.cloneUrl(r.fullName);
-    return html`<tr data-repo="${r.fullName}">
-      <td>
-        <a href="${/^https?:\/\//.test(r.htmlUrl) ? r.htmlUrl : url}" rel="noopener noreferrer">${r.fullName}</a>
-        <details>
-          <summary>Submit a fix</summary>
-          <pre>${submitLine(view.publicUrl, url)}</pre>
-        </details>
-      </td>
-      <td>${r.private ? 'private' : 'public'}</td>
-      <td>${jobsCell(view.jobs.get(r.fullName.toLowerCase()))}</td>
-      <td>
-        ${indexCell(view.indexedByName.get(r.fullName.toLowerCase()))}
-        ${indexForm(view.csrf, url, view.indexedByName.has(r.fullName.toLowerCase()), r.fullName)}
-      </td>
-    </tr>`;
-  });
+function repositoryRow(view: RepositoriesView, r: ReachableRepository): SafeHtml {
+  const url = view.cloneUrl(r.fullName);
+  const key = r.fullName.toLowerCase();
+  return html`<tr data-repo="${r.fullName}">
+    <td>
+      <a href="${/^https?:\/\//.test(r.htmlUrl) ? r.htmlUrl : url}" rel="noopener noreferrer">${r.fullName}</a>
+      <details>
+        <summary>Submit a fix</summary>
+        <pre>${submitLine(view.publicUrl, url)}</pre>
+      </details>
+    </td>
+    <td>${r.private ? 'private' : 'public'}</td>
+    <td>${jobsCell(view.jobs.get(key))}</td>
+    <td>${indexCell(view.indexedByName.get(key))} ${indexForm(view.csrf, url, view.indexedByName.has(key), r.fullName)}</td>
+  </tr>`;
+}
+
+/** One table per installation the user reaches: whose it is, and the repositories in it. */
+function installationTable(view: RepositoriesView, installation: ReachableInstallation): SafeHtml {
+  const repos = [...installation.repositories].sort((a, b) => a.fullName.localeCompare(b.fullName));
+  const selection = installation.repositorySelection === 'all' ? 'all repositories' : 'selected repositories';
   return html`<div class="scroll">
-    <table id="reachable">
-      <caption class="note">
-        Through the App's installations, as GitHub answered at ${view.reach.checkedAt.toISOString().slice(11, 19)} UTC
+    <table data-installation="${installation.id}">
+      <caption>
+        Installed on ${installation.account || '—'} (${selection})
       </caption>
       <thead>
         <tr>
@@ -98,9 +90,25 @@ function reachSection(view: RepositoriesView): SafeHtml {
         </tr>
       </thead>
       <tbody>
-        ${rows}
+        ${repos.map((r) => repositoryRow(view, r))}
       </tbody>
     </table>
+  </div>`;
+}
+
+function reachSection(view: RepositoriesView): SafeHtml {
+  if (view.reachError) return html`<p class="note" role="status">${view.reachError}</p>`;
+  if (!view.reach) {
+    return html`<p class="note">
+      Kodah holds no GitHub token of yours (you signed out elsewhere, or revoked the App on GitHub):
+      <a href="/login">sign in again</a> to use your private repositories.
+    </p>`;
+  }
+  const installations = view.reach.installations.filter((i) => i.repositories.length > 0);
+  if (installations.length === 0) return html`<p class="note">The App is not installed on any repository you can reach yet.</p>`;
+  return html`<div id="reachable">
+    <p class="note">As GitHub answered at ${view.reach.checkedAt.toISOString().slice(11, 19)} UTC.</p>
+    ${installations.map((i) => installationTable(view, i))}
   </div>`;
 }
 
