@@ -28,6 +28,8 @@ import { RepositoryProbe } from './git/repository-probe.js';
 import { callbackBody } from './http/job-delivery-view.js';
 import { buildHttpServer } from './http/server.js';
 import { loadSecretKey } from './web/secret-key.js';
+import { UserInstallations } from './web/user-installations.js';
+import { userRepositoryCredentials } from './web/user-repository-credentials.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
@@ -113,9 +115,31 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
     // KODAH_GIT_TOKENS serve only the accounts the operator marked (kodah accounts operator-tokens).
     const operatorTokens = staticCredentials(config.git.tokens, (accountId) => usesOperatorTokens(db, accountId));
+    // Workers need the key too: they read private repositories with what a signed-in user reaches.
+    const secretKey = config.signIn ? await loadSecretKey(config, log) : null;
+    const userReach =
+      github && config.signIn && secretKey
+        ? new UserInstallations({
+            db,
+            key: secretKey,
+            signIn: config.signIn,
+            appId: config.github!.appId,
+            ttlMs: config.signIn.accessTtlS * 1000,
+            clock,
+            log: log.child({ name: 'user-installations' }),
+          })
+        : null;
     const credentials =
       options.credentials ??
-      (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
+      (github
+        ? firstCredentials(
+            installationCredentials(db, github, config.github!.webUrl),
+            operatorTokens,
+            ...(userReach
+              ? [userRepositoryCredentials(userReach, config.github!.webUrl, (i, r) => github.repositoryToken(i, r, 'read'))]
+              : []),
+          )
+        : operatorTokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -213,7 +237,9 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         callbackPolicy,
         resolve: options.resolve,
         pullRequests: config.github ? jobPullRequestTargets(db, config.github) : null,
-        secretKey: config.signIn ? await loadSecretKey(config, log) : null,
+        secretKey,
+        userReach,
+        appSlug: github ? () => github.appSlug() : null,
       });
       if (config.github)
         log.info({ appId: config.github.appId }, `GitHub App ${config.github.appId} enabled: webhooks at /api/github/webhooks`);

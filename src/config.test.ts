@@ -85,6 +85,16 @@ describe('config', () => {
     expect(leaked).not.toContain('do-not-echo');
   });
 
+  it('reads KODAH_ADMINS as lower-case GitHub logins and the user access cache with sign-in', () => {
+    expect(loadConfig({}).admins).toEqual([]);
+    expect(loadConfig({ KODAH_ADMINS: ' Octo-Cat, ops ,' }).admins).toEqual(['octo-cat', 'ops']);
+    expect(() => loadConfig({ KODAH_ADMINS: 'ops, <script>' })).toThrow(/KODAH_ADMINS: GitHub logins separated by commas/);
+    const signIn = { GITHUB_CLIENT_ID: 'Iv1.abc', GITHUB_CLIENT_SECRET: 'secret' };
+    expect(loadConfig(signIn).signIn?.accessTtlS).toBe(60);
+    expect(loadConfig({ ...signIn, KODAH_USER_ACCESS_TTL_S: '0' }).signIn?.accessTtlS).toBe(0);
+    expect(() => loadConfig({ KODAH_USER_ACCESS_TTL_S: '-1' })).toThrow(/KODAH_USER_ACCESS_TTL_S/);
+  });
+
   it('never echoes the value of a secret variable', () => {
     for (const env of [
       { KODAH_GIT_TOKENS: 'ghp_s3cret' },

@@ -195,6 +195,13 @@ const schema = z
     KODAH_CHECKOUT_MIN_USD: usdCents.default(500),
     KODAH_CHECKOUT_MAX_USD: usdCents.default(50_000),
     KODAH_PUBLIC_URL: optionalHttpUrl,
+    // GitHub logins that see the operator page; compared without case, as GitHub compares them.
+    KODAH_ADMINS: z
+      .string()
+      .transform((v) => commaSeparated(v).map((login) => login.toLowerCase()))
+      .pipe(z.array(z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,38})$/, 'GitHub logins separated by commas')))
+      .default([]),
+    KODAH_USER_ACCESS_TTL_S: int(0, 3600).default(60),
   })
   .superRefine((e, ctx) => {
     if ((e.GITHUB_CLIENT_ID === undefined) !== (e.GITHUB_CLIENT_SECRET === undefined)) {
@@ -380,7 +387,11 @@ export interface Config {
     webUrl: string;
     /** Where /user and /user/emails are (GITHUB_API_URL). */
     apiUrl: string;
+    /** How long what GitHub says a signed-in user can reach through the App's installations is reused. */
+    accessTtlS: number;
   } | null;
+  /** KODAH_ADMINS: the GitHub logins (lower case) that see the operator page once signed in. */
+  admins: readonly string[];
   /** KODAH_SECRET_KEY's 32 bytes; null: the key generated once into dataDir (see web/secret-key.ts). */
   secretKey: Buffer | null;
   /** Where people reach this server (links Stripe sends them back to); default http://localhost:PORT. */
@@ -599,8 +610,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : null,
     signIn:
       e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET
-        ? { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET, webUrl: e.GITHUB_URL, apiUrl: e.GITHUB_API_URL }
+        ? {
+            clientId: e.GITHUB_CLIENT_ID,
+            clientSecret: e.GITHUB_CLIENT_SECRET,
+            webUrl: e.GITHUB_URL,
+            apiUrl: e.GITHUB_API_URL,
+            accessTtlS: e.KODAH_USER_ACCESS_TTL_S,
+          }
         : null,
+    admins: e.KODAH_ADMINS,
     secretKey: e.KODAH_SECRET_KEY ? Buffer.from(e.KODAH_SECRET_KEY.trim(), 'base64') : null,
     publicUrl: e.KODAH_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     stripe:

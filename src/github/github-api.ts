@@ -26,7 +26,7 @@ export class GitHubApi {
   readonly #writes: Bottleneck.Group;
   // Writes that notify people (comments, pull requests): GitHub wants these slower still.
   readonly #notifications: Bottleneck.Group;
-  #botLogin: Promise<string> | undefined;
+  #appSlug: Promise<string | null> | undefined;
 
   constructor(settings: GitHubSettings, log: Logger) {
     this.#settings = settings;
@@ -84,15 +84,20 @@ export class GitHubApi {
   }
 
   /** The login GitHub shows on the App's comments and pull requests, `<slug>[bot]`. */
-  botLogin(): Promise<string> {
-    this.#botLogin ??= (async () => {
+  async botLogin(): Promise<string> {
+    return `${(await this.appSlug()) ?? 'kodah'}[bot]`;
+  }
+
+  /** The App's slug (its address on GitHub, `/apps/<slug>`), asked once; null when GitHub names none. */
+  appSlug(): Promise<string | null> {
+    this.#appSlug ??= (async () => {
       const { token } = await this.#appAuth({ type: 'app' });
       const { data } = await request('GET /app', { baseUrl: this.#settings.apiUrl, headers: { authorization: `bearer ${token}` } });
-      return `${data?.slug ?? 'kodah'}[bot]`;
+      return data?.slug ?? null;
     })().catch((err: unknown) => {
-      this.#botLogin = undefined;
+      this.#appSlug = undefined;
       throw err;
     });
-    return this.#botLogin;
+    return this.#appSlug;
   }
 }

@@ -1,26 +1,10 @@
 import type { Database } from '../db/database.js';
 import type { GitCredentials } from '../git/credentials.js';
+import { gitHubFullName } from '../git/github-full-name.js';
 import type { GitHubApi } from './github-api.js';
 import { findCoveredRepository } from './installations.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** `owner/name` of a repository URL on the App's GitHub host, or null for any other URL. */
-function gitHubFullName(repoUrl: string, webUrl: string): string | null {
-  let url: URL;
-  let base: URL;
-  try {
-    url = new URL(repoUrl);
-    base = new URL(webUrl);
-  } catch {
-    return null;
-  }
-  if (url.host.toLowerCase() !== base.host.toLowerCase()) return null;
-  const prefix = base.pathname.replace(/\/+$/, '');
-  if (!url.pathname.startsWith(`${prefix}/`)) return null;
-  const match = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(url.pathname.slice(prefix.length + 1));
-  return match ? `${match[1]}/${match[2]}` : null;
-}
 
 /**
  * Tokens from the GitHub App: a repository the account's own installation covers is read with an

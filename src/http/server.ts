@@ -10,6 +10,7 @@ import type { JobSettled } from '../jobs/job-lifecycle.js';
 import type { SubmitJobDeps } from '../jobs/submit-job.js';
 import type { RestJobDeps } from '../jobs/submit-rest-job.js';
 import type { Logger } from '../lib/logger.js';
+import type { UserInstallations } from '../web/user-installations.js';
 import { webRoutes } from '../web/web-routes.js';
 import { installErrorHandler } from './error-handler.js';
 import { accountRoutes } from './routes/account.js';
@@ -36,6 +37,10 @@ export interface HttpDeps extends SubmitJobDeps, Omit<RestJobDeps, 'submit'> {
   onSettled?: JobSettled;
   /** Seals GitHub tokens and signs sign-in states (web/secret-key.ts); null when signing in is off. */
   secretKey: Buffer | null;
+  /** What signed-in users reach through the App's installations; null when the App or signing in is off. */
+  userReach: UserInstallations | null;
+  /** The GitHub App's slug, asked of GitHub; null when the App is off. */
+  appSlug: (() => Promise<string | null>) | null;
 }
 
 /**
@@ -118,6 +123,20 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     signIn: deps.secretKey ? deps.config.signIn : null,
     key: deps.secretKey,
     stripe: client ? { client, bounds: settings } : null,
+    userReach: deps.userReach,
+    appSlug: deps.appSlug,
+    githubWebUrl: deps.config.github?.webUrl ?? deps.config.signIn?.webUrl ?? 'https://github.com',
+    codeIndex,
+    operator: {
+      admins: deps.config.admins,
+      maxQueuedJobs: deps.config.limits.maxQueuedJobs,
+      status: {
+        githubApp: deps.config.github !== null,
+        signIn: deps.secretKey !== null && deps.config.signIn !== null,
+        purchases: client !== null,
+        model: deps.config.model !== null,
+      },
+    },
   });
   if (deps.github) await app.register(deps.github);
   return app;

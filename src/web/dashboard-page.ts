@@ -15,6 +15,8 @@ export interface DashboardView {
   jobs: JobSummary[];
   /** Null when Stripe is not configured: the page says how the operator adds credits instead. */
   purchases: { minCents: number; maxCents: number } | null;
+  /** The account's GitHub login is in KODAH_ADMINS: the page links the operator page. */
+  admin: boolean;
 }
 
 const KIND_LABEL: Record<LedgerEntry['kind'], string> = {
@@ -125,6 +127,9 @@ export function dashboardPage(view: DashboardView): string {
   return layout(
     'Dashboard',
     html`<h1>Your Kodah account</h1>
+      <nav aria-label="Pages">
+        <a href="/repositories.html">Your repositories</a>${view.admin ? html` · <a href="/admin.html">Operator page</a>` : ''}
+      </nav>
       <dl>
         <dt>E-mail</dt>
         <dd>${view.email}</dd>

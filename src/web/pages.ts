@@ -23,6 +23,9 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddin
 .state-completed { color: #1a7f37; } .state-failed, .state-cancelled { color: #cf222e; } .state-running, .state-queued { color: #9a6700; }
 .toggle button[aria-pressed="true"] { background: #0969da; color: #fff; }
 input[type="number"] { font: inherit; width: 7rem; padding: .45rem; }
+.scroll { overflow-x: auto; }
+caption { text-align: left; font-weight: 600; padding: .25rem 0; }
+form.grant { display: flex; gap: .4rem; align-items: center; margin: 0; }
 `;
 
 /** The page around a body; `head` adds stylesheets and external scripts, `wide` drops the reading width. */

@@ -8,6 +8,7 @@ import { accountForGitHubUser, getAccount } from '../billing/accounts.js';
 import { createApiKey, listApiKeys, rotateApiKey } from '../billing/api-keys.js';
 import { type CreditRules, getBalance, recentLedger } from '../billing/credits.js';
 import { type CheckoutBounds, checkoutCents, startCheckout } from '../billing/stripe-checkout.js';
+import type { CodeIndexDeps } from '../code-index/manage-repositories.js';
 import type { Database } from '../db/database.js';
 import { getJob, listJobs } from '../jobs/job-lifecycle.js';
 import type { Clock } from '../lib/clock.js';
@@ -22,6 +23,10 @@ import { DASHBOARD_SCRIPT, JOB_SCRIPT } from './page-scripts.js';
 import { STYLESHEET, errorPage, keyPage, registerPage } from './pages.js';
 import { SESSION_COOKIE, SESSION_TTL_S, createSession, csrfToken, deleteSession, sessionAccount, validCsrfToken } from './sessions.js';
 import { forgetUserTokens, storeUserTokens } from './user-token.js';
+import { type AdminDeps, adminRoutes } from './admin-routes.js';
+import type { PageKit } from './page-kit.js';
+import { repositoriesRoutes } from './repositories-routes.js';
+import type { UserInstallations } from './user-installations.js';
 
 export interface WebDeps {
   db: Database;
@@ -35,6 +40,16 @@ export interface WebDeps {
   key: Buffer | null;
   /** Null when purchases are off: the dashboard says how the operator adds credits instead. */
   stripe: { client: Stripe; bounds: CheckoutBounds } | null;
+  /** What signed-in users reach through the App's installations; null when the App or signing in is off. */
+  userReach: UserInstallations | null;
+  /** The App's slug (for its install link); null when the App is off. */
+  appSlug: (() => Promise<string | null>) | null;
+  /** GITHUB_URL. */
+  githubWebUrl: string;
+  /** The code index, for the repositories page's Index / Re-sync buttons. */
+  codeIndex: CodeIndexDeps;
+  /** The operator page's: who may see it, and what it reports. */
+  operator: Omit<AdminDeps, 'kit' | 'clock' | 'rules'>;
 }
 
 /** Where Stripe's Checkout sessions live (their url). */
@@ -173,6 +188,17 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     return job;
   };
 
+  const kit: PageKit = { db, page, pageSession, postedSession, csrf: (sessionId) => csrfToken(deps.key!, sessionId) };
+  await app.register(repositoriesRoutes, {
+    kit,
+    userReach: deps.userReach,
+    appSlug: deps.appSlug,
+    githubWebUrl: deps.githubWebUrl,
+    publicUrl: deps.publicUrl,
+    codeIndex: deps.codeIndex,
+  });
+  await app.register(adminRoutes, { kit, clock: deps.clock, rules: deps.rules, ...deps.operator });
+
   app.get('/dashboard.html', hidden, async (request, reply) => {
     const session = await pageSession(request);
     if (!session) return reply.redirect('/register.html', 303);
@@ -194,6 +220,7 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
         ledger,
         jobs: jobs.map(jobSummary),
         purchases: deps.stripe ? deps.stripe.bounds : null,
+        admin: account.githubLogin !== null && deps.operator.admins.includes(account.githubLogin.toLowerCase()),
       }),
     );
   });
@@ -262,7 +289,7 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     const tokens = await exchangeCode(signIn, query.data.code, redirectUri);
     const user = await fetchGitHubUser(signIn, tokens.accessToken);
     const previous = request.cookies[SESSION_COOKIE];
-    const { sessionId, newKey } = await db.transaction(async (tx) => {
+    const { sessionId, newKey, accountId } = await db.transaction(async (tx) => {
       const account = await accountForGitHubUser(tx, user);
       await storeUserTokens(tx, key, account.id, tokens);
       if (previous) await deleteSession(tx, previous);
@@ -270,8 +297,10 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
       // The first sign-in (of a new account, or of one the App or the operator made) gets a key;
       // later ones find one and make none: a new key is the dashboard's "New key".
       const live = (await listApiKeys(tx, account.id)).some((k) => k.revokedAt === null);
-      return { sessionId, newKey: live ? null : await createApiKey(tx, account.id) };
+      return { sessionId, accountId: account.id, newKey: live ? null : await createApiKey(tx, account.id) };
     });
+    // A new token may reach other repositories than the last one did.
+    deps.userReach?.forget(accountId);
     reply.setCookie(SESSION_COOKIE, sessionId, { ...cookieBase, maxAge: SESSION_TTL_S });
     request.log.info({ githubId: user.id, newKey: newKey !== null }, 'signed in with GitHub');
     return newKey ? page(reply, keyPage(newKey)) : reply.redirect('/dashboard.html', 303);
@@ -290,6 +319,7 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
       await deleteSession(tx, session.id);
       await forgetUserTokens(tx, session.accountId);
     });
+    deps.userReach?.forget(session.accountId);
     reply.clearCookie(SESSION_COOKIE, cookieBase);
     return reply.redirect('/register.html', 303);
   });

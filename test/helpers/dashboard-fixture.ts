@@ -5,7 +5,9 @@ import type { FixResult } from '../../src/jobs/fix-engine.js';
 import { claimJob, completeJob, recordCommand, recordStep, reportStage } from '../../src/jobs/job-lifecycle.js';
 import { monthOf } from '../../src/lib/clock.js';
 import { FAKE_GITHUB_USER_COOKIE, type FakeGitHub } from './fake-github.js';
-import { startSignInApp } from './sign-in-app.js';
+import type { GitHttpServer } from './git-http-server.js';
+import type { GitHubHost } from './github-host.js';
+import { type SignInAppOptions, startSignInApp } from './sign-in-app.js';
 import type { TestApp } from './test-app.js';
 import type { DatabaseKind } from './test-database.js';
 
@@ -59,6 +61,9 @@ export interface JobOptions {
 export interface DashboardFixture {
   app: TestApp;
   github: FakeGitHub;
+  git: GitHttpServer;
+  /** GITHUB_URL when started with `githubApp` (see sign-in-app.ts); else null. */
+  host: GitHubHost | null;
   base: string;
   browser: Browser;
   /** A GitHub user who may sign in; the browser context's fake-GitHub cookie names them. */
@@ -76,8 +81,13 @@ export interface DashboardFixture {
 }
 
 /** Kodah with GitHub sign-in against the fake GitHub, and a headless Chromium. */
-export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: Record<string, string> = {}): Promise<DashboardFixture> {
-  const { git, github, app, base } = await startSignInApp(kind, env);
+export async function startDashboardFixture(
+  kind: DatabaseKind = 'pglite',
+  env: Record<string, string> = {},
+  options: SignInAppOptions = {},
+): Promise<DashboardFixture> {
+  const signIn = await startSignInApp(kind, env, options);
+  const { git, github, app, base, host } = signIn;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const db = app.kodah.db;
   const insertJob: DashboardFixture['insertJob'] = async (accountId, options = {}) => {
@@ -112,6 +122,8 @@ export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: 
   return {
     app,
     github,
+    git,
+    host,
     base,
     browser,
     newUser: (login) => github.addOAuthUser({ login, email: `${login}@example.com` }),
@@ -140,9 +152,7 @@ export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: 
     grant: (accountId, cents) => db.transaction((tx) => addCredits(tx, accountId, cents, 'grant')),
     async close() {
       await browser.close();
-      await app.stop();
-      await github.close();
-      await git.close();
+      await signIn.close();
     },
   };
 }

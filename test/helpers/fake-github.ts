@@ -1598,6 +1598,42 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     };
   });
 
+  // ---- what a signed-in user reaches through the App (user access token) ---------------------
+  // GitHub lists the installations, and within each the repositories, on which the user has an
+  // explicit permission: the owner's own repositories, and those setPermission gave them (not 'none').
+  const userReaches = (login: string, repo: RepoState) =>
+    repo.owner.toLowerCase() === login.toLowerCase() || (repo.permissions.get(login.toLowerCase()) ?? 'none') !== 'none';
+  const reachableIn = (login: string, installation: InstallationState) =>
+    [...repos.values()].filter((r) => installationCovers(installation, r) && userReaches(login, r));
+  const userInstallations = (login: string) =>
+    [...installations.values()].filter((i) => i.account.login.toLowerCase() === login.toLowerCase() || reachableIn(login, i).length > 0);
+  on('GET', '/user/installations', 'none', [], ({ headers, query }) => {
+    const user = userOfToken(headers);
+    if (!user) return badCredentials;
+    const list = userInstallations(user.login);
+    return listReply(list.map(installationJson), '/user/installations', query, (page) => ({
+      total_count: list.length,
+      installations: page,
+    }));
+  });
+  on('GET', '/user/installations/#id/repositories', 'none', [], ({ headers, params, query }) => {
+    const user = userOfToken(headers);
+    if (!user) return badCredentials;
+    const installation = userInstallations(user.login).find((i) => i.id === Number(params.id));
+    if (!installation) return notFound();
+    const visible = reachableIn(user.login, installation);
+    return listReply(
+      visible.map((r) => ({ ...repoJson(r), permissions: { admin: false, push: false, pull: true } })),
+      `/user/installations/${installation.id}/repositories`,
+      query,
+      (page) => ({
+        total_count: visible.length,
+        repository_selection: installation.repositoryIds ? 'selected' : 'all',
+        repositories: page,
+      }),
+    );
+  });
+
   // ---- the server ---------------------------------------------------------------------------
   const defaultHeaders = (): Record<string, string> => ({
     'content-type': JSON_TYPE,
