@@ -80,7 +80,7 @@ export async function addCredits(
 
 /** One line of the append-only credit ledger, as the operator reads it. */
 export interface LedgerEntry {
-  kind: 'monthly_grant' | 'purchase' | 'grant' | 'debit' | 'refund';
+  kind: 'monthly_grant' | 'purchase' | 'grant' | 'debit' | 'refund' | 'purchase_refund' | 'dispute' | 'dispute_won';
   pool: 'free' | 'paid';
   /** Whole fixes in the free pool, cents in the paid one; negative for a debit. */
   amount: number;
