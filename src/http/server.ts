@@ -101,6 +101,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     signIn: deps.secretKey ? deps.config.signIn : null,
     key: deps.secretKey,
     stripe: client ? { client, bounds: settings } : null,
+    boss: deps.boss,
+    onSettled: deps.onSettled,
   });
   if (deps.github) await app.register(deps.github);
   return app;

@@ -5,6 +5,7 @@ import type { FixResult } from '../../src/jobs/fix-engine.js';
 import { claimJob, completeJob, recordCommand, recordStep, reportStage } from '../../src/jobs/job-lifecycle.js';
 import { monthOf } from '../../src/lib/clock.js';
 import { FAKE_GITHUB_USER_COOKIE, type FakeGitHub } from './fake-github.js';
+import type { GitHttpServer } from './git-http-server.js';
 import { startSignInApp } from './sign-in-app.js';
 import type { TestApp } from './test-app.js';
 import type { DatabaseKind } from './test-database.js';
@@ -59,6 +60,7 @@ export interface JobOptions {
 export interface DashboardFixture {
   app: TestApp;
   github: FakeGitHub;
+  git: GitHttpServer;
   base: string;
   browser: Browser;
   /** A GitHub user who may sign in; the browser context's fake-GitHub cookie names them. */
@@ -76,8 +78,12 @@ export interface DashboardFixture {
 }
 
 /** Kodah with GitHub sign-in against the fake GitHub, and a headless Chromium. */
-export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: Record<string, string> = {}): Promise<DashboardFixture> {
-  const { git, github, app, base } = await startSignInApp(kind, env);
+export async function startDashboardFixture(
+  kind: DatabaseKind = 'pglite',
+  env: Record<string, string> = {},
+  options: { workers?: boolean } = {},
+): Promise<DashboardFixture> {
+  const { git, github, app, base } = await startSignInApp(kind, env, options);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const db = app.kodah.db;
   const insertJob: DashboardFixture['insertJob'] = async (accountId, options = {}) => {
@@ -112,6 +118,7 @@ export async function startDashboardFixture(kind: DatabaseKind = 'pglite', env: 
   return {
     app,
     github,
+    git,
     base,
     browser,
     newUser: (login) => github.addOAuthUser({ login, email: `${login}@example.com` }),

@@ -13,14 +13,18 @@ export interface SignInApp {
   base: string;
 }
 
-export async function startSignInApp(kind: DatabaseKind, env: Record<string, string> = {}): Promise<SignInApp> {
+export async function startSignInApp(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  options: { workers?: boolean } = {},
+): Promise<SignInApp> {
   const git = await startGitHttpServer();
   const github = await startFakeGitHub({ git });
   // The address must be known before the server starts: it is KODAH_PUBLIC_URL.
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const app = await startTestApp(kind, {
-    workers: false,
+    workers: options.workers ?? false,
     env: {
       PORT: String(port),
       KODAH_PUBLIC_URL: base,
