@@ -213,8 +213,6 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     );
   });
 
-  // The dashboard's live job states: the session cookie only (never an API key), and only for
-  // Kodah's own pages, so no other site can read an account's jobs through a signed-in browser.
   /** Whether a JSON read comes from another site (refused: a signed-in browser must not hand an account's jobs to it). */
   const crossSite = (request: FastifyRequest) => {
     const from = request.headers.origin;
@@ -222,6 +220,8 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     return (from !== undefined && from !== origin) || (site !== undefined && site !== 'same-origin');
   };
 
+  // The dashboard's live job states: the session cookie only (never an API key), and only for
+  // Kodah's own pages, so no other site can read an account's jobs through a signed-in browser.
   app.get('/dashboard/jobs.json', hidden, async (request, reply) => {
     if (crossSite(request)) return reply.status(403).send({ detail: "Only Kodah's own pages may read this." });
     const session = await pageSession(request);
