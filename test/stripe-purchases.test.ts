@@ -1,6 +1,8 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerMismatches } from '../src/billing/credits.js';
 import { loadConfig } from '../src/config.js';
+import { monthOf } from '../src/lib/clock.js';
 import { findPurchase } from '../src/billing/purchases.js';
 import { type FakeStripe, startFakeStripe } from './helpers/fake-stripe.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -129,6 +131,194 @@ describe.each(databaseKinds)('buying credits with Stripe Checkout on %s', (kind)
     expect(results.filter((r) => r.body.outcome === 'credited')).toHaveLength(1);
     expect(await paidCents(key)).toBe(725);
     expect(await purchaseLedger(id)).toHaveLength(1);
+  });
+
+  /** A purchase of `usd` paid through its completed session, whose event names its payment intent. */
+  async function paidPurchase(key: string, usd: number) {
+    const sessionId = await checkout(key, usd);
+    const paymentIntent = `pi_test_${randomBytes(12).toString('hex')}`;
+    const paid = await deliver('checkout.session.completed', sessionId, { changes: { ...PAID, payment_intent: paymentIntent } });
+    expect(paid.body.outcome).toBe('credited');
+    return { sessionId, paymentIntent, chargeId: `ch_test_${randomBytes(12).toString('hex')}` };
+  }
+  type Paid = Awaited<ReturnType<typeof paidPurchase>>;
+
+  /** The Charge a charge.refunded event carries: `refunded` of `amount` cents refunded so far (cumulative). */
+  const charge = (p: Paid, amount: number, refunded: number, changes: Record<string, unknown> = {}) => ({
+    id: p.chargeId,
+    object: 'charge',
+    amount,
+    amount_refunded: refunded,
+    currency: 'usd',
+    payment_intent: p.paymentIntent,
+    refunded: refunded === amount,
+    status: 'succeeded',
+    ...changes,
+  });
+  const dispute = (p: Paid, id: string, amount: number, status: string) => ({
+    id,
+    object: 'dispute',
+    amount,
+    charge: p.chargeId,
+    currency: 'usd',
+    payment_intent: p.paymentIntent,
+    reason: 'fraudulent',
+    status,
+  });
+  const reversals = async (accountId: string) =>
+    (
+      await app.kodah.db.query<{ kind: string; amount: number }>(
+        `SELECT kind, amount FROM ledger WHERE account_id = $1 AND kind IN ('purchase_refund', 'dispute', 'dispute_won') ORDER BY id`,
+        [accountId],
+      )
+    ).rows.map((r) => [r.kind, r.amount]);
+  /** Accepts a job through the database's own accept path (the one POST /jobs calls): its answer. */
+  const accept = async (accountId: string, visibility: 'public' | 'private') =>
+    (
+      await app.kodah.db.query<{ outcome: string }>(
+        `SELECT kodah_accept_job($1, $2, 'fix', 'https://github.com/acme/private', 'main', 'a bug', $3, 'api', NULL, $4, 500, 10, 100, false) AS outcome`,
+        [randomUUID(), accountId, visibility, monthOf(new Date())],
+      )
+    ).rows[0]!.outcome;
+
+  it('a full refund delivered three times, then three more at once, takes the credits back once', async () => {
+    const { id, key } = await app.account();
+    const p = await paidPurchase(key, 10);
+    const refund = stripe.event('charge.refunded', charge(p, 1000, 1000));
+    const sequential = [await post(refund), await post(refund), await post(refund)];
+    expect(sequential.map((r) => [r.status, r.body.outcome])).toEqual([
+      [200, 'reversed'],
+      [200, 'already_reversed'],
+      [200, 'already_reversed'],
+    ]);
+    const concurrent = await Promise.all([1, 2, 3].map(() => post(refund)));
+    expect(concurrent.map((r) => [r.status, r.body.outcome])).toEqual(Array(3).fill([200, 'already_reversed']));
+    expect(await paidCents(key)).toBe(0);
+    expect(await reversals(id)).toEqual([['purchase_refund', -1000]]);
+    expect(await ledgerMismatches(app.kodah.db)).toEqual([]);
+  });
+
+  it('partial refunds take back what each adds to the amount refunded, in whatever order their events arrive', async () => {
+    const { id, key } = await app.account();
+    const p = await paidPurchase(key, 20);
+    const first = stripe.event('charge.refunded', charge(p, 2000, 500));
+    const second = stripe.event('charge.refunded', charge(p, 2000, 1200));
+    expect((await post(first)).body.outcome).toBe('reversed');
+    expect(await paidCents(key)).toBe(1500);
+    expect((await post(second)).body.outcome).toBe('reversed');
+    expect(await paidCents(key)).toBe(800);
+    // The first redelivered, and a third event Stripe sent late with a smaller total: nothing more.
+    expect((await post(first)).body.outcome).toBe('already_reversed');
+    expect((await post(stripe.event('charge.refunded', charge(p, 2000, 900)))).body.outcome).toBe('already_reversed');
+    expect(await paidCents(key)).toBe(800);
+    expect(await reversals(id)).toEqual([
+      ['purchase_refund', -500],
+      ['purchase_refund', -700],
+    ]);
+    // A refund beyond the purchase (another charge's amount named here by mistake) takes back the purchase at most.
+    expect((await post(stripe.event('charge.refunded', charge(p, 2000, 5000)))).body.outcome).toBe('reversed');
+    expect(await paidCents(key)).toBe(0);
+    expect(await ledgerMismatches(app.kodah.db)).toEqual([]);
+  });
+
+  it('a dispute takes back credits already spent (a negative balance that keeps paid jobs out until a top-up); won, they come back once', async () => {
+    const { id, key } = await app.account();
+    const p = await paidPurchase(key, 10);
+    expect(await accept(id, 'private')).toBe('accepted');
+    expect(await paidCents(key)).toBe(500);
+    const opened = stripe.event('charge.dispute.created', dispute(p, 'dp_test_1', 1000, 'needs_response'));
+    expect((await post(opened)).body.outcome).toBe('reversed');
+    expect((await post(opened)).body.outcome).toBe('already_reversed');
+    expect(await paidCents(key)).toBe(-500);
+    expect((await app.api(key, 'GET', '/account')).body.paid_balance).toBe(-5);
+    // A debt: no paid (private) job until it is paid; the month's free fixes still serve public repositories.
+    expect(await accept(id, 'private')).toBe('private_needs_paid');
+    expect(await accept(id, 'public')).toBe('accepted');
+    // A top-up pays the debt first.
+    await paidPurchase(key, 5);
+    expect(await paidCents(key)).toBe(0);
+    expect(await accept(id, 'private')).toBe('private_needs_paid');
+
+    // Still open, nothing moves; won, what the opening took comes back, once however often it is delivered.
+    expect((await post(stripe.event('charge.dispute.updated', dispute(p, 'dp_test_1', 1000, 'under_review')))).body.outcome).toBe(
+      'ignored',
+    );
+    const won = stripe.event('charge.dispute.closed', dispute(p, 'dp_test_1', 1000, 'won'));
+    expect((await post(won)).body.outcome).toBe('restored');
+    expect((await post(won)).body.outcome).toBe('already_reversed');
+    expect(await paidCents(key)).toBe(1000);
+    expect(await reversals(id)).toEqual([
+      ['dispute', -1000],
+      ['dispute_won', 1000],
+    ]);
+    expect(await ledgerMismatches(app.kodah.db)).toEqual([]);
+  });
+
+  it('a dispute lost keeps the credits taken; one closed before its opening arrived takes nothing when the opening comes', async () => {
+    const { id, key } = await app.account();
+    const lost = await paidPurchase(key, 10);
+    expect((await post(stripe.event('charge.dispute.created', dispute(lost, 'dp_test_lost', 1000, 'needs_response')))).body.outcome).toBe(
+      'reversed',
+    );
+    expect((await post(stripe.event('charge.dispute.closed', dispute(lost, 'dp_test_lost', 1000, 'lost')))).body.outcome).toBe('ignored');
+    expect(await paidCents(key)).toBe(0);
+
+    const late = await paidPurchase(key, 10);
+    expect((await post(stripe.event('charge.dispute.closed', dispute(late, 'dp_test_late', 1000, 'won')))).body.outcome).toBe(
+      'already_reversed',
+    );
+    expect((await post(stripe.event('charge.dispute.created', dispute(late, 'dp_test_late', 1000, 'needs_response')))).body.outcome).toBe(
+      'already_reversed',
+    );
+    expect(await paidCents(key)).toBe(1000);
+    // A dispute after a full refund has nothing left to take.
+    expect((await post(stripe.event('charge.refunded', charge(late, 1000, 1000)))).body.outcome).toBe('reversed');
+    expect((await post(stripe.event('charge.dispute.created', dispute(late, 'dp_test_after', 1000, 'needs_response')))).body.outcome).toBe(
+      'already_reversed',
+    );
+    expect(await paidCents(key)).toBe(0);
+    expect(await reversals(id)).toEqual([
+      ['dispute', -1000],
+      ['purchase_refund', -1000],
+    ]);
+  });
+
+  it('unsigned, forged, unknown-charge and other-currency refund and dispute events change nothing', async () => {
+    const { id, key } = await app.account();
+    const p = await paidPurchase(key, 10);
+    const ledgerRows = async () => (await app.kodah.db.query('SELECT count(*)::int AS n FROM ledger')).rows[0];
+    const before = await ledgerRows();
+    const genuine = stripe.event('charge.refunded', charge(p, 1000, 1000));
+    expect(await post({ body: genuine.body, headers: { 'content-type': 'application/json' } })).toEqual({
+      status: 400,
+      body: { detail: 'Missing Stripe-Signature header' },
+    });
+    const forged = stripe.event('charge.refunded', charge(p, 1000, 1000), { secret: 'whsec_not_the_secret' });
+    expect((await post(forged)).status).toBe(400);
+    expect(
+      (await post({ body: genuine.body.replace('"amount_refunded":1000', '"amount_refunded":999'), headers: genuine.headers })).status,
+    ).toBe(400);
+    const someoneElses = { ...p, paymentIntent: 'pi_test_not_kodahs' };
+    expect((await post(stripe.event('charge.refunded', charge(someoneElses, 1000, 1000)))).body.outcome).toBe('unknown_charge');
+    expect((await post(stripe.event('charge.dispute.created', dispute(someoneElses, 'dp_x', 1000, 'needs_response')))).body.outcome).toBe(
+      'unknown_charge',
+    );
+    expect((await post(stripe.event('charge.refunded', charge(p, 1000, 1000, { payment_intent: null })))).body.outcome).toBe(
+      'unknown_charge',
+    );
+    expect((await post(stripe.event('charge.refunded', charge(p, 1000, 1000, { currency: 'eur' })))).body.outcome).toBe('mismatch');
+    expect((await post(stripe.event('charge.refunded', { id: 'ch_x', payment_intent: p.paymentIntent }))).body.outcome).toBe('malformed');
+    // An open session's payment intent is not recorded: its charge is nobody's purchase yet.
+    const open = await checkout(key, 10);
+    expect((await post(stripe.event('charge.refunded', charge({ ...p, paymentIntent: `pi_of_${open}` }, 1000, 1000)))).body.outcome).toBe(
+      'unknown_charge',
+    );
+    expect(await ledgerRows()).toEqual(before);
+    expect(await paidCents(key)).toBe(1000);
+    expect(await reversals(id)).toEqual([]);
+    // The genuine event still applies afterwards.
+    expect((await post(genuine)).body.outcome).toBe('reversed');
+    expect(await paidCents(key)).toBe(0);
   });
 
   it('unsigned, forged and malformed deliveries are refused with 400 and change nothing', async () => {

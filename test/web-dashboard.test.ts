@@ -179,4 +179,39 @@ describe('buying credits from the dashboard', () => {
     expect(forged.status()).toBe(403);
     expect(stripe.sessions.size).toBe(before);
   });
+
+  it('lists a purchase, its partial refund and a dispute won in the ledger, and the balance they leave', async () => {
+    const user = fx.newUser('dash-refunded');
+    const { page } = await signInContext(fx, user.login);
+    await page.goto(`${fx.base}/dashboard.html`);
+    await page.fill('input[name="usd"]', '20');
+    const [toStripe] = await Promise.all([
+      page.waitForRequest(/^https:\/\/checkout\.stripe\.com\//),
+      page.click('form[action="/dashboard/checkout"] button'),
+    ]);
+    const sessionId = new URL(toStripe.url()).pathname.split('/').pop()!;
+    const send = async (delivery: { body: string; headers: Record<string, string> }) => {
+      const res = await fetch(`${fx.base}/api/stripe/webhook`, { method: 'POST', headers: delivery.headers, body: delivery.body });
+      return ((await res.json()) as { outcome: string }).outcome;
+    };
+    const pi = 'pi_test_dashboard_refund';
+    expect(
+      await send(stripe.delivery('checkout.session.completed', sessionId, { changes: { payment_status: 'paid', payment_intent: pi } })),
+    ).toBe('credited');
+    const charge = { id: 'ch_test_dash', object: 'charge', amount: 2000, amount_refunded: 250, currency: 'usd', payment_intent: pi };
+    expect(await send(stripe.event('charge.refunded', charge))).toBe('reversed');
+    const dispute = { id: 'dp_test_dash', object: 'dispute', amount: 1750, currency: 'usd', payment_intent: pi, status: 'needs_response' };
+    expect(await send(stripe.event('charge.dispute.created', dispute))).toBe('reversed');
+    expect(await send(stripe.event('charge.dispute.closed', { ...dispute, status: 'won' }))).toBe('restored');
+
+    await page.goto(`${fx.base}/dashboard.html`);
+    expect(await page.textContent('body')).toMatch(/Paid balance\s*\$17\.50/);
+    const ledger = (await page.locator('#ledger tbody tr').allTextContents()).map((row) => row.replace(/\s+/g, ' ').trim());
+    expect(ledger.map((row) => row.replace(/^\S+ \S+ /, ''))).toEqual([
+      'Dispute won: credits given back +$17.50 —',
+      'Payment disputed: credits taken back −$17.50 —',
+      'Payment refunded: credits taken back −$2.50 —',
+      'Purchase +$20.00 —',
+    ]);
+  });
 });

@@ -80,9 +80,9 @@ export async function addCredits(
 
 /** One line of the append-only credit ledger, as the operator reads it. */
 export interface LedgerEntry {
-  kind: 'monthly_grant' | 'purchase' | 'grant' | 'debit' | 'refund';
+  kind: 'monthly_grant' | 'purchase' | 'grant' | 'debit' | 'refund' | 'purchase_refund' | 'dispute' | 'dispute_won';
   pool: 'free' | 'paid';
-  /** Whole fixes in the free pool, cents in the paid one; negative for a debit. */
+  /** Whole fixes in the free pool, cents in the paid one; negative for a debit and for a purchase refunded or disputed. */
   amount: number;
   jobId: string | null;
   createdAt: Date;

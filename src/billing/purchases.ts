@@ -65,14 +65,25 @@ export async function listPurchases(db: Queryable, accountId: string, limit: num
  * transaction. Exactly once: the conditional update lets one delivery through, and a concurrent
  * one waits on the row lock and then finds it paid. Resolves to the purchase it credited, or null.
  */
-export async function creditPurchase(db: Database, sessionId: string): Promise<Purchase | null> {
+export async function creditPurchase(db: Database, sessionId: string, paymentIntent: string | null): Promise<Purchase | null> {
   return db.transaction(async (tx) => {
+    // The payment intent is how a later refund or dispute of the charge finds this purchase.
     const { rows } = await tx.query<PurchaseRow>(
-      `UPDATE purchases SET state = 'paid', paid_at = now() WHERE session_id = $1 AND state <> 'paid' RETURNING ${COLUMNS}`,
-      [sessionId],
+      `UPDATE purchases SET state = 'paid', paid_at = now(), payment_intent = COALESCE(payment_intent, $2)
+        WHERE session_id = $1 AND state <> 'paid' RETURNING ${COLUMNS}`,
+      [sessionId, paymentIntent],
     );
     const row = rows[0];
-    if (!row) return null;
+    if (!row) {
+      // A redelivery of a session paid before its payment intent was kept (migration 012) fills it in.
+      if (paymentIntent) {
+        await tx.query('UPDATE purchases SET payment_intent = $2 WHERE session_id = $1 AND payment_intent IS NULL', [
+          sessionId,
+          paymentIntent,
+        ]);
+      }
+      return null;
+    }
     await addCredits(tx, row.account_id, row.cents, 'purchase', `Stripe Checkout ${sessionId}`);
     return toPurchase(row);
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../lib/logger.js';
 import { closePurchase, creditPurchase, findPurchase } from './purchases.js';
+import { REVERSAL_EVENTS, type ReversalEventOutcome, handleReversalEvent } from './stripe-reversal-events.js';
 
 /** The part of a Checkout Session object Kodah reads; the rest of Stripe's object passes through. */
 const sessionSchema = z.object({
@@ -12,11 +13,25 @@ const sessionSchema = z.object({
   currency: z.string().nullable(),
   client_reference_id: z.string().nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
+  // A string in webhooks; the object when a reader expanded it.
+  payment_intent: z
+    .union([z.string(), z.object({ id: z.string() }).transform((o) => o.id)])
+    .nullable()
+    .optional(),
 });
 
 /** What a verified event did; every outcome is acknowledged with 200, since Stripe retries anything else. */
 export type StripeEventOutcome =
-  'credited' | 'already_paid' | 'unpaid' | 'unknown_session' | 'mismatch' | 'expired' | 'failed' | 'malformed' | 'ignored';
+  | 'credited'
+  | 'already_paid'
+  | 'unpaid'
+  | 'unknown_session'
+  | 'mismatch'
+  | 'expired'
+  | 'failed'
+  | 'malformed'
+  | 'ignored'
+  | ReversalEventOutcome;
 
 const PAID_EVENTS = new Set(['checkout.session.completed', 'checkout.session.async_payment_succeeded']);
 const CLOSED_EVENTS: Record<string, 'expired' | 'failed'> = {
@@ -28,13 +43,15 @@ const CLOSED_EVENTS: Record<string, 'expired' | 'failed'> = {
  * Applies one event whose signature was verified. Credits only a session Kodah created, only once
  * it is paid, and only with the amount and account Kodah recorded: an event that disagrees with
  * the record is refused and logged, never believed (the signing secret may have leaked, or a
- * dashboard edit may have changed the session).
+ * dashboard edit may have changed the session). Refunds and disputes of a purchase's charge take
+ * its credits back (stripe-reversal-events.ts).
  */
 export async function handleStripeEvent(
   db: Database,
   event: Stripe.Event,
   log: Pick<Logger, 'info' | 'error'>,
 ): Promise<StripeEventOutcome> {
+  if (REVERSAL_EVENTS.has(event.type)) return handleReversalEvent(db, event, log);
   const closes = CLOSED_EVENTS[event.type];
   if (!PAID_EVENTS.has(event.type) && !closes) return 'ignored';
   const parsed = sessionSchema.safeParse(event.data.object);
@@ -68,7 +85,7 @@ export async function handleStripeEvent(
     log.info({ ...context, paymentStatus: session.payment_status }, 'checkout session not paid yet: waiting');
     return 'unpaid';
   }
-  const credited = await creditPurchase(db, session.id);
+  const credited = await creditPurchase(db, session.id, session.payment_intent ?? null);
   if (!credited) return 'already_paid';
   log.info({ ...context, cents: credited.cents }, 'credits purchased');
   return 'credited';

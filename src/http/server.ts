@@ -137,6 +137,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         model: deps.config.model !== null,
       },
     },
+    boss: deps.boss,
+    onSettled: deps.onSettled,
   });
   if (deps.github) await app.register(deps.github);
   return app;

@@ -25,6 +25,9 @@ const KIND_LABEL: Record<LedgerEntry['kind'], string> = {
   grant: 'Credit from the operator',
   debit: 'Fix',
   refund: 'Refund',
+  purchase_refund: 'Payment refunded: credits taken back',
+  dispute: 'Payment disputed: credits taken back',
+  dispute_won: 'Dispute won: credits given back',
 };
 
 /** A ledger amount in its pool's unit: whole fixes for the free pool, dollars for the paid one. */

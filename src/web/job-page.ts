@@ -1,8 +1,9 @@
 import type { FixTestRun } from '../jobs/fix-engine.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import { type SafeHtml, html, jsonScriptContent } from './html.js';
-import { sourceLabel } from './job-summary.js';
-import { layout } from './pages.js';
+import { JOB_POLL_MS } from './job-live.js';
+import { isLive, sourceLabel } from './job-summary.js';
+import { csrfForm, layout } from './pages.js';
 
 const seconds = (s: number) => `${s.toFixed(1)} s`;
 
@@ -36,7 +37,8 @@ function commandsSection(job: JobRecord): SafeHtml {
 
 function stepsSection(job: JobRecord): SafeHtml {
   const steps = job.result?.steps ?? job.steps;
-  if (steps.length === 0) return html``;
+  // A live job's table is there from the start: /job.js appends its steps as they happen.
+  if (steps.length === 0 && !isLive(job.state)) return html``;
   const rows = steps.map(
     (s) =>
       html`<tr>
@@ -64,6 +66,29 @@ function stepsSection(job: JobRecord): SafeHtml {
         ${rows}
       </tbody>
     </table>`;
+}
+
+/**
+ * While the job is queued or running: where /job.js asks for news (it appends steps, updates the
+ * state and reloads the page when the job ends), a refresh link for browsers without script, and
+ * the cancel form. Cancelling follows the API's rules: a job no worker has started gets its credit
+ * back; a running one stops at its next stage and keeps the debit, as `/kodah cancel` does.
+ */
+function liveSection(job: JobRecord, csrf: string): SafeHtml {
+  if (!isLive(job.state)) return html``;
+  const after = job.steps.at(-1)?.n ?? 0;
+  const queued = job.state === 'queued';
+  return html`<section id="live" data-events="/jobs/${job.id}/events.json" data-after="${after}" data-poll-ms="${JOB_POLL_MS}">
+    <p class="note">This page follows the job while it runs. <a href="/jobs/${job.id}.html">Refresh</a> to see where it is now.</p>
+    ${csrfForm(`/dashboard/jobs/${job.id}/cancel`, csrf, queued ? 'Cancel this job' : 'Stop this job', true)}
+    <p class="note">
+      ${
+        queued
+          ? 'No worker has started it: cancelling gives your credit back.'
+          : 'A worker is on it: stopping keeps the credit, since the work was being done.'
+      }
+    </p>
+  </section>`;
 }
 
 function resultSection(job: JobRecord, publicUrl: string): SafeHtml {
@@ -118,7 +143,7 @@ git apply kodah-${job.id}.patch</pre>
 }
 
 /** One job of the signed-in account: what it is, how it went, and its diff (drawn by diff2html). */
-export function jobPage(job: JobRecord, publicUrl: string): string {
+export function jobPage(job: JobRecord, publicUrl: string, csrf: string): string {
   const head = html`<link rel="stylesheet" href="/assets/diff2html.min.css" />
     <script src="/assets/diff2html-ui.min.js" defer></script>
     <script src="/job.js" defer></script>`;
@@ -128,7 +153,15 @@ export function jobPage(job: JobRecord, publicUrl: string): string {
       <h1>Fix for ${job.repoUrl}</h1>
       <dl>
         <dt>State</dt>
-        <dd class="state-${job.state}">${job.state}${job.stage ? html` (${job.stage})` : ''}</dd>
+        <dd id="state" class="state-${job.state}" aria-live="polite">${job.state}</dd>
+        <dt>Stage</dt>
+        <dd id="stage">${job.stage ?? '—'}</dd>
+        ${
+          isLive(job.state)
+            ? html`<dt>Progress</dt>
+                <dd><progress id="progress" max="100" value="${job.progress}">${job.progress}%</progress></dd>`
+            : ''
+        }
         <dt>Source</dt>
         <dd>${sourceLabel(job.source)}</dd>
         <dt>Ref</dt>
@@ -148,6 +181,7 @@ export function jobPage(job: JobRecord, publicUrl: string): string {
             : ''
         }
       </dl>
+      ${liveSection(job, csrf)}
       <h2>Bug</h2>
       <pre id="description">${job.description}</pre>
       ${

@@ -1,6 +1,7 @@
 import fastifyCookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
+import type { PgBoss } from 'pg-boss';
 import type Stripe from 'stripe';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -10,13 +11,15 @@ import { type CreditRules, getBalance, recentLedger } from '../billing/credits.j
 import { type CheckoutBounds, checkoutCents, startCheckout } from '../billing/stripe-checkout.js';
 import type { CodeIndexDeps } from '../code-index/manage-repositories.js';
 import type { Database } from '../db/database.js';
-import { getJob, listJobs } from '../jobs/job-lifecycle.js';
+import { FIX_QUEUE } from '../jobs/fix-queue.js';
+import { type JobSettled, cancelJob, getJob, listJobs, readStepsSince } from '../jobs/job-lifecycle.js';
 import type { Clock } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 import { type SignInConfig, authorizeUrl, exchangeCode, fetchGitHubUser } from './github-oauth.js';
 import { LOGIN_STATE_TTL_S, consumeLoginState, createLoginState } from './login-states.js';
 import { dashboardPage } from './dashboard-page.js';
 import { loadDiff2HtmlAssets } from './diff2html-assets.js';
+import { liveJobView } from './job-live.js';
 import { jobPage } from './job-page.js';
 import { jobSummary } from './job-summary.js';
 import { DASHBOARD_SCRIPT, JOB_SCRIPT } from './page-scripts.js';
@@ -50,6 +53,9 @@ export interface WebDeps {
   codeIndex: CodeIndexDeps;
   /** The operator page's: who may see it, and what it reports. */
   operator: Omit<AdminDeps, 'kit' | 'clock' | 'rules'>;
+  /** For cancelling a job from its page as the API does: the queue, and what follows a settlement. */
+  boss?: PgBoss;
+  onSettled?: JobSettled;
 }
 
 /** Where Stripe's Checkout sessions live (their url). */
@@ -58,6 +64,15 @@ const STRIPE_CHECKOUT_ORIGIN = 'https://checkout.stripe.com';
 /** How many jobs and ledger lines the dashboard lists (newest first). */
 const DASHBOARD_ROWS = 50;
 const jobParams = z.object({ id: z.uuid() });
+const AFTER = 'after: the number of the last step seen (an integer ≥ 0)';
+const eventsQuery = z.object({
+  after: z.coerce
+    .number({ error: AFTER })
+    .int(AFTER)
+    .min(0, AFTER)
+    .max(2 ** 31 - 1, AFTER)
+    .default(0),
+});
 
 /** The cookie that binds a sign-in's state to the browser that started it. */
 const LOGIN_COOKIE = 'kodah_login';
@@ -225,14 +240,17 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     );
   });
 
+  /** Whether a JSON read comes from another site (refused: a signed-in browser must not hand an account's jobs to it). */
+  const crossSite = (request: FastifyRequest) => {
+    const from = request.headers.origin;
+    const site = request.headers['sec-fetch-site'];
+    return (from !== undefined && from !== origin) || (site !== undefined && site !== 'same-origin');
+  };
+
   // The dashboard's live job states: the session cookie only (never an API key), and only for
   // Kodah's own pages, so no other site can read an account's jobs through a signed-in browser.
   app.get('/dashboard/jobs.json', hidden, async (request, reply) => {
-    const from = request.headers.origin;
-    const site = request.headers['sec-fetch-site'];
-    if ((from !== undefined && from !== origin) || (site !== undefined && site !== 'same-origin')) {
-      return reply.status(403).send({ detail: "Only Kodah's own pages may read this." });
-    }
+    if (crossSite(request)) return reply.status(403).send({ detail: "Only Kodah's own pages may read this." });
     const session = await pageSession(request);
     if (!session) return reply.status(401).send({ detail: 'Sign in on the dashboard first.' });
     const jobs = await listJobs(db, session.accountId, { limit: DASHBOARD_ROWS });
@@ -253,7 +271,36 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
   app.get('/jobs/:id.html', hidden, async (request, reply) => {
     const session = await pageSession(request);
     if (!session) return reply.redirect('/register.html', 303);
-    return page(reply, jobPage(await ownJob(request, session.accountId), deps.publicUrl));
+    return page(reply, jobPage(await ownJob(request, session.accountId), deps.publicUrl, csrfToken(deps.key!, session.id)));
+  });
+
+  // A job page's news while the job runs: the API's GET /jobs/{id}/events (the same query and
+  // fields), for the session cookie and Kodah's own pages only.
+  app.get('/jobs/:id/events.json', hidden, async (request, reply) => {
+    if (crossSite(request)) return reply.status(403).send({ detail: "Only Kodah's own pages may read this." });
+    const session = await pageSession(request);
+    if (!session) return reply.status(401).send({ detail: 'Sign in on the dashboard first.' });
+    const params = jobParams.safeParse(request.params);
+    const query = eventsQuery.safeParse(request.query);
+    if (!query.success) return reply.status(422).send({ detail: AFTER });
+    const read = params.success ? await readStepsSince(db, params.data.id, session.accountId, query.data.after) : null;
+    if (!read) return reply.status(404).send({ detail: 'There is no such job in your account.' });
+    return reply.type('application/json; charset=utf-8').send(liveJobView(read));
+  });
+
+  // The job page's cancel button: cancelJob as the API's POST /jobs/{id}/cancel calls it, so a job
+  // no worker started gets its credit back; a running one is stopped too (its owner asks, as
+  // `/kodah cancel` does on GitHub) and keeps the debit.
+  app.post('/dashboard/jobs/:id/cancel', hidden, async (request, reply) => {
+    const session = await postedSession(request);
+    const job = await ownJob(request, session.accountId);
+    await cancelJob(db, job.id, session.accountId, { running: true, onSettled: deps.onSettled });
+    // A waiting delivery leaves the queue; a running worker finds the job cancelled at its next stage.
+    if (job.state === 'queued') {
+      await deps.boss?.cancel(FIX_QUEUE, job.id).catch((err: unknown) => request.log.warn({ err, jobId: job.id }, 'queue cancel failed'));
+    }
+    request.log.info({ accountId: session.accountId, jobId: job.id, was: job.state }, 'job cancelled from its page');
+    return reply.redirect(`/jobs/${job.id}.html`, 303);
   });
 
   app.get('/jobs/:id.patch', hidden, async (request, reply) => {

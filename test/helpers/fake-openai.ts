@@ -73,9 +73,10 @@ export type FakeAnswer = string | FakeCompletion | FakeToolCalls | FakeStatus;
  * One scripted answer, consumed by one request: the assistant's text, a completion with pinned
  * details, tool calls, a raw status, a function of the request (an agent that reads the tool
  * answers it got), or a hang: `{ hang: true }` never answers, `{ hang: 'body' }` sends a 200 and
- * the start of a body, then nothing more.
+ * the start of a body, then nothing more; a promise holds the request until it resolves to the
+ * answer (a model call a test keeps waiting, then releases).
  */
-export type FakeReply = FakeAnswer | { hang: true | 'body' } | ((request: FakeChatRequest) => FakeAnswer);
+export type FakeReply = FakeAnswer | { hang: true | 'body' } | ((request: FakeChatRequest) => FakeAnswer) | Promise<FakeAnswer>;
 
 export interface FakeOpenAIOptions {
   /**
@@ -193,12 +194,25 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (next.hang === 'body') res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"chatcmpl-stalled",');
       return;
     }
+    if (next instanceof Promise) {
+      next.then(
+        (held) => respond(request, res, held),
+        (err: unknown) => sendError(res, 500, `fake-openai: the held reply failed: ${String(err)}`),
+      );
+      return;
+    }
     let reply: FakeAnswer;
     try {
       reply = typeof next === 'function' ? next(request) : next;
     } catch (err) {
       return sendError(res, 500, `fake-openai: the scripted reply function threw: ${String(err)}`);
     }
+    respond(request, res, reply);
+  };
+
+  const respond = (request: FakeChatRequest, res: ServerResponse, reply: FakeAnswer) => {
+    // The client may have given up on a held request meanwhile.
+    if (res.destroyed) return;
     if (typeof reply === 'string') return send(res, 200, completion(request, { content: reply }));
     if ('status' in reply) {
       const body = reply.body ?? {

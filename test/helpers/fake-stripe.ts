@@ -56,6 +56,15 @@ export interface FakeStripe {
     sessionId: string,
     options?: { changes?: Partial<FakeSession>; secret?: string },
   ): { body: string; headers: Record<string, string> };
+  /**
+   * A signed delivery of any event with `object` as its data (a charge, a dispute…); `id` fixes the
+   * event's id, as Stripe keeps it when it delivers one event again.
+   */
+  event(
+    type: string,
+    object: Record<string, unknown>,
+    options?: { id?: string; secret?: string },
+  ): { body: string; headers: Record<string, string> };
   close(): Promise<void>;
 }
 
@@ -174,6 +183,22 @@ export async function startFakeStripe(): Promise<FakeStripe> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const signer = new Stripe(secretKey);
+  function signedEvent(type: string, object: object, options: { id?: string; secret?: string } = {}) {
+    const event = {
+      id: options.id ?? `evt_${randomBytes(12).toString('hex')}`,
+      object: 'event',
+      api_version: Stripe.API_VERSION,
+      created: nowS(),
+      data: { object },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+    const payload = JSON.stringify(event);
+    const signature = signer.webhooks.generateTestHeaderString({ payload, secret: options.secret ?? webhookSecret });
+    return { body: payload, headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature } };
+  }
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -186,21 +211,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
     delivery(type, sessionId, options = {}) {
       const session = sessions.get(sessionId) ?? ({ id: sessionId } as FakeSession);
-      const event = {
-        id: `evt_${randomBytes(12).toString('hex')}`,
-        object: 'event',
-        api_version: Stripe.API_VERSION,
-        created: nowS(),
-        data: { object: { ...session, ...options.changes } },
-        livemode: false,
-        pending_webhooks: 1,
-        request: { id: null, idempotency_key: null },
-        type,
-      };
-      const payload = JSON.stringify(event);
-      const signature = signer.webhooks.generateTestHeaderString({ payload, secret: options.secret ?? webhookSecret });
-      return { body: payload, headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': signature } };
+      return signedEvent(type, { ...session, ...options.changes }, { secret: options.secret });
     },
+    event: signedEvent,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
