@@ -8,7 +8,7 @@ import { openAiSummarizer } from './code-index/summarize-snippets.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import { startIndexSync } from './code-index/sync-repositories.js';
-import type { Config } from './config.js';
+import { type Config, storedGitHubAppSettings } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
 import { pruneContainers } from './sandbox/container.js';
 import { pruneLeftovers } from './sandbox/prune-leftovers.js';
@@ -20,11 +20,16 @@ import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
-import { GitHubApi, gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
-import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
+import { appManifest, registerGitHubApp } from './github/app-registration.js';
+import { type GitHubSettings, GitHubAppHolder } from './github/github-app-holder.js';
+import { gitHubJobHooks, gitHubWebhookRoutes, startGitHubApp } from './github/github-app.js';
+import { firstCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
 import { buildHttpServer } from './http/server.js';
 import { loadSecretKey } from './web/secret-key.js';
+import { randomToken } from './web/secrets.js';
+import type { AppSetup } from './web/setup-routes.js';
+import { KodahError } from './lib/errors.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
@@ -52,6 +57,8 @@ export interface Kodah {
   http: FastifyInstance | null;
   /** The API's base URL once listening, e.g. http://127.0.0.1:3000. */
   url: string | null;
+  /** Where the operator registers the GitHub App (with the setup token), as the log says; null when an App was configured at start. */
+  setupUrl: string | null;
   /** Stops taking requests and jobs, lets running jobs finish within the grace period, closes. */
   stop(): Promise<void>;
 }
@@ -102,12 +109,11 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'database migrated');
     boss = await startQueues(db, config, log);
-    const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
+    // The App (from the environment, the data folder, or registered at /setup while running).
+    const github = new GitHubAppHolder();
     // KODAH_GIT_TOKENS serve only the accounts the operator marked (kodah accounts operator-tokens).
     const operatorTokens = staticCredentials(config.git.tokens, (accountId) => usesOperatorTokens(db, accountId));
-    const credentials =
-      options.credentials ??
-      (github ? firstCredentials(installationCredentials(db, github, config.github!.webUrl), operatorTokens) : operatorTokens);
+    const credentials = options.credentials ?? firstCredentials(github.credentials(db), operatorTokens);
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -147,17 +153,41 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       options.engine ?? (config.model && sandbox ? createFixEngine(fixDepsFor(config, credentials, sandbox)) : unconfiguredEngine);
     if (options.workers && !options.engine && !config.model)
       log.warn('no model configured (OPENAI_BASE_URL): fix jobs fail, and are refunded, until one is');
-    const hooks = github ? gitHubJobHooks(boss, log) : null;
+    // Always: a job GitHub started is answered there, whenever its App came.
+    const hooks = gitHubJobHooks(boss, log);
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
     const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits };
     const workers = options.workers
-      ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks?.onSettled, onStage: hooks?.onStage }, config)
+      ? await startWorkers(boss, { db, probe, engine, log, onSettled: hooks.onSettled, onStage: hooks.onStage }, config)
       : null;
-    const githubWorkers =
-      options.workers && github && hooks
-        ? await startGitHubWorkers(
-            gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled: hooks.onSettled }),
-            config.worker.concurrency,
+    const startApp = async (settings: GitHubSettings) =>
+      github.enable(
+        await startGitHubApp(
+          config,
+          settings,
+          { db, boss: submit.boss, log, submit, probe, search, onSettled: hooks.onSettled },
+          options.workers,
+        ),
+      );
+    if (config.github) await startApp(config.github);
+    let signIn = config.signIn;
+    const setup =
+      options.http && !config.github
+        ? await appSetup(
+            config,
+            () => github.app !== null,
+            async (code) => {
+              const { app, stored } = await registerGitHubApp(config, code);
+              const settings = storedGitHubAppSettings(config.githubOptions, stored);
+              await startApp(settings.github);
+              // GITHUB_CLIENT_ID wins over the App's own client, as it will on the next start.
+              signIn ??= settings.signIn;
+              log.info(
+                { app: app.html_url, file: config.githubAppFile },
+                'GitHub App registered and enabled; processes on other machines take it at their next start',
+              );
+              return { name: app.name, htmlUrl: app.html_url };
+            },
           )
         : null;
     const indexers = options.workers
@@ -175,16 +205,21 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         log,
         search,
         commitFiles,
-        github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
+        github: gitHubWebhookRoutes(github),
         stripe: config.stripe ? createStripeClient(config.stripe) : null,
-        onSettled: hooks?.onSettled,
-        secretKey: config.signIn ? await loadSecretKey(config, log) : null,
+        onSettled: hooks.onSettled,
+        // Sign-in's states and tokens, and /setup's states, are signed with it.
+        secretKey: config.signIn || setup ? await loadSecretKey(config, log) : null,
+        signIn: () => signIn,
+        setup,
       });
-      if (!config.github) log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
       if (!config.signIn) log.info('signing in with GitHub disabled: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to enable it');
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
     }
+    const setupUrl = setup ? `${config.publicUrl}/setup?token=${setup.token}` : null;
+    // As Jenkins does: the way in is in the log of the one who started the server.
+    if (setupUrl) log.warn(`no GitHub App yet: to register one, open ${setupUrl} (or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET)`);
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
     if (Object.keys(config.git.tokens).length && !options.credentials && (await countOperatorTokenAccounts(db)) === 0) {
       const mark = '`npx kodah accounts operator-tokens you@example.com on`';
@@ -208,11 +243,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       log,
       http,
       url,
+      setupUrl,
       stop: () =>
         (stopping ??= (async () => {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
-          githubWorkers?.stop();
+          github.stop();
           await sync?.stop();
           await workers?.stop(10_000);
           await indexers?.stop();
@@ -226,4 +262,30 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/** /setup's wiring: a fresh token for this start, Kodah's manifest, and registering at most one App at a time. */
+async function appSetup(
+  config: Config,
+  configured: () => boolean,
+  register: (code: string) => Promise<{ name: string; htmlUrl: string }>,
+): Promise<AppSetup> {
+  let registering = false;
+  return {
+    token: randomToken(),
+    webUrl: config.githubOptions.webUrl,
+    manifest: await appManifest(config.publicUrl),
+    configured,
+    async register(code) {
+      // Two tabs coming back at once would each make GitHub create an App; one is kept.
+      if (registering || configured())
+        throw new KodahError('conflict', 'A GitHub App is being registered already: wait for it, then reload.');
+      registering = true;
+      try {
+        return await register(code);
+      } finally {
+        registering = false;
+      }
+    },
+  };
 }
