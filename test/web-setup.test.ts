@@ -6,12 +6,15 @@ import { GITHUB_APP_FILE } from '../src/config.js';
 import { CHROMIUM } from './helpers/dashboard-fixture.js';
 import { FAKE_OAUTH_CLIENT_ID, type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
-import { loadExample, sendWebhook } from './helpers/github-webhooks.js';
+import { adaptRepository, loadExample, sendWebhook } from './helpers/github-webhooks.js';
 import { freePort } from './helpers/kodah-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
 const OWNER = { login: 'acme-corp', id: 7001, type: 'Organization' as const };
+/** The installation the App gets, and its one repository. */
+const INSTALLATION = 1002;
+const WIDGETS = { owner: OWNER.login, name: 'widgets', id: INSTALLATION * 10 };
 
 async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -70,6 +73,11 @@ describe('registering the GitHub App from the browser (/setup)', () => {
       GITHUB_API_URL: github.url,
     };
     file = path.join(database.env.KODAH_DATA_DIR!, GITHUB_APP_FILE);
+    git.createRepo(`${WIDGETS.owner}/${WIDGETS.name}`, { 'README.md': 'widgets\n' });
+    github.addRepo({ ...WIDGETS, ownerId: OWNER.id, ownerType: OWNER.type });
+    github.addInstallation({ id: INSTALLATION, account: OWNER, repositoryIds: [WIDGETS.id] });
+    github.setPermission(WIDGETS.owner, WIDGETS.name, 'alice', 'write');
+    github.addIssue(WIDGETS.owner, WIDGETS.name, { number: 5, title: 'Crashes on start' });
     app = await start();
     setupUrl = app.kodah.setupUrl!;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -176,11 +184,37 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     const { webhook_secret: secret } = JSON.parse(readFileSync(file, 'utf8'));
     const forged = await sendWebhook(base, 'installation', installationCreated(1001), { secret: 'another-secret' });
     expect(forged.status).toBe(400);
-    const accepted = await sendWebhook(base, 'installation', installationCreated(1002), { secret });
+    const accepted = await sendWebhook(base, 'installation', installationCreated(INSTALLATION), { secret });
     expect(accepted.status).toBeGreaterThanOrEqual(200);
     expect(accepted.status).toBeLessThan(300);
-    await waitFor('the installation to be recorded', () => installations(1002));
+    await waitFor('the installation to be recorded', () => installations(INSTALLATION));
     expect(await installations(1001)).toBe(false);
+  });
+
+  it("acts in the installation's repositories with the stored key (the fake takes only JWTs signed with it)", async () => {
+    const { webhook_secret: secret } = JSON.parse(readFileSync(file, 'utf8'));
+    const payload = adaptRepository(
+      loadExample('issues', (p) => p.action === 'labeled'),
+      {
+        ...WIDGETS,
+        private: false,
+        ownerId: OWNER.id,
+        ownerType: OWNER.type,
+        cloneUrl: git.url(`${WIDGETS.owner}/${WIDGETS.name}`),
+        defaultBranch: 'main',
+        installationId: INSTALLATION,
+      },
+    );
+    Object.assign(payload.issue, { number: 5, title: 'Crashes on start', body: 'It crashes.' });
+    delete payload.issue.pull_request;
+    payload.label = { ...payload.label, name: 'kodah-fix' };
+    payload.sender = { ...payload.sender, login: 'alice', id: 5007, type: 'User' };
+    expect((await sendWebhook(base, 'issues', payload, { secret })).status).toBe(200);
+    const eyes = await waitFor('the 👀 reaction', async () =>
+      github.reactions(WIDGETS.owner, WIDGETS.name, { issue: 5 }).find((r) => r.content === 'eyes'),
+    );
+    expect((eyes.user as { login: string }).login).toBe(github.botLogin);
+    expect(github.tokens.some((t) => t.installationId === INSTALLATION)).toBe(true);
   });
 
   it("signs people in with the App's OAuth client, without a restart", async () => {
