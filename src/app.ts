@@ -173,7 +173,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     let signIn = config.signIn;
     const setup =
       options.http && !config.github
-        ? await appSetup(
+        ? appSetup(
             config,
             () => github.app !== null,
             async (code) => {
@@ -265,16 +265,16 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
 }
 
 /** /setup's wiring: a fresh token for this start, Kodah's manifest, and registering at most one App at a time. */
-async function appSetup(
+function appSetup(
   config: Config,
   configured: () => boolean,
   register: (code: string) => Promise<{ name: string; htmlUrl: string }>,
-): Promise<AppSetup> {
+): AppSetup {
   let registering = false;
   return {
     token: randomToken(),
     webUrl: config.githubOptions.webUrl,
-    manifest: await appManifest(config.publicUrl),
+    manifest: () => appManifest(config.publicUrl),
     configured,
     async register(code) {
       // Two tabs coming back at once would each make GitHub create an App; one is kept.

@@ -7,7 +7,7 @@ import { CHROMIUM } from './helpers/dashboard-fixture.js';
 import { FAKE_OAUTH_CLIENT_ID, type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { type GitHttpServer, startGitHttpServer } from './helpers/git-http-server.js';
 import { adaptRepository, loadExample, sendWebhook } from './helpers/github-webhooks.js';
-import { freePort } from './helpers/kodah-process.js';
+import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
@@ -248,5 +248,27 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     await waitFor('the installation to be recorded after the restart', () => installations(1003));
     const login = await fetch(`${base}/login`, { redirect: 'manual' });
     expect(new URL(login.headers.get('location')!).searchParams.get('client_id')).toBe(FAKE_OAUTH_CLIENT_ID);
+  });
+});
+
+describe('`kodah start` without a GitHub App', () => {
+  it('prints the setup address with its token in the log, as the only way in', async () => {
+    const database = await createTestDatabase('pglite');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = spawnKodah(['start'], { ...database.env, PORT: String(port), HOST: '127.0.0.1', KODAH_PUBLIC_URL: base });
+    try {
+      await waitForHealthy(base, server);
+      const printed = new RegExp(`open (${base}/setup\\?token=[A-Za-z0-9_-]+)`).exec(server.output());
+      expect(printed, server.output()).not.toBeNull();
+      const page = await fetch(printed![1]!);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Register GitHub App');
+      expect((await fetch(`${base}/setup?token=${'x'.repeat(43)}`)).status).toBe(403);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      await database.drop();
+    }
   });
 });

@@ -14,8 +14,8 @@ export interface AppSetup {
   token: string;
   /** GITHUB_URL: where the manifest flow's pages are. */
   webUrl: string;
-  /** Kodah's manifest with this server's addresses. */
-  manifest: Record<string, unknown>;
+  /** Kodah's manifest with this server's addresses (read when asked: a missing app.yml breaks this page only). */
+  manifest(): Promise<Record<string, unknown>>;
   /** Whether an App is configured: from then on /setup is gone. */
   configured(): boolean;
   /** Converts the manifest flow's code, stores the App and enables it; KodahErrors say what went wrong. */
@@ -97,7 +97,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRouteDeps> = async (app, deps)
       'content-security-policy',
       csp.replace(/form-action ([^;]*)/, (_all, sources: string) => `form-action ${sources} ${githubOrigin}`),
     );
-    return page(reply, continuePage(target.toString(), JSON.stringify(setup.manifest), org));
+    return page(reply, continuePage(target.toString(), JSON.stringify(await setup.manifest()), org));
   });
 
   app.get('/setup/callback', hidden, async (request, reply) => {
