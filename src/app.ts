@@ -219,7 +219,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     }
     const setupUrl = setup ? `${config.publicUrl}/setup?token=${setup.token}` : null;
     // As Jenkins does: the way in is in the log of the one who started the server.
-    if (setupUrl) log.warn(`no GitHub App yet: to register one, open ${setupUrl} (or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET)`);
+    if (setupUrl) {
+      log.warn(`no GitHub App yet: to register one, open ${setupUrl} (or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET)`);
+      // The manifest gives GitHub this address for webhooks: a local one never receives them.
+      if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl))
+        log.warn(`KODAH_PUBLIC_URL is ${config.publicUrl}: set it to the address GitHub reaches this server at before registering the App`);
+    }
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
     if (Object.keys(config.git.tokens).length && !options.credentials && (await countOperatorTokenAccounts(db)) === 0) {
       const mark = '`npx kodah accounts operator-tokens you@example.com on`';
