@@ -112,6 +112,16 @@ describe('registering the GitHub App from the browser (/setup)', () => {
       body: `token=${token}&org=`,
     });
     expect(crossSite.status).toBe(403);
+    // With the token, an organisation that is no GitHub login (a path, markup): refused before any state.
+    for (const org of ['../../login', '<b>x</b>']) {
+      const badOrg = await fetch(`${base}/setup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+        body: new URLSearchParams({ token, org }).toString(),
+      });
+      expect(badOrg.status).toBe(400);
+      expect(await badOrg.text()).not.toContain('<b>x</b>');
+    }
     expect(await statesLeft()).toBe(before);
     expect((await sendWebhook(base, 'installation', installationCreated(1), { secret: 'anything' })).status).toBe(404);
     expect((await fetch(`${base}/login`, { redirect: 'manual' })).status).toBe(404);
