@@ -1,5 +1,5 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Database } from '../db/database.js';
 import { KodahError } from '../lib/errors.js';
@@ -78,7 +78,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRouteDeps> = async (app, deps)
     return page(reply, setupPage(setup.token));
   });
 
-  app.post('/setup', hidden, async (request: FastifyRequest, reply) => {
+  app.post('/setup', hidden, async (request, reply) => {
     const from = request.headers.origin;
     if ((from !== undefined && from !== deps.origin) || request.headers['sec-fetch-site'] === 'cross-site') {
       throw new KodahError('unauthorized', 'This form was sent from another site: Kodah takes forms only from its own pages.');
@@ -87,6 +87,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRouteDeps> = async (app, deps)
     mustHoldToken(form.success ? form.data.token : (request.body as { token?: string } | undefined)?.token);
     if (!form.success) throw new KodahError('invalid_input', 'The organisation must be a GitHub login, such as acme-corp (or empty).');
     const org = form.data.org || null;
+    const manifest = JSON.stringify(await setup.manifest());
     const { state, browser } = await createLoginState(db, key, 'setup-state');
     reply.setCookie(SETUP_COOKIE, browser, { ...deps.cookieBase, path: SETUP_COOKIE_PATH, maxAge: LOGIN_STATE_TTL_S });
     const target = new URL(org ? `${setup.webUrl}/organizations/${org}/settings/apps/new` : `${setup.webUrl}/settings/apps/new`);
@@ -97,7 +98,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRouteDeps> = async (app, deps)
       'content-security-policy',
       csp.replace(/form-action ([^;]*)/, (_all, sources: string) => `form-action ${sources} ${githubOrigin}`),
     );
-    return page(reply, continuePage(target.toString(), JSON.stringify(await setup.manifest()), org));
+    return page(reply, continuePage(target.toString(), manifest, org));
   });
 
   app.get('/setup/callback', hidden, async (request, reply) => {
