@@ -54,6 +54,8 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# /setup builds the GitHub App manifest from app.yml.
+COPY app.yml ./
 RUN chmod 0755 bin/kodah.js && ln -s /app/bin/kodah.js /usr/local/bin/kodah && mkdir -p /data
 # The server runs as root: each bubblewrap sandbox then runs as a uid of its own (from
 # 200000–259999), whose processes are counted, limited and killed apart from the server's.

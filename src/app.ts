@@ -8,7 +8,7 @@ import { openAiSummarizer } from './code-index/summarize-snippets.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import { startIndexSync } from './code-index/sync-repositories.js';
-import type { Config } from './config.js';
+import { type Config, storedGitHubAppSettings } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
 import { pruneContainers } from './sandbox/container.js';
 import { pruneLeftovers } from './sandbox/prune-leftovers.js';
@@ -20,23 +20,28 @@ import { connectDatabase } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
+import { appManifest, registerGitHubApp } from './github/app-registration.js';
 import { startJobPullRequestWorker } from './github/deliver-job-pull-request.js';
-import { GitHubApi, gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubWorkers } from './github/github-app.js';
+import { type GitHubSettings, GitHubAppHolder } from './github/github-app-holder.js';
+import { gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubApp } from './github/github-app.js';
 import { jobPullRequestTargets } from './github/job-pull-request-targets.js';
-import { firstCredentials, installationCredentials } from './github/installation-credentials.js';
+import { firstCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
-import { callbackBody } from './http/job-delivery-view.js';
 import { buildHttpServer } from './http/server.js';
 import { loadSecretKey } from './web/secret-key.js';
+import { callbackBody } from './http/job-delivery-view.js';
+import { randomToken } from './web/secrets.js';
 import { UserInstallations } from './web/user-installations.js';
 import { userRepositoryCredentials } from './web/user-repository-credentials.js';
+import type { AppSetup } from './web/setup-routes.js';
+import { KodahError } from './lib/errors.js';
 import { type FixEngine, unconfiguredEngine } from './jobs/fix-engine.js';
 import { startQueues } from './queues.js';
 import { QueueDepth } from './jobs/queue-depth.js';
-import { startWorkers } from './jobs/workers.js';
 import type { ResolveHost } from './jobs/callback-url.js';
 import { startCallbackWorker } from './jobs/deliver-callback.js';
 import { bothSettled, jobDeliveryHooks } from './jobs/delivery-hooks.js';
+import { startWorkers } from './jobs/workers.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 
@@ -62,6 +67,8 @@ export interface Kodah {
   http: FastifyInstance | null;
   /** The API's base URL once listening, e.g. http://127.0.0.1:3000. */
   url: string | null;
+  /** Where the operator registers the GitHub App (with the setup token), as the log says; null when an App was configured at start. */
+  setupUrl: string | null;
   /** Stops taking requests and jobs, lets running jobs finish within the grace period, closes. */
   stop(): Promise<void>;
 }
@@ -112,34 +119,41 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'database migrated');
     boss = await startQueues(db, config, log);
-    const github = config.github ? new GitHubApi(config.github, log.child({ name: 'github' })) : null;
+    // The App (from the environment, the data folder, or registered at /setup while running).
+    const github = new GitHubAppHolder();
     // KODAH_GIT_TOKENS serve only the accounts the operator marked (kodah accounts operator-tokens).
     const operatorTokens = staticCredentials(config.git.tokens, (accountId) => usesOperatorTokens(db, accountId));
+    // /setup is offered by a server without an App: its states are signed with the key too.
+    const offersSetup = options.http && !config.github;
     // Workers need the key too: they read private repositories with what a signed-in user reaches.
-    const secretKey = config.signIn ? await loadSecretKey(config, log) : null;
+    const secretKey = config.signIn || offersSetup ? await loadSecretKey(config, log) : null;
+    const appApi = () => {
+      const app = github.app;
+      if (!app) throw new KodahError('internal', 'The GitHub App is not enabled in this process');
+      return app.api;
+    };
+    // Only for an App configured at start: its id tells its installations from other Apps'.
     const userReach =
-      github && config.signIn && secretKey
+      config.github && config.signIn && secretKey
         ? new UserInstallations({
             db,
             key: secretKey,
             signIn: config.signIn,
-            appId: config.github!.appId,
-            ttlMs: config.signIn.accessTtlS * 1000,
+            appId: config.github.appId,
+            ttlMs: config.userAccessTtlS * 1000,
             clock,
             log: log.child({ name: 'user-installations' }),
           })
         : null;
     const credentials =
       options.credentials ??
-      (github
-        ? firstCredentials(
-            installationCredentials(db, github, config.github!.webUrl),
-            operatorTokens,
-            ...(userReach
-              ? [userRepositoryCredentials(userReach, config.github!.webUrl, (i, r) => github.repositoryToken(i, r, 'read'))]
-              : []),
-          )
-        : operatorTokens);
+      firstCredentials(
+        github.credentials(db),
+        operatorTokens,
+        ...(userReach && config.github
+          ? [userRepositoryCredentials(userReach, config.github.webUrl, (i, r) => appApi().repositoryToken(i, r, 'read'))]
+          : []),
+      );
     const probe = new RepositoryProbe({
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       credentials,
@@ -181,15 +195,16 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       log.warn(
         'no model configured (OPENAI_BASE_URL, KODAH_MODEL): POST /jobs answers 503, and a job handed to this worker fails and is refunded, until one is',
       );
-    const hooks = github ? gitHubJobHooks(boss, log) : null;
+    // Always: a job GitHub started is answered there, whenever its App came.
+    const hooks = gitHubJobHooks(boss, log);
     // A settlement answers on GitHub (for the jobs it started) and sends what the job asked for.
-    const onSettled = bothSettled(hooks?.onSettled, jobDeliveryHooks(boss));
+    const onSettled = bothSettled(hooks.onSettled, jobDeliveryHooks(boss));
     const callbackPolicy = { allowLocal: config.git.allowLocal };
     const queueDepth = new QueueDepth(db, config.limits.maxQueuedJobs);
     const modelConfigured = Boolean(options.engine ?? config.model);
     const submit = { db, boss, probe, queueDepth, clock, rules: config.billing, limits: config.limits, modelConfigured };
     const workers = options.workers
-      ? await startWorkers(boss, { db, probe, engine, log, onSettled, onStage: hooks?.onStage }, config)
+      ? await startWorkers(boss, { db, probe, engine, log, onSettled, onStage: hooks.onStage }, config)
       : null;
     if (options.workers) {
       const callbacks = {
@@ -202,20 +217,39 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       };
       await startCallbackWorker(boss, callbacks, config.worker.concurrency);
     }
-    const githubWorkers =
-      options.workers && github && hooks
-        ? await startGitHubWorkers(
-            gitHubDeps(config, { db, boss, api: github, log, submit, probe, search, onSettled }),
-            config.worker.concurrency,
-          )
-        : null;
-    if (githubWorkers) {
-      const { push, settings } = gitHubDeps(config, { db, boss, api: github!, log, submit, probe, search, onSettled });
-      await startJobPullRequestWorker(
-        { db, boss, api: github!, settings, push, log: log.child({ name: 'github' }) },
-        config.worker.concurrency,
-      );
-    }
+    const startApp = async (settings: GitHubSettings) => {
+      const parts = { db, boss: submit.boss, log, submit, probe, search, onSettled };
+      const app = await startGitHubApp(config, settings, parts, options.workers);
+      github.enable(app);
+      if (options.workers) {
+        // REST jobs that asked for a pull request (deliver: "pull_request") open it with the App.
+        const { push } = gitHubDeps(config, settings, { ...parts, api: app.api });
+        await startJobPullRequestWorker(
+          { db, boss: submit.boss, api: app.api, settings, push, log: log.child({ name: 'github' }) },
+          config.worker.concurrency,
+        );
+      }
+    };
+    if (config.github) await startApp(config.github);
+    let signIn = config.signIn;
+    const setup = offersSetup
+      ? appSetup(
+          config,
+          () => github.app !== null,
+          async (code) => {
+            const { app, stored } = await registerGitHubApp(config, code);
+            const settings = storedGitHubAppSettings(config.githubOptions, stored);
+            await startApp(settings.github);
+            // GITHUB_CLIENT_ID wins over the App's own client, as it will on the next start.
+            signIn ??= settings.signIn;
+            log.info(
+              { app: app.html_url, file: config.githubAppFile },
+              'GitHub App registered and enabled; processes on other machines take it at their next start',
+            );
+            return { name: app.name, htmlUrl: app.html_url };
+          },
+        )
+      : null;
     const indexers = options.workers
       ? await startIndexWorkers(boss, { db, config, credentials, embedder, summarizer, log }, (id, commit) => search.segment(id, commit))
       : null;
@@ -231,22 +265,31 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         log,
         search,
         commitFiles,
-        github: config.github ? await gitHubWebhookRoutes(config.github, { db, boss, log }) : null,
+        github: gitHubWebhookRoutes(github),
         stripe: config.stripe ? createStripeClient(config.stripe) : null,
         onSettled,
         callbackPolicy,
         resolve: options.resolve,
         pullRequests: config.github ? jobPullRequestTargets(db, config.github) : null,
         secretKey,
+        signIn: () => signIn,
+        setup,
         userReach,
-        appSlug: github ? () => github.appSlug() : null,
+        appSlug: () => github.app?.api.appSlug() ?? Promise.resolve(null),
       });
       if (config.github)
         log.info({ appId: config.github.appId }, `GitHub App ${config.github.appId} enabled: webhooks at /api/github/webhooks`);
-      else log.info('GitHub App disabled: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET to enable it');
       if (!config.signIn) log.info('signing in with GitHub disabled: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to enable it');
       const address = await http.listen({ port: config.port, host: config.host });
       url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '127.0.0.1');
+    }
+    const setupUrl = setup ? `${config.publicUrl}/setup?token=${setup.token}` : null;
+    // As Jenkins does: the way in is in the log of the one who started the server.
+    if (setupUrl) {
+      log.warn(`no GitHub App yet: to register one, open ${setupUrl} (or set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET)`);
+      // The manifest gives GitHub this address for webhooks: a local one never receives them.
+      if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(config.publicUrl))
+        log.warn(`KODAH_PUBLIC_URL is ${config.publicUrl}: set it to the address GitHub reaches this server at before registering the App`);
     }
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
     if (Object.keys(config.git.tokens).length && !options.credentials && (await countOperatorTokenAccounts(db)) === 0) {
@@ -271,11 +314,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       log,
       http,
       url,
+      setupUrl,
       stop: () =>
         (stopping ??= (async () => {
           await http?.close();
           await started.stop({ graceful: true, timeout: config.worker.shutdownGraceS * 1000, close: true });
-          githubWorkers?.stop();
+          github.stop();
           await sync?.stop();
           await workers?.stop(10_000);
           await indexers?.stop();
@@ -289,4 +333,30 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/** /setup's wiring: a fresh token for this start, Kodah's manifest, and registering at most one App at a time. */
+function appSetup(
+  config: Config,
+  configured: () => boolean,
+  register: (code: string) => Promise<{ name: string; htmlUrl: string }>,
+): AppSetup {
+  let registering = false;
+  return {
+    token: randomToken(),
+    webUrl: config.githubOptions.webUrl,
+    manifest: () => appManifest(config.publicUrl),
+    configured,
+    async register(code) {
+      // Two tabs coming back at once would each make GitHub create an App; one is kept.
+      if (registering || configured())
+        throw new KodahError('conflict', 'A GitHub App is being registered already: wait for it, then reload.');
+      registering = true;
+      try {
+        return await register(code);
+      } finally {
+        registering = false;
+      }
+    },
+  };
 }

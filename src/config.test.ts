@@ -90,8 +90,8 @@ describe('config', () => {
     expect(loadConfig({ KODAH_ADMINS: ' Octo-Cat, ops ,' }).admins).toEqual(['octo-cat', 'ops']);
     expect(() => loadConfig({ KODAH_ADMINS: 'ops, <script>' })).toThrow(/KODAH_ADMINS: GitHub logins separated by commas/);
     const signIn = { GITHUB_CLIENT_ID: 'Iv1.abc', GITHUB_CLIENT_SECRET: 'secret' };
-    expect(loadConfig(signIn).signIn?.accessTtlS).toBe(60);
-    expect(loadConfig({ ...signIn, KODAH_USER_ACCESS_TTL_S: '0' }).signIn?.accessTtlS).toBe(0);
+    expect(loadConfig(signIn).userAccessTtlS).toBe(60);
+    expect(loadConfig({ ...signIn, KODAH_USER_ACCESS_TTL_S: '0' }).userAccessTtlS).toBe(0);
     expect(() => loadConfig({ KODAH_USER_ACCESS_TTL_S: '-1' })).toThrow(/KODAH_USER_ACCESS_TTL_S/);
   });
 

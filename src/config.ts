@@ -356,7 +356,10 @@ export interface Config {
       selinuxRelabel: boolean;
     };
   };
-  /** The GitHub App; null when APP_ID, the private key and WEBHOOK_SECRET are not set. */
+  /**
+   * The GitHub App: from APP_ID, the private key and WEBHOOK_SECRET, else from the App registered at
+   * /setup (githubAppFile); null when neither is there. The environment wins over the file.
+   */
   github: {
     appId: number;
     /** PEM; read from PRIVATE_KEY_PATH at start-up when given as a path. */
@@ -379,7 +382,14 @@ export interface Config {
     /** Spacing of mutating requests per installation (GitHub asks for one a second). */
     writeIntervalMs: number;
   } | null;
-  /** Signing in on the pages with GitHub's OAuth; null without GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET. */
+  /** The GitHub settings that are not one App's own: an App registered at /setup while Kodah runs takes these. */
+  githubOptions: Omit<NonNullable<Config['github']>, 'appId' | 'privateKey' | 'privateKeyPath' | 'webhookSecret'>;
+  /** Where the App registered from the browser is kept: KODAH_DATA_DIR/github-app.json (mode 0600). */
+  githubAppFile: string;
+  /**
+   * Signing in on the pages with GitHub's OAuth; from GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, else
+   * the client of the App registered at /setup; null without either.
+   */
   signIn: {
     clientId: string;
     clientSecret: string;
@@ -387,9 +397,9 @@ export interface Config {
     webUrl: string;
     /** Where /user and /user/emails are (GITHUB_API_URL). */
     apiUrl: string;
-    /** How long what GitHub says a signed-in user can reach through the App's installations is reused. */
-    accessTtlS: number;
   } | null;
+  /** How long what GitHub says a signed-in user can reach through the App's installations is reused. */
+  userAccessTtlS: number;
   /** KODAH_ADMINS: the GitHub logins (lower case) that see the operator page once signed in. */
   admins: readonly string[];
   /** KODAH_SECRET_KEY's 32 bytes; null: the key generated once into dataDir (see web/secret-key.ts). */
@@ -460,6 +470,61 @@ function readPrivateKey(inline: string | undefined, file: string | undefined): s
   return pem;
 }
 
+/** The file in KODAH_DATA_DIR that keeps the App registered from the browser. */
+export const GITHUB_APP_FILE = 'github-app.json';
+
+/** The GitHub App registered from the browser (/setup), as Kodah keeps it (see github/app-registration.ts). */
+export const storedGitHubApp = z.object({
+  id: z.number().int().positive(),
+  slug: z.string().min(1),
+  html_url: z.string().regex(/^https?:\/\//),
+  pem: z.string().regex(/-----BEGIN (RSA )?PRIVATE KEY-----/),
+  webhook_secret: z.string().min(1),
+  client_id: z.string().regex(/^[\w.-]+$/),
+  client_secret: z.string().regex(/^\S+$/),
+  /** GITHUB_URL when it was registered: the App exists on that GitHub only. */
+  github_url: z.string(),
+});
+export type StoredGitHubApp = z.infer<typeof storedGitHubApp>;
+
+/** The App's and sign-in's settings for a stored App. */
+export function storedGitHubAppSettings(
+  options: Config['githubOptions'],
+  app: StoredGitHubApp,
+): { github: NonNullable<Config['github']>; signIn: NonNullable<Config['signIn']> } {
+  return {
+    github: { appId: app.id, privateKey: app.pem, privateKeyPath: null, webhookSecret: app.webhook_secret, ...options },
+    signIn: { clientId: app.client_id, clientSecret: app.client_secret, webUrl: options.webUrl, apiUrl: options.apiUrl },
+  };
+}
+
+/** The stored App, or null when none was registered; a damaged file or one from another GitHub stops the start. */
+function readStoredGitHubApp(file: string, webUrl: string): StoredGitHubApp | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError(
+      `Invalid configuration:\n  ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  let app: StoredGitHubApp;
+  try {
+    app = storedGitHubApp.parse(JSON.parse(text));
+  } catch {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${file}: not a GitHub App as Kodah stores it; restore it from a backup, or delete it and register the App again at /setup`,
+    );
+  }
+  if (app.github_url !== webUrl) {
+    throw new ConfigError(
+      `Invalid configuration:\n  GITHUB_URL: the App in ${file} was registered on ${app.github_url} (got ${JSON.stringify(webUrl)}); set GITHUB_URL to it, or delete the file to register another App`,
+    );
+  }
+  return app;
+}
+
 /** STRIPE_API_BASE as the SDK takes it: host, port and protocol apart. */
 function stripeApi(base: string): { host: string; port: number; protocol: 'http' | 'https' } {
   const url = new URL(base);
@@ -498,6 +563,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const githubOptions = {
+    apiUrl: e.GITHUB_API_URL,
+    webUrl: e.GITHUB_URL,
+    label: e.KODAH_GITHUB_LABEL,
+    indexRepositories: e.KODAH_GITHUB_INDEX_REPOSITORIES,
+    ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
+    ciForks: e.KODAH_GITHUB_CI_FORKS,
+    writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
+  };
+  const githubAppFile = path.join(path.resolve(e.KODAH_DATA_DIR), GITHUB_APP_FILE);
+  // An App in the environment is the operator's choice: the stored one is then not even read.
+  const storedApp = e.APP_ID ? null : readStoredGitHubApp(githubAppFile, e.GITHUB_URL);
+  const stored = storedApp ? storedGitHubAppSettings(githubOptions, storedApp) : null;
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -599,25 +677,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             privateKey: readPrivateKey(e.PRIVATE_KEY, e.PRIVATE_KEY_PATH),
             privateKeyPath: !e.PRIVATE_KEY && e.PRIVATE_KEY_PATH ? path.resolve(e.PRIVATE_KEY_PATH) : null,
             webhookSecret: e.WEBHOOK_SECRET,
-            apiUrl: e.GITHUB_API_URL,
-            webUrl: e.GITHUB_URL,
-            label: e.KODAH_GITHUB_LABEL,
-            indexRepositories: e.KODAH_GITHUB_INDEX_REPOSITORIES,
-            ciAttempts: e.KODAH_GITHUB_CI_ATTEMPTS,
-            ciForks: e.KODAH_GITHUB_CI_FORKS,
-            writeIntervalMs: e.KODAH_GITHUB_WRITE_INTERVAL_MS,
+            ...githubOptions,
           }
-        : null,
+        : (stored?.github ?? null),
+    githubOptions,
+    githubAppFile,
     signIn:
       e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET
-        ? {
-            clientId: e.GITHUB_CLIENT_ID,
-            clientSecret: e.GITHUB_CLIENT_SECRET,
-            webUrl: e.GITHUB_URL,
-            apiUrl: e.GITHUB_API_URL,
-            accessTtlS: e.KODAH_USER_ACCESS_TTL_S,
-          }
-        : null,
+        ? { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET, webUrl: e.GITHUB_URL, apiUrl: e.GITHUB_API_URL }
+        : (stored?.signIn ?? null),
+    userAccessTtlS: e.KODAH_USER_ACCESS_TTL_S,
     admins: e.KODAH_ADMINS,
     secretKey: e.KODAH_SECRET_KEY ? Buffer.from(e.KODAH_SECRET_KEY.trim(), 'base64') : null,
     publicUrl: e.KODAH_PUBLIC_URL ?? `http://localhost:${e.PORT}`,

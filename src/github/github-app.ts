@@ -20,7 +20,8 @@ import {
   type GitHubEventData,
 } from './github-queues.js';
 import { handleGitHubEvent } from './handle-event.js';
-import { WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
+import type { EnabledGitHubApp, GitHubAppHolder, GitHubSettings } from './github-app-holder.js';
+import { type NodeMiddleware, WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
 import { webhookIntake } from './webhook-intake.js';
 
 /** Failures no retry can cure: a payload without what Kodah reads, a refusal, a 4xx that is not a limit. */
@@ -62,11 +63,8 @@ export function gitHubJobHooks(
   };
 }
 
-/** The webhook endpoint: Probot verifies signatures, the intake records and queues. */
-export async function gitHubWebhookRoutes(
-  settings: NonNullable<Config['github']>,
-  deps: { db: Database; boss: PgBoss; log: Logger },
-): Promise<FastifyPluginAsync> {
+/** Verifying and taking one App's deliveries: Probot checks the signature with its secret, the intake records and queues. */
+export async function gitHubWebhooks(settings: GitHubSettings, deps: { db: Database; boss: PgBoss; log: Logger }): Promise<NodeMiddleware> {
   const log = deps.log.child({ name: 'github' });
   const probot = new Probot({
     appId: settings.appId,
@@ -75,13 +73,18 @@ export async function gitHubWebhookRoutes(
     baseUrl: settings.apiUrl,
     log: log as never,
   });
-  const middleware = await createNodeMiddleware(webhookIntake({ ...deps, log }), { probot, webhooksPath: WEBHOOK_PATH });
-  return webhookRoute(middleware);
+  return createNodeMiddleware(webhookIntake({ ...deps, log }), { probot, webhooksPath: WEBHOOK_PATH });
+}
+
+/** The webhook endpoint, there whether or not an App is configured: it answers 404 until the holder has one. */
+export function gitHubWebhookRoutes(holder: GitHubAppHolder): FastifyPluginAsync {
+  return webhookRoute(() => holder.app?.webhooks ?? null);
 }
 
 /** The App's handlers' dependencies, from the process's shared ones. */
 export function gitHubDeps(
   config: Config,
+  settings: GitHubSettings,
   parts: Pick<GitHubDeps, 'db' | 'boss' | 'api' | 'log' | 'submit' | 'onSettled'> & { probe: RepositoryProbe; search: CodeSearch },
 ): GitHubDeps {
   const { db, boss, probe, search } = parts;
@@ -89,7 +92,7 @@ export function gitHubDeps(
     db,
     boss,
     api: parts.api,
-    settings: config.github!,
+    settings,
     log: parts.log.child({ name: 'github' }),
     submit: parts.submit,
     codeIndex: { db, boss, probe, search, maxRepositories: config.index.maxRepositories },
@@ -102,6 +105,23 @@ export function gitHubDeps(
     },
     onSettled: parts.onSettled,
   };
+}
+
+/**
+ * Starts one App in this process: its API client, its webhook verification and, with `workers`,
+ * the workers of its queues. The same path at start (App from the environment or the data folder)
+ * and after /setup registered one.
+ */
+export async function startGitHubApp(
+  config: Config,
+  settings: GitHubSettings,
+  parts: Pick<GitHubDeps, 'db' | 'boss' | 'log' | 'submit' | 'onSettled'> & { probe: RepositoryProbe; search: CodeSearch },
+  workers: boolean,
+): Promise<EnabledGitHubApp> {
+  const api = new GitHubApi(settings, parts.log.child({ name: 'github' }));
+  const webhooks = await gitHubWebhooks(settings, parts);
+  const started = workers ? await startGitHubWorkers(gitHubDeps(config, settings, { ...parts, api }), config.worker.concurrency) : null;
+  return { settings, api, webhooks, workers: started };
 }
 
 /** GitHub redelivers on request for a few days; a month of delivery ids is plenty to refuse repeats. */

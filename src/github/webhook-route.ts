@@ -15,9 +15,11 @@ const SIGNATURE = /^sha256=[0-9a-f]{64}$/;
 const REQUIRED_HEADERS = ['x-hub-signature-256', 'x-github-event', 'x-github-delivery'] as const;
 /** The content types Probot's middleware takes (it refuses others with 415, once the body was read). */
 const JSON_TYPE = /^\s*application\/json\s*(?:;|$)/;
+const NO_APP = 'No GitHub App is configured on this server';
 const TOO_LARGE = `Request body too large: GitHub's webhook payloads are at most ${MAX_WEBHOOK_BYTES} bytes`;
 
-type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => unknown;
+/** Probot's Node middleware for one App's deliveries. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: () => void) => unknown;
 
 /**
  * The webhooks middleware answers its refusals (a signature that does not match, a handler that
@@ -93,7 +95,7 @@ function headerRefusal(request: FastifyRequest): { status: number; detail: strin
  * Since verifying means reading the body, whatever can be refused from the headers is refused
  * before a byte of it is read, and a body is never buffered past GitHub's cap.
  */
-export function webhookRoute(middleware: NodeMiddleware): FastifyPluginAsync {
+export function webhookRoute(current: () => NodeMiddleware | null): FastifyPluginAsync {
   return async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
@@ -102,6 +104,11 @@ export function webhookRoute(middleware: NodeMiddleware): FastifyPluginAsync {
       {
         schema: { hide: true },
         onRequest: async (request, reply) => {
+          // No App yet (it may be registered at /setup while the server runs): as if there were no route.
+          if (!current()) {
+            await refuse(reply, 404, NO_APP);
+            return;
+          }
           const refusal = headerRefusal(request);
           if (refusal) await refuse(reply, refusal.status, refusal.detail);
         },
@@ -116,6 +123,8 @@ export function webhookRoute(middleware: NodeMiddleware): FastifyPluginAsync {
         const raw = request.raw as IncomingMessage & { body?: unknown; rawBody?: Uint8Array };
         raw.rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         raw.body = {};
+        const middleware = current();
+        if (!middleware) return refuse(reply, 404, NO_APP);
         reply.hijack();
         await middleware(raw, detailErrors(reply.raw), () => reply.raw.writeHead(404).end());
       },

@@ -11,6 +11,8 @@ import type { SubmitJobDeps } from '../jobs/submit-job.js';
 import type { RestJobDeps } from '../jobs/submit-rest-job.js';
 import type { Logger } from '../lib/logger.js';
 import type { UserInstallations } from '../web/user-installations.js';
+import type { SignInConfig } from '../web/github-oauth.js';
+import type { AppSetup } from '../web/setup-routes.js';
 import { webRoutes } from '../web/web-routes.js';
 import { installErrorHandler } from './error-handler.js';
 import { accountRoutes } from './routes/account.js';
@@ -30,12 +32,16 @@ export interface HttpDeps extends SubmitJobDeps, Omit<RestJobDeps, 'submit'> {
   search: CodeSearch;
   /** The files of any commit of an indexed repository, scanned or not. */
   commitFiles: CommitFiles;
-  /** The GitHub App's webhook endpoint; null when the App is not configured. */
+  /** The GitHub App's webhook endpoint (it answers 404 while no App is configured). */
   github: FastifyPluginAsync | null;
+  /** Sign-in's OAuth client now: config's, or the client of the App registered at /setup since. */
+  signIn: () => SignInConfig | null;
+  /** Registering the GitHub App from the browser; null when an App was configured at start. */
+  setup: AppSetup | null;
   /** The Stripe SDK for buying credits; null when purchases are off. */
   stripe: Stripe | null;
   onSettled?: JobSettled;
-  /** Seals GitHub tokens and signs sign-in states (web/secret-key.ts); null when signing in is off. */
+  /** Seals GitHub tokens, signs sign-in and /setup states (web/secret-key.ts); null when neither is on. */
   secretKey: Buffer | null;
   /** What signed-in users reach through the App's installations; null when the App or signing in is off. */
   userReach: UserInstallations | null;
@@ -120,7 +126,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     clock: deps.clock,
     rules: deps.rules,
     publicUrl: deps.config.publicUrl,
-    signIn: deps.secretKey ? deps.config.signIn : null,
+    // A getter: an App registered at /setup brings its OAuth client while the server runs.
+    get signIn() {
+      return deps.secretKey ? deps.signIn() : null;
+    },
     key: deps.secretKey,
     stripe: client ? { client, bounds: settings } : null,
     userReach: deps.userReach,
@@ -139,6 +148,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     boss: deps.boss,
     onSettled: deps.onSettled,
+    setup: deps.setup,
   });
   if (deps.github) await app.register(deps.github);
   return app;

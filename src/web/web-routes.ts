@@ -24,6 +24,7 @@ import { jobPage } from './job-page.js';
 import { jobSummary } from './job-summary.js';
 import { DASHBOARD_SCRIPT, JOB_SCRIPT } from './page-scripts.js';
 import { STYLESHEET, errorPage, keyPage, registerPage } from './pages.js';
+import { type AppSetup, setupRoutes } from './setup-routes.js';
 import { SESSION_COOKIE, SESSION_TTL_S, createSession, csrfToken, deleteSession, sessionAccount, validCsrfToken } from './sessions.js';
 import { forgetUserTokens, storeUserTokens } from './user-token.js';
 import { type AdminDeps, adminRoutes } from './admin-routes.js';
@@ -56,6 +57,8 @@ export interface WebDeps {
   /** For cancelling a job from its page as the API does: the queue, and what follows a settlement. */
   boss?: PgBoss;
   onSettled?: JobSettled;
+  /** Registering the GitHub App at /setup; null (no such pages) when an App was configured at start. */
+  setup?: AppSetup | null;
 }
 
 /** Where Stripe's Checkout sessions live (their url). */
@@ -186,6 +189,8 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     cached(reply).type('text/css; charset=utf-8').send(diff2html.css),
   );
   app.get('/assets/diff2html-ui.min.js', hidden, async (_request, reply) => cached(reply).type(script).send(diff2html.uiJs));
+
+  if (deps.setup && deps.key) await app.register(setupRoutes, { db, key: deps.key, setup: deps.setup, origin, cookieBase });
 
   app.get('/', hidden, async (request, reply) => reply.redirect((await sessionOf(request)) ? '/dashboard.html' : '/register.html', 303));
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -323,6 +323,16 @@ const validationFailed = (errors: Json[], doc = DOCS): Reply => ({
 });
 const nodeId = (kind: string, id: number) => Buffer.from(`0:${kind}${id}`).toString('base64').replace(/=+$/, '');
 const isoNow = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Whether an App's JWT (RS256) is signed with the key. */
+function verifiesJwt(jwt: string, key: KeyObject): boolean {
+  const [header, payload, signature] = jwt.split('.');
+  try {
+    return verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature!, 'base64url'));
+  } catch {
+    return false;
+  }
+}
 
 /** Runs git in a bare repository, asynchronously (this is called while git clients talk to the server). */
 async function gitAsync(gitDir: string, args: string[]): Promise<string> {
@@ -1634,6 +1644,80 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     );
   });
 
+  // ---- registering a GitHub App from a manifest (GitHub's manifest flow) ---------------------------
+  // The web pages take the manifest (POST, form field `manifest`; a GET with it in the query too)
+  // and, as GitHub does once the person clicks "Create GitHub App", send the browser to the
+  // manifest's redirect_url with a code and the state they were given. The code converts once
+  // (within an hour) into the App: this fake's own App (its id, slug and OAuth client), with a new
+  // webhook secret and a new RSA key, which the JWT check below then holds the App's JWTs to.
+  const manifestCodes = new Map<string, { manifest: Json; owner: UserState; used: boolean; expiresAt: number }>();
+  const manifestAppKeys: KeyObject[] = [];
+  const isHttpUrl = (v: unknown) => typeof v === 'string' && /^https?:\/\/[^/]/.test(v);
+  const takeManifest = ({ query, body, headers, params }: Context): Reply => {
+    const raw = (body && typeof body === 'object' ? (body as Json).manifest : undefined) ?? query.get('manifest');
+    let manifest: Json;
+    try {
+      manifest = JSON.parse(String(raw));
+    } catch {
+      return { status: 422, body: { message: 'Invalid GitHub App configuration: the manifest is not JSON', documentation_url: DOCS } };
+    }
+    const hook = manifest.hook_attributes as Json | undefined;
+    const problems = [
+      !isHttpUrl(manifest.url) && 'url',
+      !isHttpUrl(manifest.redirect_url) && 'redirect_url',
+      (hook?.active ?? true) !== false && !isHttpUrl(hook?.url) && 'hook_attributes.url',
+    ].filter(Boolean);
+    if (problems.length)
+      return { status: 422, body: { message: `Invalid GitHub App configuration: ${problems.join(', ')}`, documentation_url: DOCS } };
+    const login = params.org ?? (decodeURIComponent(cookieValue(headers, FAKE_GITHUB_USER_COOKIE) ?? '') || lastOAuthUser || 'kodah-dev');
+    const code = randomBytes(20).toString('hex');
+    manifestCodes.set(code, {
+      manifest,
+      owner: { login, type: params.org ? 'Organization' : 'User' },
+      used: false,
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const back = new URL(String(manifest.redirect_url));
+    back.searchParams.set('code', code);
+    const state = query.get('state');
+    if (state !== null) back.searchParams.set('state', state);
+    return { status: 302, headers: { location: back.toString() }, body: '' };
+  };
+  for (const path of ['/settings/apps/new', '/organizations/:org/settings/apps/new']) {
+    on('GET', path, 'none', [], takeManifest);
+    on('POST', path, 'none', [], takeManifest);
+  }
+  on('POST', '/app-manifests/:code/conversions', 'none', [], ({ params }) => {
+    const grant = manifestCodes.get(params.code!);
+    if (!grant || grant.used || grant.expiresAt < Date.now()) return notFound();
+    grant.used = true;
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    manifestAppKeys.push(publicKey);
+    const { manifest } = grant;
+    const now = isoNow();
+    return {
+      status: 201,
+      body: {
+        id: appId,
+        slug: appSlug,
+        node_id: nodeId('A', appId),
+        owner: userJson(grant.owner),
+        name: String(manifest.name ?? appSlug),
+        description: manifest.description ?? null,
+        external_url: manifest.url,
+        html_url: `${base}/apps/${appSlug}`,
+        created_at: now,
+        updated_at: now,
+        permissions: manifest.default_permissions ?? {},
+        events: manifest.default_events ?? [],
+        client_id: FAKE_OAUTH_CLIENT_ID,
+        client_secret: FAKE_OAUTH_CLIENT_SECRET,
+        webhook_secret: randomBytes(20).toString('hex'),
+        pem: privateKey.export({ type: 'pkcs1', format: 'pem' }),
+      },
+    };
+  });
+
   // ---- the server ---------------------------------------------------------------------------
   const defaultHeaders = (): Record<string, string> => ({
     'content-type': JSON_TYPE,
@@ -1673,7 +1757,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   };
   const isJwt = (auth: string | undefined) => {
     const match = /^bearer\s+(\S+)$/i.exec(auth ?? '');
-    return !!match && !tokens.has(match[1]!) && match[1]!.split('.').length === 3 && match[1]!.split('.').every(Boolean);
+    const ok = !!match && !tokens.has(match[1]!) && match[1]!.split('.').length === 3 && match[1]!.split('.').every(Boolean);
+    // Once an App was made through the manifest flow, only JWTs signed with its key pass.
+    return ok && (manifestAppKeys.length === 0 || manifestAppKeys.some((key) => verifiesJwt(match[1]!, key)));
   };
 
   const route = async (
