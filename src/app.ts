@@ -294,15 +294,12 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     log.info({ database: db.kind, http: url, workers: options.workers }, 'kodah started');
     if (Object.keys(config.git.tokens).length && !options.credentials && (await countOperatorTokenAccounts(db)) === 0) {
       const mark = '`npx kodah accounts operator-tokens you@example.com on`';
-      log.warn(
-        `KODAH_GIT_TOKENS is set but no account may use it: mark each account that may read private repositories with it, ${db.kind === 'pglite' ? `stop the server, then ${mark}` : mark}`,
-      );
+      log.warn(`KODAH_GIT_TOKENS is set but no account may use it: mark each account that may read private repositories with it, ${mark}`);
     }
     if (http && (await db.query('SELECT 1 FROM accounts LIMIT 1')).rows.length === 0) {
+      // The commands work beside this process, on the embedded database too (db/serve-database.ts).
       log.warn(
-        db.kind === 'pglite'
-          ? 'no accounts yet: stop the server, then `npx kodah accounts create --email you@example.com` and `npx kodah keys create --account you@example.com`'
-          : 'no accounts yet: `npx kodah accounts create --email you@example.com` and `npx kodah keys create --account you@example.com`',
+        'no accounts yet: `npx kodah accounts create --email you@example.com` and `npx kodah keys create --account you@example.com`',
       );
     }
     const started = boss;

@@ -4,7 +4,12 @@ import { loadConfig } from './config.js';
 describe('config', () => {
   it('has defaults that work on a fresh machine', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, databaseUrl: undefined, billing: { fixPriceCents: 50, freeFixesPerMonth: 10 } });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      billing: { fixPriceCents: 50, freeFixesPerMonth: 10 },
+    });
     expect(config.git.allowedHosts).toEqual(['github.com']);
     expect(config.dataDir.endsWith('.kodah')).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);

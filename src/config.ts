@@ -81,7 +81,8 @@ const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => schema.optional().or(
 const schema = z
   .object({
     PORT: int(0, 65535).default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    // Loopback unless asked: plain HTTP belongs behind a TLS proxy, not on every interface (the image sets 0.0.0.0).
+    HOST: z.string().min(1).default('127.0.0.1'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: unsetWhenEmpty(z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')),
     DATABASE_POOL_MAX: int(1, 200).default(10),

@@ -63,14 +63,69 @@ describe('operator CLI on the embedded database', { timeout: 120_000 }, () => {
         paid_balance: 10,
       });
 
-      // The embedded database belongs to the running server: a second process is told so.
-      const locked = await kodah(['accounts', 'show', 'ops@example.com'], env);
-      expect(locked.code).toBe(1);
-      expect(locked.output).toMatch(/in use by process \d+/);
+      // The embedded database belongs to the running server: a second server is told so.
+      const second = spawnKodah(['start'], { ...env, PORT: String(await freePort()), HOST: '127.0.0.1' });
+      expect(await second.exited).not.toBe(0);
+      expect(second.output()).toMatch(/in use by process \d+/);
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
     }
+  });
+
+  it('works beside the running server: accounts, keys and credits made while it runs are used at once', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = spawnKodah(['start'], { ...env, PORT: String(port) });
+    try {
+      await waitForHealthy(base, server);
+      // The server listens on loopback unless HOST says otherwise.
+      expect(server.output()).toMatch(/"http":"http:\/\/127\.0\.0\.1:\d+"/);
+      const created = await kodah(['accounts', 'create', '--email', 'live@example.com', '--json'], env);
+      expect(created.code).toBe(0);
+      const account = JSON.parse(created.stdout);
+      const key = await kodah(['keys', 'create', '--account', 'live@example.com'], env);
+      expect(key.stdout).toMatch(/^kdh_[A-Za-z0-9_-]{43}\n$/);
+      expect((await kodah(['credits', 'add', '--account', account.id, '--usd', '2.50'], env)).stdout).toBe(
+        'added $2.50; paid balance $2.50\n',
+      );
+      await kodah(['accounts', 'create', '--email', 'app@example.com', '--github-login', 'octo-org'], env);
+
+      const listed = await kodah(['accounts', 'list', '--json'], env);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([
+        {
+          id: account.id,
+          email: 'live@example.com',
+          githubLogin: null,
+          paidBalanceCents: 250,
+          freeCredits: 10,
+          activeKeys: 1,
+          createdAt: account.createdAt,
+        },
+        expect.objectContaining({ email: 'app@example.com', githubLogin: 'octo-org', paidBalanceCents: 0, activeKeys: 0 }),
+      ]);
+      const text = (await kodah(['accounts', 'list'], env)).stdout.split('\n');
+      expect(text[0]).toMatch(/^id\s+email\s+github\s+paid\s+free\s+keys\s+created$/);
+      expect(text[1]).toMatch(new RegExp(`^${account.id}\\s+live@example.com\\s+-\\s+\\$2\\.50\\s+10\\s+1\\s+\\d{4}-\\d\\d-\\d\\d$`));
+
+      // The server sees all of it at once: the key works, with the balance the CLI added.
+      expect((await callApi(base, key.stdout.trim(), 'GET', '/account')).body).toMatchObject({
+        email: 'live@example.com',
+        paid_balance: 2.5,
+      });
+      // A refused write says why and changes nothing; the server goes on.
+      const dup = await kodah(['accounts', 'create', '--email', 'LIVE@example.com'], env);
+      expect(dup.code).toBe(1);
+      expect(dup.output).toMatch(/already exists/);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+    // Stopped, the server leaves no socket behind; the commands open the folder themselves again.
+    expect(existsSync(path.join(env.KODAH_DATA_DIR!, 'kodah.sock'))).toBe(false);
+    expect(JSON.parse((await kodah(['accounts', 'list', '--json'], env)).stdout)).toHaveLength(2);
   });
 
   it('marks the accounts that may read private repositories with KODAH_GIT_TOKENS; the server holds the others to public ones', async () => {

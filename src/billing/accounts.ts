@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Queryable } from '../db/database.js';
+import { type Clock, monthOf } from '../lib/clock.js';
 import { KodahError } from '../lib/errors.js';
 
 export interface Account {
@@ -170,4 +171,53 @@ export async function accountForGitHubUser(
     githubId: user.id,
   });
   return { id: account.id, created: true };
+}
+
+/** One line of `kodah accounts list`. */
+export interface AccountSummary {
+  id: string;
+  email: string;
+  githubLogin: string | null;
+  paidBalanceCents: number;
+  /** Free fixes left this calendar month (UTC), by the rule of getBalance. */
+  freeCredits: number;
+  /** Keys not revoked. */
+  activeKeys: number;
+  createdAt: Date;
+}
+
+/**
+ * Every account, oldest first, with its balances and how many keys it holds: how an operator
+ * finds the account the App made for an installation's owner. One query, whatever the count.
+ */
+export async function listAccounts(db: Queryable, clock: Clock, freeFixesPerMonth: number): Promise<AccountSummary[]> {
+  const { rows } = await db.query<{
+    id: string;
+    email: string;
+    github_login: string | null;
+    paid_balance_cents: number;
+    free_ledger: number;
+    granted: boolean;
+    active_keys: number;
+    created_at: Date;
+  }>(
+    `SELECT a.id, a.email, a.github_login, a.paid_balance_cents, a.created_at,
+            COALESCE(f.amount, 0)::int AS free_ledger, COALESCE(f.granted, false) AS granted,
+            (SELECT count(*)::int FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL) AS active_keys
+       FROM accounts a
+       LEFT JOIN (SELECT account_id, SUM(amount) AS amount, bool_or(kind = 'monthly_grant') AS granted
+                    FROM ledger WHERE pool = 'free' AND period = $1 GROUP BY account_id) f ON f.account_id = a.id
+      ORDER BY a.created_at, a.id`,
+    [monthOf(clock.now())],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    email: r.email,
+    githubLogin: r.github_login,
+    paidBalanceCents: r.paid_balance_cents,
+    // As in getBalance: the month's grant is written with its first debit, so until then it is whole.
+    freeCredits: r.free_ledger + (r.granted ? 0 : freeFixesPerMonth),
+    activeKeys: r.active_keys,
+    createdAt: new Date(r.created_at),
+  }));
 }

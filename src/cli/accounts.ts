@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { createAccount, getAccount, setUsesOperatorTokens } from '../billing/accounts.js';
+import { createAccount, getAccount, listAccounts, setUsesOperatorTokens } from '../billing/accounts.js';
 import { listApiKeys } from '../billing/api-keys.js';
 import { getBalance, recentLedger } from '../billing/credits.js';
 import type { Config } from '../config.js';
@@ -11,6 +11,13 @@ import { withDatabase } from './with-database.js';
 /** How many ledger entries `accounts show` lists. */
 const RECENT_LEDGER = 20;
 
+/** Columns padded to their widest cell, the last one left as it is. */
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
 /** `on` or `off`, for `accounts operator-tokens`. */
 function onOff(value: string): boolean {
   if (value === 'on') return true;
@@ -18,7 +25,7 @@ function onOff(value: string): boolean {
   throw new InvalidArgumentError('expected on or off');
 }
 
-/** `accounts create`, `accounts show` and `accounts operator-tokens`. */
+/** `accounts create`, `accounts list`, `accounts show` and `accounts operator-tokens`. */
 export function addAccountsCommands(program: Command, cfg: () => Config): void {
   const accounts = program.command('accounts').description('operator commands for accounts');
 
@@ -34,6 +41,24 @@ export function addAccountsCommands(program: Command, cfg: () => Config): void {
       );
       const marked = account.usesOperatorTokens ? "; it may use the operator's KODAH_GIT_TOKENS" : '';
       print(!!opts.json, account, `created account ${account.id} <${account.email}>${marked}`);
+    });
+
+  accounts
+    .command('list')
+    .description('every account: id, e-mail, GitHub login, paid balance, free fixes left this month, active keys, created')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await withDatabase(cfg(), (db) => listAccounts(db, systemClock, cfg().billing.freeFixesPerMonth));
+      const rows = list.map((a) => [
+        a.id,
+        a.email,
+        a.githubLogin ?? '-',
+        formatUsd(a.paidBalanceCents),
+        String(a.freeCredits),
+        String(a.activeKeys),
+        a.createdAt.toISOString().slice(0, 10),
+      ]);
+      print(!!opts.json, list, list.length ? table(['id', 'email', 'github', 'paid', 'free', 'keys', 'created'], rows) : 'no accounts yet');
     });
 
   accounts

@@ -2,10 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { fixDepsFor } from '../app.js';
 import { type Config, ConfigError } from '../config.js';
-import { runFixPipeline } from '../fix/fix-pipeline.js';
-import { selectSandbox } from '../sandbox/select-driver.js';
 import { resolveCommit } from '../git/git-objects.js';
 import { runGit } from '../git/run-git.js';
 import { KodahError } from '../lib/errors.js';
@@ -59,6 +56,12 @@ export function addFixCommand(program: Command, cfg: () => Config, env: Record<s
       const commit = await resolveCommit(gitDir, opts.ref);
       // The log shares stdout with the diff: at the default level it would bury it, so warnings and up only.
       const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+      // Loaded here, not at the top: the other commands need none of the fix pipeline (see serve.ts).
+      const [{ fixDepsFor }, { runFixPipeline }, { selectSandbox }] = await Promise.all([
+        import('../app.js'),
+        import('../fix/fix-pipeline.js'),
+        import('../sandbox/select-driver.js'),
+      ]);
       const result = await runFixPipeline(
         fixDepsFor(config, operatorCredentials(config), await selectSandbox(config, log)),
         {

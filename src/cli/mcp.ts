@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError } from '../config.js';
 import { createLogger } from '../lib/logger.js';
-import { serveMcpOverStdio } from '../mcp/serve-stdio.js';
 
 /** `mcp`: the code index of a running Kodah as an MCP server on stdio, for agents. */
 export function addMcpCommand(program: Command, cfg: () => Config, env: Record<string, string | undefined>): void {
@@ -17,6 +16,8 @@ export function addMcpCommand(program: Command, cfg: () => Config, env: Record<s
       const url = opts.url ?? `http://127.0.0.1:${cfg().port || 3000}`;
       if (!/^https?:\/\/[^/]/i.test(url)) throw new ConfigError(`--url: ${url} is not an http(s) URL such as http://127.0.0.1:3000`);
       // stdout carries the protocol: logs go to stderr.
+      // The MCP SDK is loaded by this command only (see serve.ts).
+      const { serveMcpOverStdio } = await import('../mcp/serve-stdio.js');
       await serveMcpOverStdio({ url, apiKey, log: createLogger(cfg().logLevel, process.stderr) });
     });
 }

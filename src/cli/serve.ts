@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
-import { type Kodah, startKodah } from '../app.js';
+import type { Kodah, KodahOptions } from '../app.js';
 import { type Config, ConfigError } from '../config.js';
 import { createLogger } from '../lib/logger.js';
 import { startQueues } from '../queues.js';
 import { withDatabase } from './with-database.js';
+
+/**
+ * The server's wiring, loaded when a process starts: it brings Fastify, Probot, Stripe and the MCP
+ * SDK, a second of CPU that `kodah accounts …` and the other short commands do without.
+ */
+async function startKodah(options: KodahOptions): Promise<Kodah> {
+  return (await import('../app.js')).startKodah(options);
+}
 
 /** Runs a long-lived process until SIGTERM/SIGINT, then drains it. */
 export async function runUntilSignal(start: () => Promise<Kodah>): Promise<void> {
