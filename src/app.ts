@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { countOperatorTokenAccounts, usesOperatorTokens } from './billing/accounts.js';
-import { createStripeClient } from './billing/stripe-client.js';
 import { CodeSearch } from './code-index/code-search.js';
 import { CommitFiles } from './code-index/commit-files.js';
 import { openAiSummarizer } from './code-index/summarize-snippets.js';
@@ -22,8 +21,8 @@ import { migrate } from './db/migrate.js';
 import { type GitCredentials, staticCredentials } from './git/credentials.js';
 import { appManifest, registerGitHubApp } from './github/app-registration.js';
 import { startJobPullRequestWorker } from './github/deliver-job-pull-request.js';
-import { type GitHubSettings, GitHubAppHolder } from './github/github-app-holder.js';
-import { gitHubDeps, gitHubJobHooks, gitHubWebhookRoutes, startGitHubApp } from './github/github-app.js';
+import { type GitHubSettings, GitHubAppHolder, gitHubWebhookRoutes } from './github/github-app-holder.js';
+import { gitHubJobHooks } from './github/job-hooks.js';
 import { jobPullRequestTargets } from './github/job-pull-request-targets.js';
 import { firstCredentials } from './github/installation-credentials.js';
 import { RepositoryProbe } from './git/repository-probe.js';
@@ -218,6 +217,8 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
       await startCallbackWorker(boss, callbacks, config.worker.concurrency);
     }
     const startApp = async (settings: GitHubSettings) => {
+      // Probot and Octokit load only in a process that has an App (a second of CPU at start otherwise).
+      const { gitHubDeps, startGitHubApp } = await import('./github/github-app.js');
       const parts = { db, boss: submit.boss, log, submit, probe, search, onSettled };
       const app = await startGitHubApp(config, settings, parts, options.workers);
       github.enable(app);
@@ -266,7 +267,8 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
         search,
         commitFiles,
         github: gitHubWebhookRoutes(github),
-        stripe: config.stripe ? createStripeClient(config.stripe) : null,
+        // The SDK loads only where Stripe is configured.
+        stripe: config.stripe ? (await import('./billing/stripe-client.js')).createStripeClient(config.stripe) : null,
         onSettled,
         callbackPolicy,
         resolve: options.resolve,

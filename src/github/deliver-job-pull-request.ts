@@ -7,7 +7,7 @@ import { getJobById } from '../jobs/job-lifecycle.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import type { Logger } from '../lib/logger.js';
 import type { GitHubApi } from './github-api.js';
-import { isPermanent } from './github-app.js';
+import { isPermanent } from './permanent-error.js';
 import { cloneUrl } from './github-deps.js';
 import { KODAH_BRANCH_PREFIX } from './kodah-branch.js';
 import { findOrOpenDraftPullRequest } from './open-draft-pull-request.js';

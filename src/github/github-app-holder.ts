@@ -3,7 +3,8 @@ import type { Database } from '../db/database.js';
 import type { GitCredentials } from '../git/credentials.js';
 import type { GitHubApi } from './github-api.js';
 import { installationCredentials } from './installation-credentials.js';
-import type { NodeMiddleware } from './webhook-route.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { type NodeMiddleware, webhookRoute } from './webhook-route.js';
 
 export type GitHubSettings = NonNullable<Config['github']>;
 
@@ -48,4 +49,9 @@ export class GitHubAppHolder {
   stop(): void {
     this.#app?.workers?.stop();
   }
+}
+
+/** The webhook endpoint, there whether or not an App is configured: it answers 404 until the holder has one. */
+export function gitHubWebhookRoutes(holder: GitHubAppHolder): FastifyPluginAsync {
+  return webhookRoute(() => holder.app?.webhooks ?? null);
 }

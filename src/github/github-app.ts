@@ -1,67 +1,19 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import { createNodeMiddleware, Probot } from 'probot';
-import { ZodError } from 'zod';
 import type { CodeSearch } from '../code-index/code-search.js';
 import type { Config } from '../config.js';
 import type { RepositoryProbe } from '../git/repository-probe.js';
 import type { Database } from '../db/database.js';
-import type { JobSettled } from '../jobs/job-lifecycle.js';
-import { KodahError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { deliverTask } from './deliver-task.js';
 import { GitHubApi } from './github-api.js';
 import type { GitHubDeps } from './github-deps.js';
-import {
-  enqueueDelivery,
-  GITHUB_DELIVER_QUEUE,
-  GITHUB_EVENT_QUEUE,
-  type GitHubDeliverData,
-  type GitHubEventData,
-} from './github-queues.js';
+import { GITHUB_DELIVER_QUEUE, GITHUB_EVENT_QUEUE, type GitHubDeliverData, type GitHubEventData } from './github-queues.js';
 import { handleGitHubEvent } from './handle-event.js';
-import type { EnabledGitHubApp, GitHubAppHolder, GitHubSettings } from './github-app-holder.js';
-import { type NodeMiddleware, WEBHOOK_PATH, webhookRoute } from './webhook-route.js';
+import type { EnabledGitHubApp, GitHubSettings } from './github-app-holder.js';
+import { type NodeMiddleware, WEBHOOK_PATH } from './webhook-route.js';
+import { isPermanent } from './permanent-error.js';
 import { webhookIntake } from './webhook-intake.js';
-
-/** Failures no retry can cure: a payload without what Kodah reads, a refusal, a 4xx that is not a limit. */
-export function isPermanent(err: unknown): boolean {
-  if (err instanceof ZodError) return true;
-  if (err instanceof KodahError) return err.kind === 'input' && !err.retryable;
-  const status = (err as { status?: unknown }).status;
-  return typeof status === 'number' && status >= 400 && status < 500 && ![403, 408, 409, 429].includes(status);
-}
-
-/** An agent reports every step as a stage: the status comment follows them at most this often. */
-const STEP_UPDATE_MS = 10_000;
-
-/** Hooks the job lifecycle calls for jobs GitHub started: their progress and their answer. */
-export function gitHubJobHooks(
-  boss: PgBoss,
-  log: Logger,
-): { onSettled: JobSettled; onStage: (job: { id: string; source: string }, stage: string) => void } {
-  const last = new Map<string, { stage: string; at: number }>();
-  return {
-    async onSettled(tx, job) {
-      if (job.source !== 'github') return;
-      last.delete(job.id);
-      await enqueueDelivery(boss, { taskId: job.id, final: true }, tx);
-    },
-    onStage(job, stage) {
-      // Progress within a stage is not worth a comment edit, nor is every step of an agent's run
-      // (GitHub limits edits too; the answer replaces the comment anyway).
-      const before = last.get(job.id);
-      if (job.source !== 'github' || before?.stage === stage) return;
-      const now = Date.now();
-      if (before && stage.startsWith('step ') && now - before.at < STEP_UPDATE_MS) return;
-      last.set(job.id, { stage, at: now });
-      if (last.size > 10_000) last.delete(last.keys().next().value!);
-      enqueueDelivery(boss, { taskId: job.id, final: false }).catch((err: unknown) =>
-        log.warn({ err, jobId: job.id }, 'could not queue a status update'),
-      );
-    },
-  };
-}
 
 /** Verifying and taking one App's deliveries: Probot checks the signature with its secret, the intake records and queues. */
 export async function gitHubWebhooks(settings: GitHubSettings, deps: { db: Database; boss: PgBoss; log: Logger }): Promise<NodeMiddleware> {
@@ -74,11 +26,6 @@ export async function gitHubWebhooks(settings: GitHubSettings, deps: { db: Datab
     log: log as never,
   });
   return createNodeMiddleware(webhookIntake({ ...deps, log }), { probot, webhooksPath: WEBHOOK_PATH });
-}
-
-/** The webhook endpoint, there whether or not an App is configured: it answers 404 until the holder has one. */
-export function gitHubWebhookRoutes(holder: GitHubAppHolder): FastifyPluginAsync {
-  return webhookRoute(() => holder.app?.webhooks ?? null);
 }
 
 /** The App's handlers' dependencies, from the process's shared ones. */

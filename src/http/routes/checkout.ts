@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { z } from 'zod';
 import { type CheckoutBounds, checkoutCents, startCheckout } from '../../billing/stripe-checkout.js';
 import type { Database } from '../../db/database.js';
@@ -67,7 +67,8 @@ export const checkoutRoutes: FastifyPluginAsyncZod<CheckoutRouteDeps> = async (a
         return { session_id: started.sessionId, url: started.url };
       } catch (err) {
         if (err instanceof KodahError) throw err;
-        if (err instanceof Stripe.errors.StripeIdempotencyError)
+        // By its type, not its class: the SDK loads only where Stripe is configured.
+        if ((err as { type?: unknown }).type === 'StripeIdempotencyError')
           throw new KodahError('conflict', 'Idempotency-Key was already used for a checkout of another amount', { kind: 'input' });
         // Stripe's own words may name our key or account settings: they go to the log, not the caller.
         request.log.error({ err }, 'stripe did not create a checkout session');

@@ -1,16 +1,9 @@
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { CodeSearch } from '../../code-index/code-search.js';
 import type { Database } from '../../db/database.js';
-import { createCodeIndexServer } from '../../mcp/code-index-tools.js';
 import { localBackend } from '../../mcp/local-backend.js';
 import { requireApiKey } from '../auth.js';
 
-/**
- * The code index as an MCP server over streamable HTTP, with the API keys of the REST API.
- * Stateless: every POST gets a fresh server and transport for the request's account, so any
- * API process can answer any request and nothing is kept between them.
- */
 export const mcpRoutes: FastifyPluginAsync<{ db: Database; search: CodeSearch }> = async (app, { db, search }) => {
   app.addHook('onRequest', requireApiKey(db));
 
@@ -18,6 +11,11 @@ export const mcpRoutes: FastifyPluginAsync<{ db: Database; search: CodeSearch }>
     '/mcp',
     { schema: { summary: 'MCP (streamable HTTP, stateless): tools search_code, get_file, list_repositories' } },
     async (request, reply) => {
+      // The MCP SDK loads with the first MCP request, not at every start (a quarter second of CPU).
+      const [{ StreamableHTTPServerTransport }, { createCodeIndexServer }] = await Promise.all([
+        import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+        import('../../mcp/code-index-tools.js'),
+      ]);
       const server = createCodeIndexServer(localBackend(db, search, request.accountId), request.log);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       // The transport writes the response itself; Fastify must not touch it.
