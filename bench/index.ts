@@ -223,7 +223,13 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
       console.log(`\nsame top-10 (paths, lines, scores) as on the first database: ${same} of ${answers.length} queries`);
     }
     const sameUnderBudget = budgeted.answers.filter((a, i) => a === answers[i]).length;
-    await searchMemory.report(db, search, budgeted, { searchable, sameUnderBudget, queries: answers.length, unboundedTimes: everywhere });
+    await searchMemory.report(db, search, budgeted, {
+      accountId: account.id,
+      searchable,
+      sameUnderBudget,
+      queries: answers.length,
+      unboundedTimes: everywhere,
+    });
     const target = searchable.find((r) => r.name === values.summarize) ?? [...searchable].sort((a, b) => a.snippets - b.snippets)[0]!;
     await summaryStep(db, target);
     return { grep, queries, answers };

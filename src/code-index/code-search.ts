@@ -134,9 +134,12 @@ export class CodeSearch {
         });
       });
     }
-    // Second pass: each searched segment ranked in turn, held only while it is ranked.
+    // Second pass: each searched segment ranked in turn, held only while it is ranked. Backwards:
+    // the segments the first pass used last are the ones a full cache still holds (and the next
+    // search's first pass, forwards again, finds those this pass used last). The order of
+    // ranking changes no result: every ranking keeps its best hits by score, then position.
     const collectors: Collector[] = [...fields, ...vectorQueries].map(() => ({ top: [], floor: 0 }));
-    for (const r of searched) {
+    for (const r of [...searched].reverse()) {
       await this.#with(r.id, r.indexed_commit, async (segment) => {
         fields.forEach(({ field, terms }, f) => this.#bm25(segment, terms, stats[f]!, field, filters, depth, collectors[f]!));
         for (const [v, vector] of vectorQueries.entries())
