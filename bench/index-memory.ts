@@ -90,9 +90,9 @@ export const searchMemory = {
     );
 
     console.log(
-      '\n| repository | snippets | stored form | held (estimate) | cold load from the stored form ms | rebuild from the rows ms |',
+      '\n| repository | snippets | stored form | held (estimate) | cold load from the stored form ms | rebuild from the rows ms | cold first search, this repository ms |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const r of context.searchable) {
       const stored = await db.query<{ n: number }>(
         "SELECT octet_length(data)::int AS n FROM code_segments WHERE repository_id = $1 AND commit_sha = $2 AND summary_model = ''",
