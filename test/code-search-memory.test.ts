@@ -32,6 +32,7 @@ describe.each(databaseKinds)('search segments under a memory budget on %s', (kin
   let app: TestApp;
   let db: Database;
   let accountId: string;
+  let key: string;
   const repos: Array<{ id: string; uri: string; commit: string }> = [];
 
   beforeAll(async () => {
@@ -40,6 +41,7 @@ describe.each(databaseKinds)('search segments under a memory budget on %s', (kin
     db = app.kodah.db;
     const account = await app.account();
     accountId = account.id;
+    key = account.key;
     for (const [name, extra] of [
       ['north', 'bulk'],
       ['south', 'member'],
@@ -160,5 +162,23 @@ describe.each(databaseKinds)('search segments under a memory budget on %s', (kin
     const concurrent = await Promise.all(Array.from({ length: 4 }, () => answers(small)));
     for (const result of concurrent) expect(result).toEqual(expected);
     expect(small.heldBytes()).toBeLessThanOrEqual(Math.max(...sizes.held().segments.map((s) => s.bytes)) + 1);
+  });
+
+  it('a new commit replaces the stored form, and a late reader of the old commit stores nothing', async () => {
+    const r = repos[0]!;
+    const old = r.commit;
+    const next = git.commit('north', { 'north/refunds.py': 'def refund(order):\n    return -calculate_total(order.items)\n' });
+    await app.api(key, 'POST', '/api/v1/indexes', { data: { attributes: { uri: r.uri } } });
+    await waitForIndex(app, key, r.id, next);
+    const stored = async () =>
+      (await db.query<{ commit_sha: string }>('SELECT commit_sha FROM code_segments WHERE repository_id = $1', [r.id])).rows.map(
+        (x) => x.commit_sha,
+      );
+    expect(await stored()).toEqual([next]);
+    await loadSegment(db, r.id, old, null);
+    expect(await stored()).toEqual([next]);
+    const search = new CodeSearch(db, null);
+    const hits = await search.search(accountId, { keywords: ['refund'], limit: 3 });
+    expect(hits[0]).toMatchObject({ repositoryId: r.id, commit: next, path: 'north/refunds.py' });
   });
 });
