@@ -5,6 +5,13 @@
  *
  *   npm run bench:index -- [--repo DIR] [--from REF] [--to REF] [--extra DIR,DIR…] [--searches 200]
  *                          [--postgres postgres://…/db] [--databases pglite,postgres]
+ *                          [--budget-mb 256] [--summarize NAME]
+ *
+ * Then search memory: RSS after searching every repository under a budget (--budget-mb) and
+ * without one, the cold load of each repository's segment from its stored form (a fresh
+ * CodeSearch), and the summary step over one repository (--summarize, a mirror's folder name;
+ * default the smallest) with a fake model answering at once: seconds and tokens per 1,000
+ * snippets. With NODE_OPTIONS=--expose-gc the RSS figures are taken after a collection.
  *
  * DIR is a bare mirror (fetched beforehand); the clone itself is not timed: it measures the
  * network, not Kodah. PostgreSQL runs when --postgres (or TEST_DATABASE_URL) names a server; a
@@ -28,6 +35,7 @@ import { migrate } from '../src/db/migrate.js';
 import { staticCredentials } from '../src/git/credentials.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createTestDatabase, type DatabaseKind } from '../test/helpers/test-database.js';
+import { searchMemory, summaryStep } from './index-memory.js';
 
 const MIRRORS = '/work/.mirror';
 const { values } = parseArgs({
@@ -39,6 +47,8 @@ const { values } = parseArgs({
     searches: { type: 'string', default: '200' },
     postgres: { type: 'string' },
     databases: { type: 'string' },
+    'budget-mb': { type: 'string', default: '256' },
+    summarize: { type: 'string' },
   },
 });
 if (values.postgres) process.env.TEST_DATABASE_URL = values.postgres;
@@ -127,6 +137,7 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
   try {
     await migrate(db);
     const account = await createAccount(db, { email: `bench-${kind}@example.com` });
+    const indexed: Array<{ name: string; repositoryId: string; commit: string; snippets: number }> = [];
     const index = async (gitDir: string, commit: string, previous: string | null) => {
       const { repository } = await upsertRepository(db, account.id, `https://bench.invalid/${path.basename(path.dirname(gitDir))}`);
       const steps = new StepRecorder(db, repository.id);
@@ -138,6 +149,7 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
         .filter((s) => s.state === 'completed')
         .map((s) => `${s.step} ${seconds(new Date(s.updated_at).getTime() - new Date(s.created_at).getTime())}`)
         .join(', ');
+      indexed.push({ name: path.basename(path.dirname(gitDir)), repositoryId: repository.id, commit, snippets: result!.snippets });
       return { repositoryId: repository.id, ms, stepTimes, ...result! };
     };
 
@@ -160,8 +172,11 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
       row(`${path.basename(path.dirname(extra))} cold`, await index(extra, head, null));
     }
 
-    const search = new CodeSearch(db, null);
     queries ??= await makeQueries(db, later.repositoryId, Number(values.searches));
+    // The latest run of each repository is what is searchable.
+    const searchable = [...new Map(indexed.map((r) => [r.repositoryId, r])).values()];
+    const budgeted = await searchMemory.budgeted(db, account.id, queries, Number(values['budget-mb']) * 1024 * 1024);
+    const search = new CodeSearch(db, null);
     const load = performance.now();
     await search.search(account.id, { keywords: ['warm'], limit: 10 });
     const loadMs = performance.now() - load;
@@ -207,6 +222,16 @@ async function benchmark(kind: DatabaseKind, grep: number[] | null, queries: str
       const same = answers.filter((a, i) => a === reference[i]).length;
       console.log(`\nsame top-10 (paths, lines, scores) as on the first database: ${same} of ${answers.length} queries`);
     }
+    const sameUnderBudget = budgeted.answers.filter((a, i) => a === answers[i]).length;
+    await searchMemory.report(db, search, budgeted, {
+      accountId: account.id,
+      searchable,
+      sameUnderBudget,
+      queries: answers.length,
+      unboundedTimes: everywhere,
+    });
+    const target = searchable.find((r) => r.name === values.summarize) ?? [...searchable].sort((a, b) => a.snippets - b.snippets)[0]!;
+    await summaryStep(db, target);
     return { grep, queries, answers };
   } finally {
     await pool.close();

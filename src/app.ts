@@ -161,7 +161,7 @@ export async function startKodah(options: KodahOptions): Promise<Kodah> {
     });
     const embedder: Embedder | null = config.embeddings ? openAiEmbedder(config.embeddings) : null;
     const summarizer = config.summaries ? openAiSummarizer(config.summaries) : null;
-    const search = new CodeSearch(db, embedder, summarizer?.model ?? null);
+    const search = new CodeSearch(db, embedder, summarizer?.model ?? null, config.index.searchMemoryBytes);
     const commitFiles = new CommitFiles(db, {
       policy: { allowedHosts: config.git.allowedHosts, allowLocal: config.git.allowLocal },
       mirrorDir: config.index.mirrorDir,

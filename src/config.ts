@@ -114,6 +114,7 @@ const schema = z
     KODAH_INDEX_THREADS: int(0, 64).default(0),
     KODAH_INDEX_SYNC_INTERVAL_S: int(0, 30 * 86_400).default(1800),
     KODAH_INDEX_MAX_REPOSITORIES: int(1, 1_000_000).default(100),
+    KODAH_SEARCH_MEMORY_MB: int(1, 1_000_000).default(1024),
     KODAH_EMBEDDINGS_BASE_URL: unsetWhenEmpty(z.string().url()),
     KODAH_EMBEDDINGS_API_KEY: z.string().default(''),
     KODAH_EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
@@ -293,6 +294,8 @@ export interface Config {
     syncIntervalS: number;
     /** Repositories one account may have in the index. */
     maxRepositories: number;
+    /** The search segments one process holds between searches, least recently used evicted past it. */
+    searchMemoryBytes: number;
   };
   /** Vector search beside BM25, when an OpenAI-compatible embeddings endpoint is configured. */
   embeddings: { baseUrl: string; apiKey: string; model: string } | null;
@@ -615,6 +618,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       threads: e.KODAH_INDEX_THREADS,
       syncIntervalS: e.KODAH_INDEX_SYNC_INTERVAL_S,
       maxRepositories: e.KODAH_INDEX_MAX_REPOSITORIES,
+      searchMemoryBytes: e.KODAH_SEARCH_MEMORY_MB * 1024 * 1024,
     },
     embeddings: e.KODAH_EMBEDDINGS_BASE_URL
       ? { baseUrl: e.KODAH_EMBEDDINGS_BASE_URL, apiKey: e.KODAH_EMBEDDINGS_API_KEY, model: e.KODAH_EMBEDDINGS_MODEL }

@@ -2,7 +2,9 @@ import type { Queryable } from '../db/database.js';
 import { termCounts } from '../code/bm25.js';
 import type { Embedder } from './embeddings.js';
 import { compileFilters, type CompiledFilters, type SearchFilters } from './search-filters.js';
-import { SearchSegment } from './search-segment.js';
+import { findTerm, type SearchSegment, type SegmentFile } from './search-segment.js';
+import { type HeldSegment, SegmentCache } from './segment-cache.js';
+import { loadSegment } from './segment-store.js';
 import { snippetText } from './snippet-text.js';
 import { tokenize } from '../code/tokenize.js';
 
@@ -37,36 +39,62 @@ export interface SearchHit {
   score: number;
 }
 
+/** A ranked document: what the answer needs of it, without holding its segment. */
 interface Doc {
-  segment: SearchSegment;
-  doc: number;
+  repositoryId: string;
+  commit: string;
+  snippetId: number;
+  file: SegmentFile;
+  language: string;
   /** Tie-break: repository, then position in the segment (path, then order in the file). */
   order: number;
 }
 
-type Ranking = Map<string, { doc: Doc; score: number }>;
+type Hit = { doc: Doc; score: number };
+type Ranking = Map<string, Hit>;
+
+/** One ranking being collected segment by segment: its best hits so far. */
+interface Collector {
+  top: Hit[];
+  floor: number;
+}
+
+/** BM25's collection statistics for one field, over every segment of the account. */
+interface FieldStats {
+  docs: number;
+  totalLength: number;
+  frequencies: Map<string, number>;
+}
 
 const K1 = 1.2;
 const B = 0.75;
 /** Reciprocal rank fusion's constant, as in the paper and in Kodit. */
 const RRF_K = 60;
+/** Default memory budget for segments when none is given: effectively unbounded. */
+const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 /**
  * Snippet search over the account's repositories at their indexed commits: BM25 over code-aware
- * tokens, plus vector rankings when an embedder is configured, fused by reciprocal rank. Segments
- * are cached per repository and reloaded when its indexed commit moves.
+ * tokens, plus vector rankings when an embedder is configured, fused by reciprocal rank.
+ * Segments are held in an LRU cache under a memory budget and loaded from their stored form
+ * (rebuilt from the rows when missing); a search leases them one at a time, so it runs over more
+ * repositories than fit, and its results never depend on what the cache holds.
  */
 export class CodeSearch {
   readonly #db: Queryable;
   readonly #embedder: Embedder | null;
   readonly #summaryModel: string | null;
-  readonly #segments = new Map<string, { commit: string; segment: Promise<SearchSegment> }>();
+  readonly #cache: SegmentCache;
 
-  /** `summaryModel`: the model whose snippet summaries `text` queries also search, and hits carry. */
-  constructor(db: Queryable, embedder: Embedder | null, summaryModel: string | null = null) {
+  /**
+   * `summaryModel`: the model whose snippet summaries `text` queries also search, and hits carry.
+   * `memoryBytes`: the budget for the segments held between searches.
+   */
+  constructor(db: Queryable, embedder: Embedder | null, summaryModel: string | null = null, memoryBytes: number = UNBOUNDED) {
     this.#db = db;
     this.#embedder = embedder;
     this.#summaryModel = summaryModel;
+    this.#cache = new SegmentCache(memoryBytes, (repositoryId, commit) => loadSegment(db, repositoryId, commit, summaryModel));
   }
 
   async search(accountId: string, query: SearchQuery): Promise<SearchHit[]> {
@@ -77,22 +105,52 @@ export class CodeSearch {
         [accountId],
       )
     ).rows;
-    const all = await Promise.all(repositories.map((r) => this.segment(r.id, r.indexed_commit)));
     const uris = new Map(repositories.map((r) => [r.id, r.remote_uri]));
-    const searched = all.filter((s, i) => filters.repository(s.repositoryId, repositories[i]!.sanitized_remote_uri));
+    const searched = repositories.filter((r) => filters.repository(r.id, r.sanitized_remote_uri));
     const depth = Math.max(query.limit * 5, 100);
 
-    const rankings: Ranking[] = [];
     const words = [...(query.keywords ?? []), query.code ?? '', query.text ?? ''].join('\n');
-    rankings.push(this.#bm25(all, searched, termCounts(tokenize(words)), filters, depth, 'code'));
+    const fields: Array<{ field: 'code' | 'summary'; terms: Map<string, number> }> = [
+      { field: 'code', terms: termCounts(tokenize(words)) },
+    ];
     // A description in words is matched against what the snippets do, as their summaries say.
-    if (this.#summaryModel && query.text?.trim())
-      rankings.push(this.#bm25(all, searched, termCounts(tokenize(query.text)), filters, depth, 'summary'));
+    if (this.#summaryModel && query.text?.trim()) fields.push({ field: 'summary', terms: termCounts(tokenize(query.text)) });
+    const vectorQueries: Float32Array[] = [];
     if (this.#embedder) {
       for (const text of [query.code, query.text]) {
-        if (text?.trim()) rankings.push(await this.#vector(searched, text, filters, depth));
+        if (text?.trim()) vectorQueries.push((await this.#embedder.embed([text]))[0]!);
       }
     }
+
+    // First pass: collection statistics over all the account's segments, so filters never change a score.
+    const stats = fields.map(() => ({ docs: 0, totalLength: 0, frequencies: new Map<string, number>() }));
+    for (const r of repositories) {
+      await this.#with(r.id, r.indexed_commit, (segment) => {
+        fields.forEach(({ field, terms }, f) => {
+          const s = stats[f]!;
+          s.docs += segment.size;
+          s.totalLength += field === 'code' ? segment.totalLength : segment.summaryTotalLength;
+          for (const term of terms.keys()) s.frequencies.set(term, (s.frequencies.get(term) ?? 0) + segment.documentFrequency(term, field));
+        });
+      });
+    }
+    // Second pass: each searched segment ranked in turn, held only while it is ranked. Backwards:
+    // the segments the first pass used last are the ones a full cache still holds (and the next
+    // search's first pass, forwards again, finds those this pass used last). The order of
+    // ranking changes no result: every ranking keeps its best hits by score, then position.
+    const collectors: Collector[] = [...fields, ...vectorQueries].map(() => ({ top: [], floor: 0 }));
+    for (const r of [...searched].reverse()) {
+      await this.#with(r.id, r.indexed_commit, async (segment) => {
+        fields.forEach(({ field, terms }, f) => this.#bm25(segment, terms, stats[f]!, field, filters, depth, collectors[f]!));
+        for (const [v, vector] of vectorQueries.entries())
+          await this.#vector(segment, vector, filters, depth, collectors[fields.length + v]!);
+      });
+    }
+    const rankings: Ranking[] = collectors.map((c) => {
+      trim(c.top, depth);
+      return new Map(c.top.map((hit) => [key(hit.doc), hit]));
+    });
+
     const fused = new Map<string, { doc: Doc; score: number; scores: number[] }>();
     rankings.forEach((ranking, r) => {
       let rank = 0;
@@ -107,93 +165,89 @@ export class CodeSearch {
     return this.#hydrate(best, uris);
   }
 
-  /** The repository's segment at the commit, loading it (once) when the cache has another. */
-  segment(repositoryId: string, commit: string): Promise<SearchSegment> {
-    const cached = this.#segments.get(repositoryId);
-    if (cached?.commit === commit) return cached.segment;
-    const segment = SearchSegment.load(this.#db, repositoryId, commit, this.#summaryModel);
-    this.#segments.set(repositoryId, { commit, segment });
-    segment.catch(() => {
-      if (this.#segments.get(repositoryId)?.segment === segment) this.#segments.delete(repositoryId);
-    });
-    return segment;
+  /** Loads the repository's segment at the commit into the cache (the indexer warms a new commit). */
+  async segment(repositoryId: string, commit: string): Promise<SearchSegment> {
+    const lease = await this.#cache.lease(repositoryId, commit);
+    lease.release();
+    return lease.segment;
   }
 
   /** Drops a deleted repository's segment. */
   forget(repositoryId: string): void {
-    this.#segments.delete(repositoryId);
+    this.#cache.forget(repositoryId);
   }
 
-  /**
-   * BM25 over the snippets' code or their summaries, with collection statistics over all the
-   * account's segments, so filters never change a score.
-   */
+  /** The estimated bytes of the segments this process holds between searches. */
+  heldBytes(): number {
+    return this.#cache.heldBytes();
+  }
+
+  /** The segments held, least recently used first, with the loads and evictions so far. */
+  held(): { segments: HeldSegment[]; loads: number; evictions: number } {
+    return { segments: this.#cache.held(), ...this.#cache.counts() };
+  }
+
+  async #with(repositoryId: string, commit: string, use: (segment: SearchSegment) => void | Promise<void>): Promise<void> {
+    const lease = await this.#cache.lease(repositoryId, commit);
+    try {
+      await use(lease.segment);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** BM25 of one segment's documents over the code or the summaries, into the ranking's best hits. */
   #bm25(
-    all: SearchSegment[],
-    searched: SearchSegment[],
+    segment: SearchSegment,
     query: Map<string, number>,
+    stats: FieldStats,
+    field: 'code' | 'summary',
     filters: CompiledFilters,
     depth: number,
-    field: 'code' | 'summary',
-  ): Ranking {
-    const docs = all.reduce((n, s) => n + s.size, 0);
-    const total = (s: SearchSegment) => (field === 'code' ? s.totalLength : s.summaryTotalLength);
-    const avg = all.reduce((n, s) => n + total(s), 0) / (docs || 1);
+    into: Collector,
+  ): void {
+    const avg = stats.totalLength / (stats.docs || 1);
     const terms = [...query.keys()].sort();
-    const idf = new Map(
-      terms.map((t) => {
-        const n = all.reduce((sum, s) => sum + s.documentFrequency(t, field), 0);
-        return [t, Math.log(1 + (docs - n + 0.5) / (n + 0.5)) * query.get(t)!];
-      }),
-    );
-    const top: Array<{ doc: Doc; score: number }> = [];
-    let floor = 0;
-    for (const segment of searched) {
-      const scores = new Float64Array(segment.size);
-      const postings = field === 'code' ? segment.postings : segment.summaryPostings;
-      const lengths = field === 'code' ? segment.lengths : segment.summaryLengths;
-      for (const term of terms) {
-        const posting = postings.get(term);
-        if (!posting) continue;
-        const weight = idf.get(term)!;
-        for (let i = 0; i < posting.docs.length; i++) {
-          const doc = posting.docs[i]!;
-          const tf = posting.tfs[i]!;
-          scores[doc]! += (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * lengths[doc]!) / avg));
-        }
-      }
-      for (let doc = 0; doc < scores.length; doc++) {
-        const score = scores[doc]!;
-        if (score <= 0 || (top.length >= depth && score < floor)) continue;
-        if (!filters.language(segment.languages[doc]!) || !filters.file(segment.files[segment.fileOf[doc]!]!)) continue;
-        top.push({ doc: { segment, doc, order: doc }, score });
-        if (top.length >= depth * 2) floor = trim(top, depth);
+    const index = segment.index(field);
+    const lengths = field === 'code' ? segment.lengths : segment.summaryLengths;
+    const scores = new Float64Array(segment.size);
+    for (const term of terms) {
+      const t = findTerm(index, term);
+      if (t < 0) continue;
+      const n = stats.frequencies.get(term)!;
+      const weight = Math.log(1 + (stats.docs - n + 0.5) / (n + 0.5)) * query.get(term)!;
+      for (let i = index.offsets[t]!, end = index.offsets[t + 1]!; i < end; i++) {
+        const doc = index.docs[i]!;
+        const tf = index.tfs[i]!;
+        scores[doc]! += (weight * tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * lengths[doc]!) / avg));
       }
     }
-    trim(top, depth);
-    return new Map(top.map((hit) => [key(hit.doc), hit]));
+    const { top } = into;
+    for (let doc = 0; doc < scores.length; doc++) {
+      const score = scores[doc]!;
+      if (score <= 0 || (top.length >= depth && score < into.floor)) continue;
+      const file = segment.files[segment.fileOf[doc]!]!;
+      if (!filters.language(segment.languages[doc]!) || !filters.file(file)) continue;
+      top.push({ doc: docOf(segment, doc), score });
+      if (top.length >= depth * 2) into.floor = trim(top, depth);
+    }
   }
 
-  async #vector(searched: SearchSegment[], text: string, filters: CompiledFilters, depth: number): Promise<Ranking> {
-    const [query] = await this.#embedder!.embed([text]);
-    const top: Array<{ doc: Doc; score: number }> = [];
-    for (const segment of searched) {
-      const vectors = await segment.vectors(this.#db, this.#embedder!.model);
-      vectors.forEach((v, doc) => {
-        if (!v || v.length !== query!.length) return;
-        if (!filters.language(segment.languages[doc]!) || !filters.file(segment.files[segment.fileOf[doc]!]!)) return;
-        let dot = 0;
-        for (let i = 0; i < v.length; i++) dot += v[i]! * query![i]!;
-        top.push({ doc: { segment, doc, order: doc }, score: dot });
-      });
-      trim(top, depth);
-    }
-    return new Map(top.map((hit) => [key(hit.doc), hit]));
+  async #vector(segment: SearchSegment, query: Float32Array, filters: CompiledFilters, depth: number, into: Collector): Promise<void> {
+    const vectors = await segment.vectors(this.#db, this.#embedder!.model);
+    vectors.forEach((v, doc) => {
+      if (!v || v.length !== query.length) return;
+      if (!filters.language(segment.languages[doc]!) || !filters.file(segment.files[segment.fileOf[doc]!]!)) return;
+      let dot = 0;
+      for (let i = 0; i < v.length; i++) dot += v[i]! * query[i]!;
+      into.top.push({ doc: docOf(segment, doc), score: dot });
+    });
+    trim(into.top, depth);
   }
 
   async #hydrate(best: Array<{ doc: Doc; score: number; scores: number[] }>, uris: Map<string, string>): Promise<SearchHit[]> {
     if (best.length === 0) return [];
-    const ids = best.map((b) => b.doc.segment.snippetIds[b.doc.doc]!);
+    const ids = best.map((b) => b.doc.snippetId);
     const snippets = new Map(
       (
         await this.#db.query<{
@@ -214,17 +268,17 @@ export class CodeSearch {
       ).rows.map((r) => [Number(r.id), r]),
     );
     return best.flatMap(({ doc, score, scores }) => {
-      const snippet = snippets.get(doc.segment.snippetIds[doc.doc]!);
+      const snippet = snippets.get(doc.snippetId);
       if (!snippet) return [];
-      const file = doc.segment.files[doc.segment.fileOf[doc.doc]!]!;
+      const file = doc.file;
       return [
         {
           snippetId: Number(snippet.id),
-          repositoryId: doc.segment.repositoryId,
-          sourceUri: uris.get(doc.segment.repositoryId) ?? '',
-          commit: doc.segment.commit,
+          repositoryId: doc.repositoryId,
+          sourceUri: uris.get(doc.repositoryId) ?? '',
+          commit: doc.commit,
           path: file.path,
-          language: doc.segment.languages[doc.doc]!,
+          language: doc.language,
           kind: snippet.kind,
           name: snippet.name,
           startLine: snippet.start_line,
@@ -242,16 +296,27 @@ export class CodeSearch {
   }
 }
 
+function docOf(segment: SearchSegment, doc: number): Doc {
+  return {
+    repositoryId: segment.repositoryId,
+    commit: segment.commit,
+    snippetId: segment.snippetIds[doc]!,
+    file: segment.files[segment.fileOf[doc]!]!,
+    language: segment.languages[doc]!,
+    order: doc,
+  };
+}
+
 function key(doc: Doc): string {
-  return `${doc.segment.repositoryId}:${doc.doc}`;
+  return `${doc.repositoryId}:${doc.order}`;
 }
 
 function compareDocs(a: Doc, b: Doc): number {
-  return Number(a.segment.repositoryId) - Number(b.segment.repositoryId) || a.order - b.order;
+  return Number(a.repositoryId) - Number(b.repositoryId) || a.order - b.order;
 }
 
 /** Keeps the best `depth` hits (ties broken by position), returning the lowest score kept. */
-function trim(top: Array<{ doc: Doc; score: number }>, depth: number): number {
+function trim(top: Hit[], depth: number): number {
   top.sort((a, b) => b.score - a.score || compareDocs(a.doc, b.doc));
   top.length = Math.min(top.length, depth);
   return top.length >= depth ? top[top.length - 1]!.score : 0;

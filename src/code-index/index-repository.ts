@@ -12,6 +12,7 @@ import { StepRecorder } from './index-steps.js';
 import { mapRepository, readRefs } from './map-repository.js';
 import { findRepository, type RepositoryRow } from './repositories.js';
 import { scanCommit } from './scan-commit.js';
+import { pruneSegments, storeSegment } from './segment-store.js';
 import type { SnippetPool } from './snippet-pool.js';
 
 export interface IndexDeps {
@@ -165,8 +166,11 @@ async function scanAndCut(
   if (deps.embedder) {
     await embedMissing(db, deps.embedder, repositoryId, commit, (done, total) => steps.progress('build_search_index', done, total), signal);
   }
+  // The segment's stored form, so no process rebuilds it from the rows on its first search.
+  await storeSegment(db, repositoryId, commit, deps.summarizer?.model ?? null);
   // Last: the new commit becomes the searchable one only when all it needs is stored.
   await db.query('UPDATE code_repositories SET indexed_commit = $2, updated_at = now() WHERE id = $1', [repositoryId, commit]);
+  await pruneSegments(db, repositoryId, commit);
   await steps.complete('build_search_index', deps.embedder ? `BM25 and ${deps.embedder.model} vectors` : 'BM25');
   deps.log.info({ repositoryId, commit, files: tree.length, ...extracted }, 'repository indexed');
   return { commit, files: tree.length, ...extracted };
