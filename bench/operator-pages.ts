@@ -7,35 +7,12 @@
  *   npx tsx bench/operator-pages.ts -- [--loads 100]
  */
 import { parseArgs } from 'node:util';
+import { measurePageLoads, type PageLoads, pageRow } from './page-loads.js';
 import { addCredits } from '../src/billing/credits.js';
 import { type DashboardFixture, signInContext, startDashboardFixture } from '../test/helpers/dashboard-fixture.js';
 
 const { values } = parseArgs({ options: { loads: { type: 'string', default: '100' } }, strict: false });
 const LOADS = Number(values.loads);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function measure(url: string, cookie: string): Promise<{ ttfb: number[]; total: number[]; bytes: number }> {
-  const ttfb: number[] = [];
-  const total: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < LOADS + 5; i++) {
-    const start = performance.now();
-    const res = await fetch(url, { headers: { cookie } });
-    const first = performance.now();
-    const text = await res.text();
-    const end = performance.now();
-    if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
-    // The first five warm the server up (JIT, caches) and are not counted.
-    if (i < 5) continue;
-    ttfb.push(first - start);
-    total.push(end - start);
-    bytes = text.length;
-  }
-  return { ttfb: ttfb.sort((a, b) => a - b), total: total.sort((a, b) => a - b), bytes };
-}
 
 /** Two organisations with 30 repositories each, all readable by `login`, and `jobs` of the user's. */
 async function populate(fx: DashboardFixture, login: string, jobs: number): Promise<string> {
@@ -59,19 +36,22 @@ async function populate(fx: DashboardFixture, login: string, jobs: number): Prom
   return cookie;
 }
 
-const rows: Array<[string, Awaited<ReturnType<typeof measure>>]> = [];
+const rows: Array<[string, PageLoads]> = [];
 for (const ttl of ['60', '0']) {
   const fx = await startDashboardFixture('pglite', { KODAH_ADMINS: 'bench-admin', KODAH_USER_ACCESS_TTL_S: ttl }, { githubApp: true });
   try {
     const cookie = await populate(fx, 'bench-admin', 100);
-    rows.push([`repositories (${ttl === '0' ? 'GitHub asked' : 'cached'})`, await measure(`${fx.base}/repositories.html`, cookie)]);
+    rows.push([
+      `repositories (${ttl === '0' ? 'GitHub asked' : 'cached'})`,
+      await measurePageLoads(`${fx.base}/repositories.html`, cookie, LOADS),
+    ]);
     if (ttl === '60') {
       for (let i = 0; i < 198; i++) {
         const { id } = await fx.app.account({ email: `bench-${i}@example.com` });
         await fx.app.kodah.db.transaction((tx) => addCredits(tx, id, 100 + i, 'grant'));
         await fx.insertJob(id);
       }
-      rows.push(['operator (200 accounts, jobs)', await measure(`${fx.base}/admin.html`, cookie)]);
+      rows.push(['operator (200 accounts, jobs)', await measurePageLoads(`${fx.base}/admin.html`, cookie, LOADS)]);
     }
   } finally {
     await fx.close();
@@ -80,10 +60,4 @@ for (const ttl of ['60', '0']) {
 console.log(`${LOADS} sequential loads each, PGlite, ms`);
 console.log('page                          | KiB   | TTFB p50 | TTFB p95 | full p50 | full p95');
 console.log('------------------------------|-------|----------|----------|----------|---------');
-const f = (n: number) => n.toFixed(1).padStart(8);
-for (const [name, m] of rows) {
-  console.log(
-    `${name.padEnd(30)}| ${(m.bytes / 1024).toFixed(0).padStart(5)} | ${f(percentile(m.ttfb, 50))} | ${f(percentile(m.ttfb, 95))} | ` +
-      `${f(percentile(m.total, 50))} | ${f(percentile(m.total, 95))}`,
-  );
-}
+for (const [name, m] of rows) console.log(pageRow(name, m));

@@ -6,34 +6,11 @@
  *   npm run bench:pages -- [--loads 100]
  */
 import { parseArgs } from 'node:util';
+import { measurePageLoads, pageRow } from './page-loads.js';
 import { hostileResult, signInContext, startDashboardFixture } from '../test/helpers/dashboard-fixture.js';
 
 const { values } = parseArgs({ options: { loads: { type: 'string', default: '100' } } });
 const LOADS = Number(values.loads);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function measure(url: string, cookie: string): Promise<{ ttfb: number[]; total: number[]; bytes: number }> {
-  const ttfb: number[] = [];
-  const total: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < LOADS + 5; i++) {
-    const start = performance.now();
-    const res = await fetch(url, { headers: { cookie } });
-    const first = performance.now();
-    const text = await res.text();
-    const end = performance.now();
-    if (res.status !== 200) throw new Error(`${url}: ${res.status}`);
-    // The first five warm the server up (JIT, caches) and are not counted.
-    if (i < 5) continue;
-    ttfb.push(first - start);
-    total.push(end - start);
-    bytes = text.length;
-  }
-  return { ttfb: ttfb.sort((a, b) => a - b), total: total.sort((a, b) => a - b), bytes };
-}
 
 const fx = await startDashboardFixture('pglite');
 try {
@@ -56,12 +33,8 @@ try {
   console.log('page                          | KiB   | TTFB p50 | TTFB p95 | full p50 | full p95');
   console.log('------------------------------|-------|----------|----------|----------|---------');
   for (const [name, url] of rows) {
-    const m = await measure(url, cookie);
-    const f = (n: number) => n.toFixed(1).padStart(8);
-    console.log(
-      `${name.padEnd(30)}| ${(m.bytes / 1024).toFixed(0).padStart(5)} | ${f(percentile(m.ttfb, 50))} | ${f(percentile(m.ttfb, 95))} | ` +
-        `${f(percentile(m.total, 50))} | ${f(percentile(m.total, 95))}`,
-    );
+    const m = await measurePageLoads(url, cookie, LOADS);
+    console.log(pageRow(name, m));
   }
 } finally {
   await fx.close();
