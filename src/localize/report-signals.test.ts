@@ -50,4 +50,12 @@ describe('reading a bug report', () => {
     expect(report.identifiers.has('None')).toBe(false);
     expect(report.title).toMatch(/^`Header.fromstring` fails/);
   });
+
+  it('reads a word written as a call in the prose as code, and a title word it names', () => {
+    const plain = readReport("Fraction calc value error\nwhen calc Fraction('0.5', '100') the value is wrong (as in version 1.8)");
+    expect(plain.identifiers.get('Fraction')).toBe(1);
+    // Parentheses after a word with a space, or never closed on the line, are prose.
+    expect(plain.identifiers.has('version')).toBe(false);
+    expect(readReport('it fails when (oddly) called with Spline(\nx)').identifiers.has('Spline')).toBe(false);
+  });
 });

@@ -46,6 +46,8 @@ const COMMON = new Set(
 );
 const CODE_LIKE = /\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|\w+_\w+|[A-Z]{2,}[a-z]\w*)\b/g;
 const IDENT = /[A-Za-z_]\w{2,63}/g;
+// A word written as a call in the prose ("Rational('0.5', '100') gives …"): code, even without backticks.
+const PROSE_CALL = /\b([A-Za-z_]\w{2,63})\((?=[^)\n]{0,80}\))/g;
 
 // Issue templates' hidden comments, and "name: version" dumps of the reporter's environment.
 const HTML_COMMENT = /<!--[\s\S]*?-->/g;
@@ -111,6 +113,7 @@ export function readReport(raw: string): ReportSignals {
     prose = prose.replace(m[0], ' ');
   }
   for (const m of prose.matchAll(CODE_LIKE)) note(m[0], 0.6);
+  for (const m of prose.matchAll(PROSE_CALL)) note(m[1]!, 0.6);
   for (const m of prose.matchAll(DOTTED)) for (const part of m[0].split('.')) if (part.length >= 3) note(part, 0.6);
   for (const f of frames) note(f.func, 1);
   for (const id of title.matchAll(IDENT)) if (/[A-Z_]|[a-z][A-Z]/.test(id[0].slice(1)) || identifiers.has(id[0])) note(id[0], 1);
