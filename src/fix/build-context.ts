@@ -33,10 +33,11 @@ const LENGTH_DISCOUNT = 0.3;
 function fenced(file: string, lines: string[], ranges: Array<[number, number]>, total: number, reasons: string[]): string {
   const language = path.extname(file).slice(1) || 'text';
   const width = String(total).length;
-  const parts = ranges.map(([start, end]) => {
-    const body = lines.slice(start - 1, end).map((line, i) => `${String(start + i).padStart(width)} | ${line}`);
-    const gap = start > 1 ? `${' '.repeat(width)} | …\n` : '';
-    return `${gap}${body.join('\n')}${end < total ? `\n${' '.repeat(width)} | …` : ''}`;
+  // One "…" row for each run of lines left out: before the first range, between ranges, after the last.
+  const gap = `${' '.repeat(width)} | …`;
+  const parts = ranges.map(([start, end], i) => {
+    const body = lines.slice(start - 1, end).map((line, k) => `${String(start + k).padStart(width)} | ${line}`);
+    return `${i === 0 && start > 1 ? `${gap}\n` : ''}${body.join('\n')}${end < total ? `\n${gap}` : ''}`;
   });
   const shown =
     ranges.length === 1 && ranges[0]![0] === 1 && ranges[0]![1] === total

@@ -50,4 +50,21 @@ describe('reading a bug report', () => {
     expect(report.identifiers.has('None')).toBe(false);
     expect(report.title).toMatch(/^`Header.fromstring` fails/);
   });
+
+  it('reads a word written as a call in the prose as code, and a title word it names', () => {
+    const plain = readReport("Fraction calc value error\nwhen calc Fraction('0.5', '100') the value is wrong (as in version 1.8)");
+    expect(plain.identifiers.get('Fraction')).toBe(1);
+    // Parentheses after a word with a space, or never closed on the line, are prose.
+    expect(plain.identifiers.has('version')).toBe(false);
+    expect(readReport('A crash\nit fails when (oddly) called with Spline(\nx)').identifiers.has('Spline')).toBe(false);
+  });
+
+  it('takes the plain words of the title weakly, a capitalised first word in lower case too', () => {
+    const ids = readReport('Posify ignores `is_finite` assumptions\nbody text').identifiers;
+    expect(ids.get('is_finite')).toBe(1);
+    expect(ids.get('posify')).toBe(0.3);
+    expect(ids.get('Posify')).toBe(0.3);
+    expect(ids.get('ignores')).toBe(0.3);
+    expect(ids.has('body')).toBe(false);
+  });
 });

@@ -46,6 +46,10 @@ const COMMON = new Set(
 );
 const CODE_LIKE = /\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z0-9]+[A-Z]\w*|\w+_\w+|[A-Z]{2,}[a-z]\w*)\b/g;
 const IDENT = /[A-Za-z_]\w{2,63}/g;
+/** The weight of a plain word of the title as an identifier. */
+const TITLE_WORD = 0.3;
+// A word written as a call in the prose ("Rational('0.5', '100') gives …"): code, even without backticks.
+const PROSE_CALL = /\b([A-Za-z_]\w{2,63})\((?=[^)\n]{0,80}\))/g;
 
 // Issue templates' hidden comments, and "name: version" dumps of the reporter's environment.
 const HTML_COMMENT = /<!--[\s\S]*?-->/g;
@@ -111,9 +115,17 @@ export function readReport(raw: string): ReportSignals {
     prose = prose.replace(m[0], ' ');
   }
   for (const m of prose.matchAll(CODE_LIKE)) note(m[0], 0.6);
+  for (const m of prose.matchAll(PROSE_CALL)) note(m[1]!, 0.6);
   for (const m of prose.matchAll(DOTTED)) for (const part of m[0].split('.')) if (part.length >= 3) note(part, 0.6);
   for (const f of frames) note(f.func, 1);
   for (const id of title.matchAll(IDENT)) if (/[A-Z_]|[a-z][A-Z]/.test(id[0].slice(1)) || identifiers.has(id[0])) note(id[0], 1);
+  // Any other word of the title may name the broken thing too ("Posify ignores …"), weakly: as
+  // written and, for a capitalised first word, in lower case.
+  for (const id of title.matchAll(IDENT)) {
+    if (identifiers.has(id[0]) || id[0].length < 4) continue;
+    note(id[0], TITLE_WORD);
+    if (id.index === title.search(/\w/) && /^[A-Z][a-z]+$/.test(id[0])) note(id[0].toLowerCase(), TITLE_WORD);
+  }
   const qualified = new Map<string, { owner: string; member: string }>();
   for (const m of text.matchAll(/\b([A-Z]\w+)\.([A-Za-z_]\w+)\b/g)) {
     if (!COMMON.has(m[1]!)) qualified.set(`${m[1]}.${m[2]}`, { owner: m[1]!, member: m[2]! });
