@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { FixStep, FixTestRun, SandboxCommand } from '../jobs/fix-engine.js';
-import type { JobStepsSince } from '../jobs/job-lifecycle.js';
+import type { FixTestRun, SandboxCommand } from '../jobs/fix-engine.js';
+import { stepView } from '../jobs/job-steps-view.js';
 import type { JobRecord, JobState } from '../jobs/job-record.js';
 
 const commandSchema = z.object({
@@ -37,11 +37,6 @@ const stepSchema = z.object({
   ok: z.boolean(),
   seconds: z.number(),
 });
-
-/** One step of the agent as the API shows it (the events stream's `data` too). */
-export function stepView(s: FixStep): z.infer<typeof stepSchema> {
-  return { n: s.n, candidate: s.candidate, tool: s.tool, target: s.target, outcome: s.outcome, ok: s.ok, seconds: s.seconds };
-}
 
 const testRunSchema = z.object({
   command: z.string(),
@@ -175,11 +170,6 @@ export function jobResultView(job: JobRecord): z.infer<typeof jobResultSchema> {
   };
 }
 
-/** Whether a job has reached a state it never leaves. */
-export function isSettled(state: JobState): boolean {
-  return state === 'completed' || state === 'failed' || state === 'cancelled';
-}
-
 export const jobEventsSchema = z
   .object({
     job_id: z.uuid(),
@@ -199,15 +189,3 @@ export const jobEventsSchema = z
       'a `: keep-alive` comment every 15 s, and `event: end` (`data` {job_id, state, stage, progress}) once the job is settled; ' +
       '`Last-Event-ID` is honoured as `after`.',
   );
-
-export function jobEventsView(read: JobStepsSince): z.infer<typeof jobEventsSchema> {
-  return {
-    job_id: read.id,
-    state: read.state,
-    stage: read.stage,
-    progress: read.progress,
-    events: read.steps.map(stepView),
-    next_after: read.steps.at(-1)?.n ?? read.since,
-    done: isSettled(read.state),
-  };
-}

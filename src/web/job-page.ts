@@ -1,9 +1,11 @@
 import type { FixTestRun } from '../jobs/fix-engine.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import { type SafeHtml, html, jsonScriptContent } from './html.js';
-import { JOB_POLL_MS } from './job-live.js';
 import { isLive, sourceLabel } from './job-summary.js';
 import { csrfForm, layout } from './pages.js';
+
+/** How often a job page asks for its job's news while the job is queued or running. */
+const JOB_POLL_MS = 1000;
 
 const seconds = (s: number) => `${s.toFixed(1)} s`;
 

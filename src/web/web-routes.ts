@@ -19,7 +19,7 @@ import { type SignInConfig, authorizeUrl, exchangeCode, fetchGitHubUser } from '
 import { LOGIN_STATE_TTL_S, consumeLoginState, createLoginState } from './login-states.js';
 import { dashboardPage } from './dashboard-page.js';
 import { loadDiff2HtmlAssets } from './diff2html-assets.js';
-import { liveJobView } from './job-live.js';
+import { jobStepsView } from '../jobs/job-steps-view.js';
 import { jobPage } from './job-page.js';
 import { jobSummary } from './job-summary.js';
 import { DASHBOARD_SCRIPT, JOB_SCRIPT } from './page-scripts.js';
@@ -290,7 +290,7 @@ export const webRoutes: FastifyPluginAsync<WebDeps> = async (app, deps) => {
     if (!query.success) return reply.status(422).send({ detail: AFTER });
     const read = params.success ? await readStepsSince(db, params.data.id, session.accountId, query.data.after) : null;
     if (!read) return reply.status(404).send({ detail: 'There is no such job in your account.' });
-    return reply.type('application/json; charset=utf-8').send(liveJobView(read));
+    return reply.type('application/json; charset=utf-8').send(jobStepsView(read));
   });
 
   // The job page's cancel button: cancelJob as the API's POST /jobs/{id}/cancel calls it, so a job

@@ -8,7 +8,8 @@ import { KodahError } from '../../lib/errors.js';
 import { errorSchema } from '../error-schema.js';
 import { type EventStream, openEventStream } from '../event-stream.js';
 import { isJobId, jobNotFound } from '../job-id.js';
-import { isSettled, jobEventsSchema, jobEventsView, stepView } from '../job-views.js';
+import { isSettled, jobStepsView, stepView } from '../../jobs/job-steps-view.js';
+import { jobEventsSchema } from '../job-views.js';
 
 export interface JobEventOptions {
   db: Queryable;
@@ -71,7 +72,7 @@ export const jobEventRoutes: FastifyPluginAsyncZod<JobEventOptions> = async (app
       }
       const first = isJobId(id) ? await readStepsSince(db, id, request.accountId, after) : null;
       if (!first) throw jobNotFound();
-      if (!stream) return jobEventsView(first);
+      if (!stream) return jobStepsView(first);
 
       const key = streamKey(request);
       const open = openPerKey.get(key) ?? 0;
