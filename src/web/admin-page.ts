@@ -2,7 +2,7 @@ import type { AccountOverview, JobOverview, QueueCounts } from '../jobs/operator
 import { formatUsd } from '../lib/money.js';
 import { type SafeHtml, html } from './html.js';
 import { sourceLabel } from './job-summary.js';
-import { layout } from './pages.js';
+import { dataTable, layout } from './pages.js';
 
 export interface AdminView {
   operator: string;
@@ -51,23 +51,15 @@ function accountsTable(view: AdminView): SafeHtml {
         </td>
       </tr>`,
   );
-  return html`<div class="scroll">
-    <table id="accounts">
-      <thead>
-        <tr>
-          <th>GitHub</th>
-          <th>E-mail</th>
-          <th class="num">Paid balance</th>
-          <th class="num">Free left</th>
-          <th class="num">Jobs this month</th>
-          <th>Grant credits</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-  </div>`;
+  const columns = [
+    'GitHub',
+    'E-mail',
+    { label: 'Paid balance', num: true },
+    { label: 'Free left', num: true },
+    { label: 'Jobs this month', num: true },
+    'Grant credits',
+  ] as const;
+  return dataTable(columns, rows, { attributes: html`id="accounts"`, scroll: true });
 }
 
 function jobsTable(jobs: JobOverview[]): SafeHtml {
@@ -84,24 +76,8 @@ function jobsTable(jobs: JobOverview[]): SafeHtml {
         <td>${when(j.createdAt)}</td>
       </tr>`,
   );
-  return html`<div class="scroll">
-    <table id="recent-jobs">
-      <thead>
-        <tr>
-          <th>Job</th>
-          <th>Account</th>
-          <th>State</th>
-          <th>Stage</th>
-          <th>Source</th>
-          <th>Repository</th>
-          <th>Created (UTC)</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-  </div>`;
+  const columns = ['Job', 'Account', 'State', 'Stage', 'Source', 'Repository', 'Created (UTC)'];
+  return dataTable(columns, rows, { attributes: html`id="recent-jobs"`, scroll: true });
 }
 
 const onOff = (on: boolean) => (on ? 'on' : 'off');

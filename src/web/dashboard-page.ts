@@ -2,7 +2,7 @@ import type { LedgerEntry } from '../billing/credits.js';
 import { formatUsd } from '../lib/money.js';
 import { type SafeHtml, html } from './html.js';
 import { type JobSummary, isLive } from './job-summary.js';
-import { csrfForm, layout } from './pages.js';
+import { csrfForm, dataTable, layout } from './pages.js';
 
 export interface DashboardView {
   email: string;
@@ -53,19 +53,7 @@ function ledgerTable(ledger: LedgerEntry[]): SafeHtml {
         <td>${e.jobId ? jobLink(e.jobId) : '—'}</td>
       </tr>`,
   );
-  return html`<table id="ledger">
-    <thead>
-      <tr>
-        <th>When (UTC)</th>
-        <th>What</th>
-        <th class="num">Amount</th>
-        <th>Job</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return dataTable(['When (UTC)', 'What', { label: 'Amount', num: true }, 'Job'], rows, { attributes: html`id="ledger"` });
 }
 
 function jobsTable(jobs: JobSummary[]): SafeHtml {
@@ -82,21 +70,7 @@ function jobsTable(jobs: JobSummary[]): SafeHtml {
         <td>${j.createdAt.slice(0, 16).replace('T', ' ')}</td>
       </tr>`,
   );
-  return html`<table id="jobs">
-    <thead>
-      <tr>
-        <th>Job</th>
-        <th>State</th>
-        <th>Stage</th>
-        <th>Source</th>
-        <th>Repository</th>
-        <th>Created (UTC)</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`;
+  return dataTable(['Job', 'State', 'Stage', 'Source', 'Repository', 'Created (UTC)'], rows, { attributes: html`id="jobs"` });
 }
 
 function buyCredits(view: DashboardView): SafeHtml {

@@ -2,7 +2,7 @@ import type { FixTestRun } from '../jobs/fix-engine.js';
 import type { JobRecord } from '../jobs/job-record.js';
 import { type SafeHtml, html, jsonScriptContent } from './html.js';
 import { isLive, sourceLabel } from './job-summary.js';
-import { csrfForm, layout } from './pages.js';
+import { csrfForm, dataTable, layout } from './pages.js';
 
 /** How often a job page asks for its job's news while the job is queued or running. */
 const JOB_POLL_MS = 1000;
@@ -52,22 +52,16 @@ function stepsSection(job: JobRecord): SafeHtml {
         <td class="num">${seconds(s.seconds)}</td>
       </tr>`,
   );
+  const columns = [
+    { label: '#', num: true },
+    { label: 'Candidate', num: true },
+    'Tool',
+    'Target',
+    'Outcome',
+    { label: 'Time', num: true },
+  ] as const;
   return html`<h2>The agent's steps</h2>
-    <table id="steps">
-      <thead>
-        <tr>
-          <th class="num">#</th>
-          <th class="num">Candidate</th>
-          <th>Tool</th>
-          <th>Target</th>
-          <th>Outcome</th>
-          <th class="num">Time</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>`;
+    ${dataTable(columns, rows, { attributes: html`id="steps"` })}`;
 }
 
 /**

@@ -78,6 +78,40 @@ export function registerPage(options: { pricing: Pricing; signInEnabled: boolean
 }
 
 /** A one-button form that posts the session's CSRF token. */
+/** A column heading; a `num` column holds figures and is right-aligned. */
+export type Column = string | { label: string; num: true };
+
+/**
+ * The table every page lists things in: one header row, then the rows. `attributes` go on the
+ * table (an id the pages' scripts and tests find it by); `scroll` lets a wide table scroll
+ * sideways on a phone instead of widening the page.
+ */
+export function dataTable(
+  columns: readonly Column[],
+  rows: readonly SafeHtml[],
+  options: { attributes: SafeHtml; caption?: SafeHtml; scroll?: boolean },
+): SafeHtml {
+  const head = columns.map((c) => (typeof c === 'string' ? html`<th>${c}</th>` : html`<th class="num">${c.label}</th>`));
+  const table = html`<table ${options.attributes}>
+    ${
+      options.caption
+        ? html`<caption>
+            ${options.caption}
+          </caption>`
+        : ''
+    }
+    <thead>
+      <tr>
+        ${head}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+  return options.scroll ? html`<div class="scroll">${table}</div>` : table;
+}
+
 export function csrfForm(action: string, csrf: string, label: string, secondary: boolean): SafeHtml {
   return html`<form method="post" action="${action}">
     <input type="hidden" name="csrf" value="${csrf}" /><button type="submit" ${secondary ? html` class="secondary"` : ''}>${label}</button>

@@ -1,6 +1,6 @@
 import type { RepositoryJobs } from '../jobs/repository-jobs.js';
 import { type SafeHtml, html } from './html.js';
-import { layout } from './pages.js';
+import { dataTable, layout } from './pages.js';
 import type { ReachableInstallation, ReachableRepository, UserReach } from './user-installations.js';
 
 /** One repository of the code index, as the page shows it. */
@@ -76,24 +76,15 @@ function repositoryRow(view: RepositoriesView, r: ReachableRepository): SafeHtml
 function installationTable(view: RepositoriesView, installation: ReachableInstallation): SafeHtml {
   const repos = [...installation.repositories].sort((a, b) => a.fullName.localeCompare(b.fullName));
   const selection = installation.repositorySelection === 'all' ? 'all repositories' : 'selected repositories';
-  return html`<div class="scroll">
-    <table data-installation="${installation.id}">
-      <caption>
-        Installed on ${installation.account || '—'} (${selection})
-      </caption>
-      <thead>
-        <tr>
-          <th>Repository</th>
-          <th>Visibility</th>
-          <th>Your jobs</th>
-          <th>Code index</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${repos.map((r) => repositoryRow(view, r))}
-      </tbody>
-    </table>
-  </div>`;
+  return dataTable(
+    ['Repository', 'Visibility', 'Your jobs', 'Code index'],
+    repos.map((r) => repositoryRow(view, r)),
+    {
+      attributes: html`data-installation="${installation.id}"`,
+      caption: html`Installed on ${installation.account || '—'} (${selection})`,
+      scroll: true,
+    },
+  );
 }
 
 function reachSection(view: RepositoriesView): SafeHtml {
@@ -126,22 +117,7 @@ function indexSection(indexed: IndexedRepository[], csrf: string): SafeHtml {
         <td>${indexForm(csrf, r.remoteUri, true, r.remoteUri)}</td>
       </tr>`,
   );
-  return html`<div class="scroll">
-    <table id="indexed">
-      <thead>
-        <tr>
-          <th>Id</th>
-          <th>Remote</th>
-          <th>Indexed commit</th>
-          <th>Updated (UTC)</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-  </div>`;
+  return dataTable(['Id', 'Remote', 'Indexed commit', 'Updated (UTC)', ''], rows, { attributes: html`id="indexed"`, scroll: true });
 }
 
 /** The repositories a signed-in user can use with Kodah: through the App's installations, and in the code index. */
