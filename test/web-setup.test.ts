@@ -10,21 +10,12 @@ import { adaptRepository, loadExample, sendWebhook } from './helpers/github-webh
 import { freePort, spawnKodah, waitForHealthy } from './helpers/kodah-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+import { waitFor } from './helpers/wait-for.js';
 
 const OWNER = { login: 'acme-corp', id: 7001, type: 'Organization' as const };
 /** The installation the App gets, and its one repository. */
 const INSTALLATION = 1002;
 const WIDGETS = { owner: OWNER.login, name: 'widgets', id: INSTALLATION * 10 };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The installation event GitHub sends when the App is installed on OWNER's account. */
 function installationCreated(id: number) {
@@ -156,7 +147,7 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     await page.goto(setupUrl);
     await page.click('button:has-text("Register GitHub App")');
     await page.click('#to-github button').catch(() => {});
-    await waitFor('the way back from GitHub', async () => callback);
+    await waitFor('the way back from GitHub', async () => callback, 20_000);
     expect(callback.startsWith(`${base}/setup/callback?`)).toBe(true);
     const code = new URL(callback).searchParams.get('code')!;
     expect((await fetch(`${github.url}/app-manifests/${code}/conversions`, { method: 'POST' })).status).toBe(201);
@@ -197,7 +188,7 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     const accepted = await sendWebhook(base, 'installation', installationCreated(INSTALLATION), { secret });
     expect(accepted.status).toBeGreaterThanOrEqual(200);
     expect(accepted.status).toBeLessThan(300);
-    await waitFor('the installation to be recorded', () => installations(INSTALLATION));
+    await waitFor('the installation to be recorded', () => installations(INSTALLATION), 20_000);
     expect(await installations(1001)).toBe(false);
   });
 
@@ -220,8 +211,10 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     payload.label = { ...payload.label, name: 'kodah-fix' };
     payload.sender = { ...payload.sender, login: 'alice', id: 5007, type: 'User' };
     expect((await sendWebhook(base, 'issues', payload, { secret })).status).toBe(200);
-    const eyes = await waitFor('the 👀 reaction', async () =>
-      github.reactions(WIDGETS.owner, WIDGETS.name, { issue: 5 }).find((r) => r.content === 'eyes'),
+    const eyes = await waitFor(
+      'the 👀 reaction',
+      async () => github.reactions(WIDGETS.owner, WIDGETS.name, { issue: 5 }).find((r) => r.content === 'eyes'),
+      20_000,
     );
     expect((eyes.user as { login: string }).login).toBe(github.botLogin);
     expect(github.tokens.some((t) => t.installationId === INSTALLATION)).toBe(true);
@@ -255,7 +248,7 @@ describe('registering the GitHub App from the browser (/setup)', () => {
     expect((await sendWebhook(base, 'installation', installationCreated(1003), { secret: 'another-secret' })).status).toBe(400);
     const accepted = await sendWebhook(base, 'installation', installationCreated(1003), { secret });
     expect(accepted.status).toBeLessThan(300);
-    await waitFor('the installation to be recorded after the restart', () => installations(1003));
+    await waitFor('the installation to be recorded after the restart', () => installations(1003), 20_000);
     const login = await fetch(`${base}/login`, { redirect: 'manual' });
     expect(new URL(login.headers.get('location')!).searchParams.get('client_id')).toBe(FAKE_OAUTH_CLIENT_ID);
   });
