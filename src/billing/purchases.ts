@@ -51,15 +51,6 @@ export async function findPurchase(db: Queryable, sessionId: string): Promise<Pu
   return rows[0] ? toPurchase(rows[0]) : null;
 }
 
-/** The account's latest purchases, newest first. */
-export async function listPurchases(db: Queryable, accountId: string, limit: number): Promise<Purchase[]> {
-  const { rows } = await db.query<PurchaseRow>(
-    `SELECT ${COLUMNS} FROM purchases WHERE account_id = $1 ORDER BY created_at DESC, session_id LIMIT $2`,
-    [accountId, limit],
-  );
-  return rows.map(toPurchase);
-}
-
 /**
  * Marks the session paid and credits the cents recorded when Kodah created it, in one
  * transaction. Exactly once: the conditional update lets one delivery through, and a concurrent
