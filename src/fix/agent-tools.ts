@@ -2,7 +2,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { localGit } from '../git/git-objects.js';
+import { worktreeGit } from '../git/worktree-git.js';
 import type { ToolSpec } from '../llm/chat-model.js';
 import type { FactsCache } from '../localize/facts-cache.js';
 import { localize } from '../localize/localize.js';
@@ -230,9 +230,7 @@ async function listFiles(ws: AgentWorkspace, args: { path?: string; pattern?: st
   const target = [folder || '.', args.pattern].filter(Boolean).join(' ');
   if (folder.split('/').includes('..'))
     return { answer: 'The path leaves the repository.', target, outcome: 'refused', ok: false, changed: false };
-  const listed = await localGit(path.join(ws.tree.dir, '.git'), [
-    '--work-tree',
-    ws.tree.dir,
+  const listed = await worktreeGit(ws.tree.dir, [
     'ls-files',
     '-z',
     '--cached',

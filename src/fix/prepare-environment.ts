@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { localGit } from '../git/git-objects.js';
+import { worktreeGit } from '../git/worktree-git.js';
 import type { SandboxCommand } from '../jobs/fix-engine.js';
 import type { Sandbox, SandboxLimits } from '../sandbox/sandbox.js';
 import type { SetupCache } from '../sandbox/setup-cache.js';
@@ -72,15 +71,7 @@ export async function prepareEnvironment(
 
 /** Untracked and ignored paths at the top of what git shows (`.venv/`, not every file in it). */
 async function newPaths(worktree: string): Promise<string[]> {
-  const out = await localGit(path.join(worktree, '.git'), [
-    '--work-tree',
-    worktree,
-    'status',
-    '--porcelain=v1',
-    '-z',
-    '--ignored=matching',
-    '--untracked-files=normal',
-  ]);
+  const out = await worktreeGit(worktree, ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=normal']);
   return out
     .split('\0')
     .filter((entry) => entry.startsWith('?? ') || entry.startsWith('!! '))

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parseDiff from 'parse-diff';
-import { localGit } from '../git/git-objects.js';
+import { worktreeGit } from '../git/worktree-git.js';
 import type { FixCheck, FixTestRun } from '../jobs/fix-engine.js';
 import { newSyntaxErrors } from './check-syntax.js';
 import { checkDiffPolicy } from './diff-policy.js';
@@ -37,14 +37,7 @@ export interface ValidateOptions {
   reproductions?: readonly string[];
 }
 
-/**
- * Git on the work tree, comparing files with the index by size, mode and mtime only: each sandbox
- * run gives the server's new files to the sandbox's uid, which changes their owner and ctime, and
- * git would otherwise read and hash every such file again to learn that nothing changed (150 ms
- * on a sympy-size tree). Racy-git protection still applies.
- */
-const git = (tree: Worktree, args: string[]) =>
-  localGit(path.join(tree.dir, '.git'), ['-c', 'core.checkStat=minimal', '-c', 'core.trustctime=false', '--work-tree', tree.dir, ...args]);
+const git = (tree: Worktree, args: string[]) => worktreeGit(tree.dir, args);
 
 /** Stages the fix in the work tree's own index and returns its diff. */
 export async function stageDiff(tree: Worktree, keep: readonly string[], untracked: ValidateOptions['untracked']): Promise<string> {
