@@ -83,17 +83,21 @@ export async function syncDueRepositories(deps: SyncDeps): Promise<{ checked: nu
  * intervals), each claiming only what is due, so any number of workers share the work.
  */
 export function startIndexSync(deps: SyncDeps): { stop(): Promise<void> } {
-  let round: Promise<unknown> = Promise.resolve();
+  let round: Promise<void> | null = null;
   const timer = setInterval(
     () => {
-      round = round.then(() =>
-        syncDueRepositories(deps).then(
+      // A round still checking remotes (a slow host) is not joined by another: ticks while it runs are skipped.
+      if (round) return;
+      round = syncDueRepositories(deps)
+        .then(
           ({ checked, queued }) => {
             if (queued) deps.log.info({ checked, queued }, 'index sync: remotes moved; runs queued');
           },
           (err: unknown) => deps.log.warn({ err }, 'index sync round failed'),
-        ),
-      );
+        )
+        .finally(() => {
+          round = null;
+        });
     },
     Math.min(60, Math.max(1, deps.intervalS / 4)) * 1000,
   );
