@@ -16,11 +16,14 @@
  *
  *   npm run bench:context -- --data FILE.jsonl --gold GOLD.jsonl --mirrors DIR [--tokens 24000]
  *                            [--repo owner/name] [--limit N] [--out per-instance.jsonl] [--blobs]
+ *                            [--localized DIR]
  *
  * DIR holds one bare repository per project at <owner>+<name>/repo; instances whose repository
  * is absent are skipped. --blobs writes only the localized and gold files from their blobs
  * instead of checking out a work tree: the same prompts, in half the time. The last line printed
- * is the summary.
+ * is the summary. --localized DIR keeps each instance's file ranking in DIR and reads it back on
+ * later runs, ranking only the snippets again: for tuning the snippet ranking and the packing in a
+ * minute (delete DIR when the file ranking changes).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +41,9 @@ import { listTree, readBlobs, resolveCommit } from '../src/git/git-objects.js';
 import { estimateTokens } from '../src/llm/count-tokens.js';
 import { FactsCache } from '../src/localize/facts-cache.js';
 import { type Localization, localize, localizeFiles } from '../src/localize/localize.js';
+import { fileScore, rankFiles } from '../src/localize/rank-files.js';
+import { rankSnippets } from '../src/localize/rank-snippets.js';
+import { readReport } from '../src/localize/report-signals.js';
 
 // As the fix pipeline asks the localizer.
 const LOCALIZE = CONTEXT_LOCALIZE;
@@ -56,6 +62,8 @@ const { values } = parseArgs({
     // Quicker loops (half the time, the same figures): only the files the prompt may show, written
     // from their blobs, instead of a work tree of the whole commit.
     blobs: { type: 'boolean', default: false },
+    // Tuning the packing alone: each instance's localization is kept here and read back.
+    localized: { type: 'string' },
   },
 });
 const budget = Number(values.tokens);
@@ -154,6 +162,7 @@ function sectionsOf(prompt: string): Map<string, Section> {
 }
 
 interface Probe {
+  id: string;
   gitDir: string;
   commit: string;
   description: string;
@@ -188,9 +197,9 @@ async function missReasons(
   if (!section) {
     let reason: string;
     if (index < 0) {
-      probe.fullRanking ??= (
-        await localizeFiles(probe.gitDir, probe.commit, probe.description, { cache, limit: Number.MAX_SAFE_INTEGER })
-      ).map((f) => f.path);
+      probe.fullRanking ??= await keptOnce(`${probe.id}.ranking`, async () =>
+        (await localizeFiles(probe.gitDir, probe.commit, probe.description, { cache, limit: Number.MAX_SAFE_INTEGER })).map((f) => f.path),
+      );
       const at = probe.fullRanking.indexOf(gold.path);
       rank = at >= 0 ? at + 1 : null;
       reason =
@@ -283,13 +292,44 @@ async function blobTree(gitDir: string, commit: string, paths: string[], worktre
   return { gitDir, dir, commit, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A value computed once per instance and kept in --localized DIR, when given, for later runs. */
+async function keptOnce<T>(name: string, run: () => Promise<T>): Promise<T> {
+  if (!values.localized) return run();
+  const file = path.join(values.localized, `${name}.json`);
+  const kept = await readFile(file, 'utf8').catch(() => null);
+  if (kept !== null) return JSON.parse(kept) as T;
+  const value = await run();
+  await mkdir(values.localized, { recursive: true });
+  await writeFile(file, JSON.stringify(value));
+  return value;
+}
+
+/**
+ * localize(), with the file ranking kept in --localized DIR when given: the snippets of the best
+ * files are ranked again on each run (a fraction of the time), so both the snippet ranking and the
+ * packing can be tuned quickly.
+ */
+async function localizeKept(id: string, gitDir: string, commit: string, description: string): Promise<Localization> {
+  if (!values.localized) return localize(gitDir, commit, description, { cache, ...LOCALIZE });
+  const report = readReport(description);
+  // The best few hundred with their signals, scored again: the file ranking's weights can be tuned too.
+  const kept = await keptOnce(`${id}.files`, async () => (await rankFiles(gitDir, commit, report, cache)).files.slice(0, 300));
+  const files = kept
+    .map((f) => ({ ...f, score: fileScore(f.signals) }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, LOCALIZE.files);
+  const shas = new Map((await cache.treeOf(gitDir, commit)).map((f) => [f.path, f.sha]));
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: LOCALIZE.snippets });
+  return { commit, files, snippets };
+}
+
 async function measure(inst: z.infer<typeof instanceSchema>, gitDir: string, patch: string, worktreeDir: string): Promise<Row> {
   const started = performance.now();
   const commit = await resolveCommit(gitDir, inst.base_commit);
   // As the pipeline does: the work tree is written while the localizer reads the mirror.
   const [added, localizing] = await Promise.allSettled([
     values.blobs ? Promise.resolve(null) : addWorktree(gitDir, commit, { worktreeDir, timeoutMs: 600_000 }),
-    localize(gitDir, commit, inst.problem_statement, { cache, ...LOCALIZE }),
+    localizeKept(inst.instance_id, gitDir, commit, inst.problem_statement),
   ]);
   let tree: Checkout | null = added.status === 'fulfilled' ? added.value : null;
   let checkout = 'worktree';
@@ -314,7 +354,7 @@ async function measure(inst: z.infer<typeof instanceSchema>, gitDir: string, pat
     if ([...sections.keys()].join('\n') !== code.files.join('\n'))
       process.stderr.write(`${inst.instance_id}: sections read from the prompt differ from the files packed\n`);
 
-    const probe: Probe = { gitDir, commit, description: inst.problem_statement, worktree: tree!.dir, localized };
+    const probe: Probe = { id: inst.instance_id, gitDir, commit, description: inst.problem_statement, worktree: tree!.dir, localized };
     const files: Row['files'] = [];
     for (const g of gold.files) {
       const section = sections.get(g.path);

@@ -60,7 +60,7 @@ function merge(ranges: Array<[number, number]>): Array<[number, number]> {
 }
 
 /** What the fix asks the localizer for: the files, and enough of their functions to fill the budget. */
-export const CONTEXT_LOCALIZE = { files: 10, snippets: 200 } as const;
+export const CONTEXT_LOCALIZE = { files: 10, snippets: 500 } as const;
 
 interface Packed {
   file: Localization['files'][number];

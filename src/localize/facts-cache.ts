@@ -1,5 +1,6 @@
 import { listTree, readBlobs, type TreeFile } from '../git/git-objects.js';
 import { type FileFacts, fileFacts } from './file-facts.js';
+import { type CommitHistory, readCommitHistory } from './history-signals.js';
 
 const RECENT_COMMITS = 8;
 
@@ -14,7 +15,25 @@ export class FactsCache {
   /** The listings of the last few commits: an agent localizes one commit once per search. */
   readonly #trees = new Map<string, Promise<TreeFile[]>>();
 
+  /** The history before each of the last few commits: read once per commit, however often it is searched. */
+  readonly #histories = new Map<string, Promise<CommitHistory>>();
+
   constructor(private readonly maxEntries = 200_000) {}
+
+  /** The commits up to `commit`, with their messages and changed files (history-signals.ts). */
+  historyOf(gitDir: string, commit: string): Promise<CommitHistory> {
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return readCommitHistory(gitDir, commit);
+    const key = `${gitDir}\0${commit}`;
+    let history = this.#histories.get(key);
+    if (!history) {
+      history = readCommitHistory(gitDir, commit);
+      history.catch(() => this.#histories.delete(key));
+      this.#histories.set(key, history);
+      // Each is some megabytes for a large project: fewer are kept than listings.
+      if (this.#histories.size > 2) this.#histories.delete(this.#histories.keys().next().value!);
+    }
+    return history;
+  }
 
   /** The files of a commit; a full sha names the same tree for ever, so its listing is kept. */
   treeOf(gitDir: string, commit: string): Promise<TreeFile[]> {

@@ -11,17 +11,26 @@ const IMPORT = /^(?:from\s+\S+\s+import\b|import\s|use\s|#include\b|(?:const|let
 const COMMENT_OR_BLANK = /^\s*(?:#|\/\/|\/\*|\*|$)/;
 const DOCSTRING = /^[rRuUbB]?("""|''')/;
 
-/** The first line (0-based) after the file's leading comments, licence header and docstring. */
+/**
+ * The first line (0-based) after the file's leading comments, licence header and docstring. The
+ * blank lines after them are the prelude's: a fix that adds the first import, or removes blank
+ * lines there, is anchored on them.
+ */
 function afterHeader(lines: readonly string[]): number {
+  let header = 0;
   let i = 0;
   for (;;) {
-    while (i < lines.length && COMMENT_OR_BLANK.test(lines[i]!)) i++;
+    while (i < lines.length && COMMENT_OR_BLANK.test(lines[i]!)) {
+      if (lines[i]!.trim() !== '') header = i + 1;
+      i++;
+    }
     const quote = DOCSTRING.exec(lines[i] ?? '');
-    if (!quote) return i;
+    if (!quote) return header;
     // The docstring closes on its own line or a later one.
     let j = lines[i]!.includes(quote[1]!, quote[0].length) ? i : i + 1;
     while (j < lines.length && !lines[j]!.includes(quote[1]!)) j++;
     i = j + 1;
+    header = i;
   }
 }
 

@@ -2,11 +2,35 @@ import { termCounts } from '../code/bm25.js';
 import { extractSnippets, type Snippet } from '../code/snippets.js';
 import { tokenize } from '../code/tokenize.js';
 
-/** A blob's functions and classes with their terms, as the snippet ranking scores them. */
+/**
+ * A blob's functions and classes with their terms, as the snippet ranking scores them; a long
+ * class is there by its head.
+ */
 export interface ParsedBlob {
   snippets: Snippet[];
   terms: Array<Map<string, number>>;
   lengths: number[];
+}
+
+/** A class longer than this is ranked by its head alone: its methods are ranked on their own. */
+export const WHOLE_CLASS_LINES = 400;
+/** The longest class head kept, in lines. */
+const HEAD_LINES = 150;
+const TRAILER = /^\s*(?:@.*|#.*)?$/;
+
+/**
+ * The head of a long class: its signature, docstring and the attributes above its first method,
+ * where a fix that adds or changes a class attribute goes. Null when a method comes first or the
+ * head would be too long to be worth a place of its own.
+ */
+function headOf(cls: Snippet, inner: Snippet[]): Snippet | null {
+  const first = Math.min(...inner.filter((s) => s.startLine > cls.startLine && s.endLine <= cls.endLine).map((s) => s.startLine));
+  if (!Number.isFinite(first)) return null;
+  const lines = cls.text.split('\n').slice(0, first - cls.startLine);
+  // The first method's decorators, comments and the blank lines before it belong to it.
+  while (lines.length > 1 && TRAILER.test(lines.at(-1)!)) lines.pop();
+  if (lines.length <= 1 || lines.length > HEAD_LINES) return null;
+  return { ...cls, endLine: cls.startLine + lines.length - 1, text: lines.join('\n') };
 }
 
 /** Text kept in all; an agent's searches come back to the same few files of one commit. */
@@ -28,7 +52,9 @@ export async function parsedBlob(sha: string, path: string, content: () => strin
     return known.blob;
   }
   const text = content();
-  const snippets = await extractSnippets(path, text);
+  const snippets = (await extractSnippets(path, text)).flatMap((s, _, all) =>
+    s.kind === 'class' && s.endLine - s.startLine > WHOLE_CLASS_LINES ? (headOf(s, all) ?? []) : [s],
+  );
   const tokens = snippets.map((s) => tokenize(s.text));
   const blob = { snippets, terms: tokens.map((t) => termCounts(t)), lengths: tokens.map((t) => t.length) };
   parsed.set(key, { blob, bytes: text.length });

@@ -11,6 +11,10 @@ import { messageFragments } from './message-fragments.js';
 /** The gain of a function holding the fixed words of an error message the report quotes: it likely raises it. */
 const MESSAGE_WEIGHT = 0.4;
 
+/** The gain of a constructor of a class the report names (`Rational('0.5', '100')` runs `Rational.__new__`), times how strongly it is named. */
+const CONSTRUCTOR_WEIGHT = 0.3;
+const CONSTRUCTORS = new Set(['__init__', '__new__', 'constructor', 'new', 'initialize', '__construct']);
+
 export interface RankedSnippet extends Omit<Snippet, 'text'> {
   path: string;
   score: number;
@@ -22,7 +26,7 @@ export interface RankedSnippet extends Omit<Snippet, 'text'> {
  * Ranks the functions, methods and classes of the best files: the file's own rank, the report
  * naming the definition (or its class and member), a stack frame in it, how well its text
  * matches, holding an error message the report quotes, and being called by the best of them.
- * Classes of more than 400 lines are left out: their methods are ranked on their own.
+ * A class of more than 400 lines is ranked by its head (parsed-blobs.ts): its methods are ranked on their own.
  */
 export async function rankSnippets(
   gitDir: string,
@@ -58,7 +62,6 @@ export async function rankSnippets(
     if (!isParsed(sha, file.path) && (!content || content.includes(0))) continue;
     const blob = await parsedBlob(sha, file.path, () => content!.toString('utf8'));
     blob.snippets.forEach((snippet, i) => {
-      if (snippet.endLine - snippet.startLine > 400 && snippet.kind === 'class') return;
       candidates.push({ file, snippet });
       bm25.add(blob.terms[i]!, blob.lengths[i]!);
     });
@@ -74,6 +77,11 @@ export async function rankSnippets(
   const ranked = candidates.map(({ file, snippet }, i) => {
     const reasons: string[] = [];
     let score = 0.5 * (file.score / topScore) + 0.3 * (text[i]! / maxText);
+    const owner = snippet.enclosing ? report.identifiers.get(snippet.enclosing) : undefined;
+    if (owner !== undefined && CONSTRUCTORS.has(snippet.name) && !qualified.has(snippet.qualifiedName)) {
+      score += CONSTRUCTOR_WEIGHT * owner;
+      reasons.push(`constructor of ${snippet.enclosing}, named in the report`);
+    }
     if (qualified.has(snippet.qualifiedName)) {
       score += 0.6;
       reasons.push(`named in the report: ${snippet.qualifiedName}`);
