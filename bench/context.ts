@@ -43,6 +43,8 @@ import { FactsCache } from '../src/localize/facts-cache.js';
 import { type Localization, localize, localizeFiles } from '../src/localize/localize.js';
 import { fileScore, rankFiles } from '../src/localize/rank-files.js';
 import { rankSnippets } from '../src/localize/rank-snippets.js';
+import { pastFunctions } from '../src/localize/past-functions.js';
+import { similarCommits } from '../src/localize/history-signals.js';
 import { readReport } from '../src/localize/report-signals.js';
 
 // As the fix pipeline asks the localizer.
@@ -314,12 +316,14 @@ async function localizeKept(id: string, gitDir: string, commit: string, descript
   const report = readReport(description);
   // The best few hundred with their signals, scored again: the file ranking's weights can be tuned too.
   const kept = await keptOnce(`${id}.files`, async () => (await rankFiles(gitDir, commit, report, cache)).files.slice(0, 300));
+  const similar = await keptOnce(`${id}.similar`, async () => similarCommits(report, await cache.historyOf(gitDir, commit)));
+  const past = await pastFunctions(gitDir, similar);
   const files = kept
     .map((f) => ({ ...f, score: fileScore(f.signals) }))
     .sort((a, b) => b.score - a.score)
     .slice(0, LOCALIZE.files);
   const shas = new Map((await cache.treeOf(gitDir, commit)).map((f) => [f.path, f.sha]));
-  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: LOCALIZE.snippets });
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: LOCALIZE.snippets, past });
   return { commit, files, snippets };
 }
 

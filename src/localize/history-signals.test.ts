@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { historySignals, readCommitHistory } from './history-signals.js';
+import { historySignals, readCommitHistory, similarCommits } from './history-signals.js';
 import { readReport } from './report-signals.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kodah-history-'));
@@ -34,7 +34,10 @@ describe('the history signal', () => {
     const history = await readCommitHistory(path.join(dir, '.git'), before);
     expect(history.files).toHaveLength(3);
     const reasons = tree.map(() => [] as string[]);
-    const signal = historySignals({ tree, facts: [], reasons }, readReport('Nitpick flags Literal annotation values'), history);
+    const signal = historySignals(
+      { tree, facts: [], reasons },
+      similarCommits(readReport('Nitpick flags Literal annotation values'), history),
+    );
     // The printer was fixed for this before; the parser's fix came after the report's commit.
     expect(signal[1]).toBe(1);
     expect(signal[0]).toBeLessThan(0.5);
@@ -47,7 +50,7 @@ describe('the history signal', () => {
 
   it('gives nothing when no commit message shares a word with the report', async () => {
     const history = await readCommitHistory(path.join(dir, '.git'), before);
-    const signal = historySignals({ tree, facts: [], reasons: tree.map(() => []) }, readReport('zzz qqq'), history);
+    const signal = historySignals({ tree, facts: [], reasons: tree.map(() => []) }, similarCommits(readReport('zzz qqq'), history));
     expect(signal).toEqual([0, 0, 0]);
   });
 });

@@ -10,7 +10,16 @@ import { normalized, type SignalContext } from './signal-context.js';
  */
 export interface CommitHistory {
   messages: Bm25;
+  /** Per commit, as the messages are added: its sha and the files it changed. */
+  shas: string[];
   files: string[][];
+}
+
+/** A past commit whose message reads like the report, and how much. */
+export interface SimilarCommit {
+  sha: string;
+  score: number;
+  files: string[];
 }
 
 /** The newest commits read: enough for years of a busy project, read in about a second. */
@@ -34,11 +43,12 @@ export async function readCommitHistory(gitDir: string, commit: string): Promise
     '--no-renames',
     `-n${HISTORY_COMMITS}`,
     '--name-only',
-    `--format=${COMMIT_START}%s%n%b${FILES_START}`,
+    `--format=${COMMIT_START}%H%n%s%n%b${FILES_START}`,
     '--end-of-options',
     commit,
   ]);
   const messages = new Bm25();
+  const shas: string[] = [];
   const files: string[][] = [];
   for (const entry of out.split(COMMIT_START)) {
     const split = entry.indexOf(FILES_START);
@@ -48,12 +58,28 @@ export async function readCommitHistory(gitDir: string, commit: string): Promise
       .split('\n')
       .filter(Boolean);
     if (changed.length === 0 || changed.length > MAX_FILES_CHANGED) continue;
-    const tokens = tokenize(entry.slice(0, split));
+    const sha = entry.slice(0, entry.indexOf('\n'));
+    const tokens = tokenize(entry.slice(sha.length, split));
     if (tokens.length === 0) continue;
     messages.add(termCounts(tokens), tokens.length);
+    shas.push(sha);
     files.push(changed);
   }
-  return { messages, files };
+  return { messages, shas, files };
+}
+
+/** The past commits whose messages read most like the report, most similar first. */
+export function similarCommits(report: ReportSignals, history: CommitHistory): SimilarCommit[] {
+  // Shaped as the text signals shape it: a repeated word counts at most three times, the title's double.
+  const query = termCounts(tokenize(report.text));
+  for (const [t, c] of query) query.set(t, Math.min(3, c));
+  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
+  const scores = history.messages.score(query);
+  return Array.from(scores.keys())
+    .filter((c) => scores[c]! > 0)
+    .sort((a, b) => scores[b]! - scores[a]!)
+    .slice(0, SIMILAR_COMMITS)
+    .map((c) => ({ sha: history.shas[c]!, score: scores[c]!, files: history.files[c]! }));
 }
 
 /**
@@ -62,23 +88,13 @@ export async function readCommitHistory(gitDir: string, commit: string): Promise
  * itself may not use ("nitpick", "default values", "VLA"). Each similar commit votes by its
  * similarity, split over the files it changed.
  */
-export function historySignals({ tree, reasons }: SignalContext, report: ReportSignals, history: CommitHistory): number[] {
-  // Shaped as the text signals shape it: a repeated word counts at most three times, the title's double.
-  const query = termCounts(tokenize(report.text));
-  for (const [t, c] of query) query.set(t, Math.min(3, c));
-  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
-  const scores = history.messages.score(query);
-  const similar = Array.from(scores.keys())
-    .filter((c) => scores[c]! > 0)
-    .sort((a, b) => scores[b]! - scores[a]!)
-    .slice(0, SIMILAR_COMMITS);
+export function historySignals({ tree, reasons }: SignalContext, similar: SimilarCommit[]): number[] {
   const at = new Map(tree.map((f, i) => [f.path, i]));
   const votes = new Float64Array(tree.length);
   for (const c of similar) {
-    const changed = history.files[c]!;
-    for (const path of changed) {
+    for (const path of c.files) {
       const i = at.get(path);
-      if (i !== undefined) votes[i]! += scores[c]! / Math.sqrt(changed.length);
+      if (i !== undefined) votes[i]! += c.score / Math.sqrt(c.files.length);
     }
   }
   const signal = normalized(votes);

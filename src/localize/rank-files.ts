@@ -2,8 +2,7 @@ import type { TreeFile } from '../git/git-objects.js';
 import { definitionSignals } from './definition-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import type { FileFacts } from './file-facts.js';
-import { historySignals } from './history-signals.js';
-import type { CommitHistory } from './history-signals.js';
+import { historySignals, similarCommits, type SimilarCommit } from './history-signals.js';
 import { filePrior, isCandidate, mainExtension } from './file-prior.js';
 import type { ReportSignals } from './report-signals.js';
 import { mentionSignals } from './mention-signals.js';
@@ -51,25 +50,29 @@ export function fileScore(s: FileSignals): number {
 
 const MAX_BLOB_BYTES = 1024 * 1024;
 
-/** Every candidate file of the commit, best first, with the tree it was chosen from. */
+/**
+ * Every candidate file of the commit, best first, with the tree it was chosen from and the past
+ * commits that read like the report (which also point at functions: past-functions.ts).
+ */
 export async function rankFiles(
   gitDir: string,
   commit: string,
   report: ReportSignals,
   cache: FactsCache,
-): Promise<{ files: RankedFile[]; tree: TreeFile[] }> {
+): Promise<{ files: RankedFile[]; tree: TreeFile[]; similar: SimilarCommit[] }> {
   const tree = (await cache.treeOf(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
   const [facts, history] = await Promise.all([cache.factsFor(gitDir, tree), cache.historyOf(gitDir, commit)]);
-  return { files: rank(tree, facts, history, report), tree };
+  const similar = similarCommits(report, history);
+  return { files: rank(tree, facts, similar, report), tree, similar };
 }
 
-function rank(tree: TreeFile[], facts: FileFacts[], history: CommitHistory, report: ReportSignals): RankedFile[] {
+function rank(tree: TreeFile[], facts: FileFacts[], similar: SimilarCommit[], report: ReportSignals): RankedFile[] {
   const context: SignalContext = { tree, facts, reasons: tree.map(() => []) };
   const mentions = mentionSignals(context, report);
   const defined = definitionSignals(context, report);
   const names = nameSignals(context, report);
   const text = textSignals(context, report);
-  const past = historySignals(context, report, history);
+  const past = historySignals(context, similar);
   const main = mainExtension(tree);
 
   const ranked = tree.map((f, i) => {
