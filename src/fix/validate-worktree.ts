@@ -105,13 +105,25 @@ export async function validateWorktree(tree: Worktree, plan: TestPlan, options: 
   return { ok: true, diff, files, checks, after };
 }
 
-/** What the files of the work tree look like now, as a hash: equal hashes, no change in between. */
+/** Listed paths whose metadata the fingerprint takes in; past this the listing alone must tell. */
+const FINGERPRINT_STATS = 5000;
+
+/**
+ * What the files of the work tree look like now, as a hash: equal hashes, no change in between.
+ * `git status` lists what differs from the commit; a listed file changed again shows in its size,
+ * mtime or ctime (a write moves them), so no second git process diffs their content.
+ */
 export async function treeFingerprint(tree: Worktree): Promise<string> {
-  const [status, diff] = await Promise.all([
-    git(tree, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
-    git(tree, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', 'HEAD']),
-  ]);
-  return createHash('sha256').update(status).update('\0').update(diff).digest('hex');
+  const status = await git(tree, ['status', '--porcelain=v1', '-z', '--no-renames', '--untracked-files=all']);
+  const hash = createHash('sha256').update(status);
+  const paths = status
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => entry.slice(3))
+    .slice(0, FINGERPRINT_STATS);
+  const stats = await Promise.all(paths.map((p) => lstat(path.join(tree.dir, p), { bigint: true }).catch(() => null)));
+  for (const st of stats) hash.update(st ? `\0${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '\0-');
+  return hash.digest('hex');
 }
 
 /**
