@@ -2,12 +2,14 @@
  * Where the time of a tool over the agent's goal goes, measured piece by piece on the same
  * repository: search_code's localizer stages, and the work `run` does around the sandbox.
  */
-import { appendFile, lstat, readdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { addWorktree } from '../src/git/checkout.js';
-import { listTree, localGit, readBlobs } from '../src/git/git-objects.js';
+import { listTree, readBlobs } from '../src/git/git-objects.js';
+import { worktreeGit } from '../src/git/worktree-git.js';
+import { chownAll } from '../src/sandbox/host-tool.js';
 import { extractSnippets } from '../src/code/snippets.js';
 import type { FactsCache } from '../src/localize/facts-cache.js';
 import { isCandidate } from '../src/localize/file-prior.js';
@@ -59,7 +61,7 @@ export async function profileSearch(repo: string, searches: Array<{ commit: stri
   let chunks = 0;
   let candidates = 0;
   for (const { commit, query } of searches.slice(0, 10)) {
-    await time(t.whole, () => localize(repo, commit, query, { cache, files: 30, snippets: 80 }));
+    await time(t.whole, () => localize(repo, commit, query, { cache, files: 30, snippets: 80, pastFunctions: false }));
     const tree = await time(t.list, () => listTree(repo, commit));
     const kept = tree.filter((f) => isCandidate(f.path) && f.size <= 1024 * 1024);
     candidates = kept.length;
@@ -84,11 +86,11 @@ export async function profileSearch(repo: string, searches: Array<{ commit: stri
   }
   console.log(
     `- search_code (median of ${t.whole.length} of its queries, warm facts cache): localize ${ms(median(t.whole))} = ` +
-      `rankFiles ${ms(median(t.files))} (git ls-tree ${ms(median(t.list))}, facts lookup of ${candidates} files ${ms(median(t.facts))}, ` +
+      `rankFiles ${ms(median(t.files))} (git ls-tree ${ms(median(t.list))} and the facts of ${candidates} files ${ms(median(t.facts))}, both kept per commit and blob, ` +
       `then the signals of every file: textSignals ${ms(median(t.text))}, the others ${ms(median(t.others))}) ` +
-      `+ rankSnippets ${ms(median(t.snippets))} (reading and parsing the 8 best files whole ${ms(median(t.parse))}). ` +
-      `Each query runs the whole localizer over the commit: textSignals builds two BM25 indexes anew per query (the ${candidates} files ` +
-      `and their ${chunks} functions and classes), and the best files are parsed again by tree-sitter; nothing is kept between the calls of a job, and what each builds is garbage at its end (see the GC column).`,
+      `+ rankSnippets ${ms(median(t.snippets))} (reading and parsing the 8 best files whole, were none parsed before: ${ms(median(t.parse))}). ` +
+      `The tree's indexes (BM25 over the ${candidates} files and their ${chunks} functions and classes, the name and module tables) are built once per tree ` +
+      `and each blob is parsed once, so what is left per query is scoring, and tree-sitter on the best files no search has parsed yet.`,
   );
 }
 
@@ -99,38 +101,34 @@ export async function profileSearch(repo: string, searches: Array<{ commit: stri
 export async function profileWorktree(repo: string, commit: string, worktreeDir: string, tools: readonly string[]): Promise<void> {
   const tree = await addWorktree(repo, commit, { worktreeDir, timeoutMs: 120_000 });
   try {
-    const t = { fingerprint: [] as number[], status: [] as number[], diff: [] as number[], walk: [] as number[] };
-    const git = (args: string[]) => localGit(path.join(tree.dir, '.git'), ['--work-tree', tree.dir, ...args]);
-    let entries = 0;
+    const t = { fingerprint: [] as number[], status: [] as number[], chown: [] as number[], spawn: [] as number[] };
+    const git = (args: string[]) => worktreeGit(tree.dir, args);
     // A root server's first command gives the whole tree to the sandbox's uid (chown -R): every
-    // file's ctime changes, and the fingerprint after it re-reads what the index cached.
+    // file's owner and ctime change, which the fingerprint's git status does not look at.
     const afterChown: number[] = [];
-    if (tools.includes('run') && process.getuid?.() === 0) {
+    const root = process.getuid?.() === 0;
+    if (tools.includes('run') && root) {
       await treeFingerprint(tree);
-      await execFileAsync('chown', ['-R', '--no-dereference', '65534:65534', tree.dir]);
+      await chownAll(tree.dir, 65534, 65534);
       await time(afterChown, () => treeFingerprint(tree));
     }
     for (let i = 0; i < 5 && tools.includes('run'); i++) {
       await time(t.fingerprint, () => treeFingerprint(tree));
-      await time(t.status, () => git(['status', '--porcelain=v1', '-z', '--untracked-files=all']));
-      await time(t.diff, () => git(['diff', '--no-color', '--no-ext-diff', '--no-textconv', 'HEAD']));
-      entries = 0;
-      // As the bubblewrap driver's chownTree does before every command of a root server.
-      const visit = async (p: string): Promise<void> => {
-        const info = await lstat(p);
-        entries++;
-        if (info.isDirectory()) await Promise.all((await readdir(p)).map((name) => visit(path.join(p, name))));
-      };
-      await time(t.walk, () => visit(tree.dir));
+      await time(t.status, () => git(['status', '--porcelain=v1', '-z', '--no-renames', '--untracked-files=all']));
+      // As the bubblewrap driver does before every command of a root server: what the server wrote since is handed over.
+      if (root) await time(t.chown, () => chownAll(tree.dir, 65534, 65534, 0));
+      await time(t.spawn, () => execFileAsync('true'));
     }
     if (tools.includes('run'))
       console.log(
         `- run, around the sandbox (median of 5 on a work tree of the commit): the tree fingerprint after each command ${ms(median(t.fingerprint))} ` +
-          `(git status --untracked-files=all ${ms(median(t.status))}, git diff HEAD ${ms(median(t.diff))}, one after the other); ` +
-          (process.getuid?.() === 0
-            ? `the ownership walk before each command (chownTree: lstat of ${entries} entries) ${ms(median(t.walk))}; ` +
-              `the first fingerprint after the first command's chown -R ${ms(afterChown[0] ?? NaN)}.`
-            : 'no ownership walk (not root).'),
+          `(of which git status --untracked-files=all ${ms(median(t.status))}, its config read included); ` +
+          (root
+            ? `the ownership pass before each command (chown -R --from, one walk of the tree in C) ${ms(median(t.chown))}; ` +
+              `the first fingerprint after the first command's chown -R ${ms(afterChown[0] ?? NaN)}. `
+            : 'no ownership pass (not root). ') +
+          `Each process the server starts costs ${ms(median(t.spawn))} here (\`true\`): node forks the whole server to start it, ` +
+          `so the cost grows with the server's memory (${Math.round(process.memoryUsage().rss / 1e6)} MB resident now); a run starts four.`,
       );
     if (!tools.includes('submit')) return;
     const s = { validate: [] as number[], stage: [] as number[], syntax: [] as number[] };

@@ -1,5 +1,6 @@
 import type { ReportSignals } from './report-signals.js';
 import { normalized, type SignalContext } from './signal-context.js';
+import { treeIndexes } from './tree-indexes.js';
 
 /**
  * Which files define what the report names: "Class.member" pairs (both defined in the file), and
@@ -7,11 +8,7 @@ import { normalized, type SignalContext } from './signal-context.js';
  */
 export function definitionSignals({ tree, facts, reasons }: SignalContext, report: ReportSignals) {
   const n = tree.length;
-  // Definitions of the identifiers the report mentions, rarer names counting more.
-  const definedIn = new Map<string, number[]>();
-  facts.forEach((f, i) => {
-    for (const name of f.definitions) definedIn.set(name, [...(definedIn.get(name) ?? []), i]);
-  });
+  const { definedIn } = treeIndexes(tree, facts);
   const qualifiedScore = new Float64Array(n);
   for (const { owner, member } of report.qualified) {
     for (const file of definedIn.get(owner) ?? []) {

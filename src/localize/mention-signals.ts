@@ -1,5 +1,6 @@
 import type { ReportSignals } from './report-signals.js';
 import type { SignalContext } from './signal-context.js';
+import { treeIndexes } from './tree-indexes.js';
 
 /** Number of trailing path segments two paths share (0 when the file names differ). */
 function sharedTail(a: string[], b: string[]): number {
@@ -8,30 +9,16 @@ function sharedTail(a: string[], b: string[]): number {
   return n;
 }
 
-/** "pkg.sub" + "..mod" → "pkg.mod" (relative imports of an __init__). */
-function resolveRelative(pkg: string, relative: string): string {
-  const dots = relative.match(/^\.+/)![0].length;
-  const base = pkg.split('.').slice(0, pkg.split('.').length - (dots - 1));
-  const rest = relative.slice(dots);
-  return rest ? [...base, rest].join('.') : base.join('.');
-}
-
 /**
  * Where the report points at files itself: paths it names, stack frames of the repository's own
  * code, and modules (dotted names, imports of its examples). Each score is 0–1 per file.
  */
 export function mentionSignals({ tree, facts, reasons }: SignalContext, report: ReportSignals) {
   const n = tree.length;
-  const segments = tree.map((f) => f.path.split('/'));
+  const { segments, byName, moduleIndex, reexports } = treeIndexes(tree, facts);
   const pathScore = new Float64Array(n);
   const frameScore = new Float64Array(n);
   const moduleScore = new Float64Array(n);
-
-  const byName = new Map<string, number[]>();
-  segments.forEach((s, i) => {
-    const name = s.at(-1)!;
-    byName.set(name, [...(byName.get(name) ?? []), i]);
-  });
 
   // Paths and stack frames: the longest shared tail wins; a bare file name counts if it is unique.
   const matchPath = (path: string): Array<{ file: number; strength: number }> => {
@@ -73,30 +60,7 @@ export function mentionSignals({ tree, facts, reasons }: SignalContext, report: 
     }
   });
 
-  // Dotted module names: the longest prefix that is a module of the repository.
-  const moduleIndex = new Map<string, number>();
-  tree.forEach((f, i) => {
-    if (!f.path.endsWith('.py')) return;
-    const dotted = f.path
-      .replace(/\.py$/, '')
-      .replace(/\/__init__$/, '')
-      .replaceAll('/', '.');
-    const parts = dotted.split('.');
-    // Also index without leading source folders ("src.pkg.mod" → "pkg.mod", "lib.pkg" → "pkg").
-    for (let k = 0; k < Math.min(parts.length - 1, 2) + 1; k++) moduleIndex.set(parts.slice(k).join('.'), i);
-  });
-  // A package's __init__ re-exports names from its modules: "xarray.where" lives in
-  // xarray/core/computation.py when xarray/__init__.py says `from .core.computation import where`.
-  const reexports = new Map<string, number>();
-  tree.forEach((f, i) => {
-    if (!f.path.endsWith('__init__.py')) return;
-    const pkg = f.path.replace(/\/__init__\.py$/, '').replaceAll('/', '.');
-    for (const [name, from] of facts[i]!.reexports) {
-      const target = from.startsWith('.') ? resolveRelative(pkg, from) : from;
-      const file = moduleIndex.get(target);
-      if (file !== undefined) reexports.set(`${pkg.split('.').slice(-1)[0]}.${name}`, file).set(`${pkg}.${name}`, file);
-    }
-  });
+  // Dotted module names: the longest prefix that is a module of the repository (or a name a package re-exports).
   for (const [dotted, weight] of report.modules) {
     const parts = dotted.split('.');
     for (let k = parts.length; k >= 2; k--) {

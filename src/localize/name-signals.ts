@@ -1,19 +1,14 @@
 import type { ReportSignals } from './report-signals.js';
 import { normalized, type SignalContext } from './signal-context.js';
 import { tokenize } from '../code/tokenize.js';
+import { treeIndexes } from './tree-indexes.js';
 
 /** Files whose name (or folder) the report uses as a word, rarer names counting more; 0–1 per file. */
-export function nameSignals({ tree, reasons }: SignalContext, report: ReportSignals): number[] {
+export function nameSignals({ tree, facts, reasons }: SignalContext, report: ReportSignals): number[] {
   const n = tree.length;
   // File and folder names the report uses as words ("linkcheck", "napoleon", "typehints").
   const words = new Set(tokenize(report.text));
-  const nameTerms = tree.map((f) => {
-    const parts = f.path.replace(/\.\w+$/, '').split('/');
-    const stem = parts.at(-1) === '__init__' ? parts.at(-2) : parts.at(-1);
-    return { stem: (stem ?? '').toLowerCase(), dirs: parts.slice(0, -1).map((d) => d.toLowerCase()) };
-  });
-  const stemCount = new Map<string, number>();
-  for (const { stem } of nameTerms) stemCount.set(stem, (stemCount.get(stem) ?? 0) + 1);
+  const { names: nameTerms, stemCount } = treeIndexes(tree, facts);
   const nameScore = new Float64Array(n);
   nameTerms.forEach(({ stem, dirs }, i) => {
     const stemIdf = Math.log(1 + n / stemCount.get(stem)!);
