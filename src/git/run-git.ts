@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { launch } from '../lib/launch.js';
 
 export interface RunGitOptions {
   env: Record<string, string>;
@@ -24,16 +24,13 @@ export interface RunGitResult {
 export function runGit(args: string[], options: RunGitOptions): Promise<RunGitResult> {
   const { env, cwd, timeoutMs, signal, maxOutputBytes = 64 * 1024 * 1024 } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = launch({ file: 'git', args, env, cwd, detached: true, stdout: true, stderr: true });
     let killed: RunGitResult['killed'] = null;
+    let exited = false;
     const kill = (why: NonNullable<RunGitResult['killed']>) => {
-      if (killed || child.exitCode !== null) return;
+      if (killed || exited) return;
       killed = why;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      child.killGroup('SIGKILL');
     };
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
@@ -49,12 +46,14 @@ export function runGit(args: string[], options: RunGitOptions): Promise<RunGitRe
     const onAbort = () => kill('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
-    child.on('error', (err) => {
+    child.on('error', (err: Error) => {
+      exited = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       reject(err);
     });
-    child.on('close', (code) => {
+    child.on('close', (code: number | null) => {
+      exited = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), killed });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { launch } from '../lib/launch.js';
 
 /**
  * Runs one of the host's own tools (cp, chown) on the server's side of a sandbox, with a bare
@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
  */
 export function runHostTool(command: string, args: string[], what: string, options: { partialOk?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    const child = launch({ file: command, args, env: { PATH: '/usr/bin:/bin' }, stderr: true });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) =>
+    child.on('close', (code: number | null) =>
       code === 0 || (options.partialOk && err) ? resolve() : reject(new Error(`${what} failed: ${err.trim()}`)),
     );
   });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { launch } from '../lib/launch.js';
 import { OutputTail } from './output-tail.js';
 import type { LimitName, RunOptions, SandboxRun } from './sandbox.js';
 
@@ -40,40 +40,34 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
   const { limits, signal, onOutput } = options;
   const started = performance.now();
   return new Promise<SandboxRun>((resolve, reject) => {
-    const child = spawn(spawnSpec.argv[0]!, spawnSpec.argv.slice(1), {
+    const child = launch({
+      file: spawnSpec.argv[0]!,
+      args: spawnSpec.argv.slice(1),
       cwd: spawnSpec.cwd,
       env: spawnSpec.env,
       uid: spawnSpec.uid,
       gid: spawnSpec.gid,
       detached: true,
-      stdio: spawnSpec.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      fd3: spawnSpec.fd3,
+      stdout: true,
+      stderr: true,
     });
-    if (spawnSpec.fd3) {
-      const fd3 = child.stdio[3] as NodeJS.WritableStream & { on(event: 'error', listener: () => void): unknown };
-      // A child that dies before reading all of it closes the pipe: that is its failure, reported by its exit.
-      fd3.on('error', () => {});
-      fd3.end(spawnSpec.fd3);
-    }
     let limit: LimitName | null = null;
     let cancelled = false;
     let exited = false;
     let killingInside: Promise<void> = Promise.resolve();
     const killGroup = () => {
-      if (exited) return;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+      if (!exited) child.killGroup('SIGKILL');
     };
     const stop = (why: LimitName | 'cancelled') => {
       if (exited || limit || cancelled) return;
       if (why === 'cancelled') cancelled = true;
       else limit = why;
-      if (!spawnSpec.killInside) return killGroup();
+      // Not started yet (cancelled at once): its group is killed as soon as it is.
+      if (!spawnSpec.killInside || child.pid === undefined) return killGroup();
       // bwrap reaps its sandbox when it dies from the inside; killed from the outside, the
       // sandbox's init would linger as a zombie that counts against the process limit.
-      killingInside = spawnSpec.killInside(child.pid!).catch(killGroup);
+      killingInside = spawnSpec.killInside(child.pid).catch(killGroup);
       setTimeout(killGroup, 2000).unref();
     };
 
@@ -85,8 +79,8 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
       onOutput?.(chunk);
       tail.push(chunk);
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
 
     const timer = setTimeout(() => stop('time'), limits.timeoutMs);
     let watching = false;
@@ -109,11 +103,11 @@ export function runLimited(spawnSpec: LimitedSpawn, options: RunOptions): Promis
       if (watcher) clearInterval(watcher);
       signal?.removeEventListener('abort', onAbort);
     };
-    child.on('error', (err) => {
+    child.on('error', (err: Error) => {
       finish();
       reject(err);
     });
-    child.on('close', (code, exitSignal) => {
+    child.on('close', (code: number | null, exitSignal: NodeJS.Signals | null) => {
       exited = true;
       finish();
       // A command that ended on its own takes its sandbox with it (bwrap's init exits and the
