@@ -108,7 +108,7 @@ export function agentScript(prompt: FirstPrompt): Move[] {
   /** A comment appended to a line of the main file it read: a def (or an assignment) and the line after it. */
   const edit: Move = (answers) => {
     const last = [...answers].reverse().find((a) => a.startsWith(`${main.path} (`)) ?? '';
-    const lines = [...last.matchAll(/^(\d+) \| (.*)$/gm)].map((m) => ({ n: Number(m[1]), text: m[2]! }));
+    const lines = [...last.matchAll(/^(\d+)\t(.*)$/gm)].map((m) => ({ n: Number(m[1]), text: m[2]! }));
     const usable = (i: number) => lines[i + 1]?.n === lines[i]!.n + 1 && !/\[… line cut\]|\\$/.test(lines[i]!.text);
     const def = lines.findIndex((l, i) => /^\s*(def|class) \w+.*:\s*$/.test(l.text) && usable(i));
     const at = def >= 0 ? def : lines.findIndex((l, i) => /^\s*(return\b|\w+ = )/.test(l.text) && usable(i));

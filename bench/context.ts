@@ -149,7 +149,7 @@ function sectionsOf(prompt: string): Map<string, Section> {
         fenced = false;
         current = null;
       } else {
-        const row = /^ *(\d+) \| /.exec(line);
+        const row = /^(\d+)\t/.exec(line);
         if (row && current) current.lines.add(Number(row[1]));
       }
       continue;

@@ -54,7 +54,7 @@ if (instances.length === 0) {
 function answer(body: { messages: Array<{ content: string | null }> }): string {
   const prompt = body.messages[1]!.content ?? '';
   const file = /^### (\S+) \(/m.exec(prompt)?.[1];
-  const line = /^\s*\d+ \| (\S.*)$/m.exec(prompt.slice(prompt.indexOf(`### ${file}`)))?.[1];
+  const line = /^\d+\t(\S.*)$/m.exec(prompt.slice(prompt.indexOf(`### ${file}`)))?.[1];
   if (!file || !line) return 'No code to change.';
   return `A benchmark edit.\n\n${file}\n<<<<<<< SEARCH\n${line}\n=======\n${line}  # kodah\n>>>>>>> REPLACE\n`;
 }

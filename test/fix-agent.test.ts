@@ -114,7 +114,7 @@ describe('the agent fixes a real bug in the sandbox', () => {
     const answers = toolAnswers(world.model.requests);
     expect(answers[0]).toMatch(/shop\/processor\.py:1-5/);
     expect(answers[0]).toContain('total += item["price"]');
-    expect(answers[1]).toContain('4 |         total += item["price"]');
+    expect(answers[1]).toContain('4\t        total += item["price"]');
     expect(answers[2]).toMatch(/^exit code 1/);
     expect(answers[2]).toMatch(/TypeError/);
     expect(answers[3]).toMatch(/applied at line 4/);

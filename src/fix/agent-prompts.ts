@@ -42,7 +42,7 @@ export function agentMessages(description: string, context: string, before: FixT
       role: 'user',
       content:
         `# Bug report\n\n${description.trim()}${tests}${must}\n\n# Code from the repository\n\n` +
-        `The numbers before " | " are line numbers, not part of the files.\n\n${context}`,
+        `Each line of code starts with its line number and a tab, which are not part of the file; ⋮ stands for lines left out.\n\n${context}`,
     },
   ];
 }

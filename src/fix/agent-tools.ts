@@ -165,7 +165,8 @@ export function bounded(text: string, max = MAX_ANSWER_CHARS): string {
   return `${text.slice(0, head)}\n[… ${text.length - max} characters left out …]\n${text.slice(text.length - (max - head))}`;
 }
 
-const numbered = (lines: readonly string[], first: number) => lines.map((line, i) => `${first + i} | ${line}`).join('\n');
+/** Lines as the first prompt shows them (build-context.ts): number, tab, line. */
+const numbered = (lines: readonly string[], first: number) => lines.map((line, i) => `${first + i}\t${line}`).join('\n');
 
 /** Runs one call of a tool other than submit (the loop handles submit: it ends or continues the run). */
 export async function runTool(ws: AgentWorkspace, tool: Exclude<ToolName, 'submit'>, args: Record<string, unknown>): Promise<ToolOutcome> {

@@ -30,14 +30,17 @@ export const PRELUDE_LINES = 80;
  */
 const LENGTH_DISCOUNT = 0.3;
 
+/** The row that stands for lines left out of a view. */
+const GAP = '⋮';
+
 function fenced(file: string, lines: string[], ranges: Array<[number, number]>, total: number, reasons: string[]): string {
   const language = path.extname(file).slice(1) || 'text';
-  const width = String(total).length;
-  // One "…" row for each run of lines left out: before the first range, between ranges, after the last.
-  const gap = `${' '.repeat(width)} | …`;
+  // Each line as `cat -n` shows it, number and tab: " | " after padded numbers cost a third more
+  // tokens than the code itself (o200k_base, 1,500 lines of sympy), a tab about a sixth. One "⋮"
+  // row for each run of lines left out: before the first range, between ranges, after the last.
   const parts = ranges.map(([start, end], i) => {
-    const body = lines.slice(start - 1, end).map((line, k) => `${String(start + k).padStart(width)} | ${line}`);
-    return `${i === 0 && start > 1 ? `${gap}\n` : ''}${body.join('\n')}${end < total ? `\n${gap}` : ''}`;
+    const body = lines.slice(start - 1, end).map((line, k) => `${start + k}\t${line}`);
+    return `${i === 0 && start > 1 ? `${GAP}\n` : ''}${body.join('\n')}${end < total ? `\n${GAP}` : ''}`;
   });
   const shown =
     ranges.length === 1 && ranges[0]![0] === 1 && ranges[0]![1] === total

@@ -33,7 +33,7 @@ export function firstMessages(description: string, context: string): ChatMessage
     { role: 'system', content: SYSTEM_PROMPT },
     {
       role: 'user',
-      content: `# Bug report\n\n${description.trim()}\n\n# Code from the repository\n\nThe numbers before " | " are line numbers, not part of the files.\n\n${context}`,
+      content: `# Bug report\n\n${description.trim()}\n\n# Code from the repository\n\nEach line of code starts with its line number and a tab, which are not part of the file; ⋮ stands for lines left out.\n\n${context}`,
     },
   ];
 }
