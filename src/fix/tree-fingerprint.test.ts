@@ -1,22 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, unlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scratchRepo } from '../../test/helpers/scratch-repo.js';
 import { treeFingerprint } from './validate-worktree.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'kodah-fingerprint-'));
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args])
-    .toString()
-    .trim();
-git('init', '-q');
-writeFileSync(path.join(dir, 'a.py'), 'x = 1\n');
-writeFileSync(path.join(dir, 'b.py'), 'y = 1\n');
-git('add', '-A');
-git('commit', '-q', '-m', 'start');
-const tree = { gitDir: path.join(dir, '.git'), dir, commit: git('rev-parse', 'HEAD') };
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const repo = scratchRepo('kodah-fingerprint-');
+const { dir, git } = repo;
+const tree = { gitDir: repo.gitDir, dir, commit: repo.commit('start', { 'a.py': 'x = 1\n', 'b.py': 'y = 1\n' }) };
+afterAll(() => repo.remove());
 
 /** A write as a command makes it, a little later than the last (timestamps move on every write anyway). */
 let tick = Date.now() / 1000;

@@ -1,37 +1,21 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scratchRepo } from '../../test/helpers/scratch-repo.js';
 import { historySignals, readCommitHistory, similarCommits } from './history-signals.js';
 import { readReport } from './report-signals.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'kodah-history-'));
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args])
-    .toString()
-    .trim();
-const commit = (message: string, files: Record<string, string>) => {
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), text);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', message);
-  return git('rev-parse', 'HEAD');
-};
-git('init', '-q');
+const repo = scratchRepo('kodah-history-');
+const { commit } = repo;
 commit('Add the parser and the printer', { 'pkg/parser.py': 'x = 1\n', 'pkg/printer.py': 'y = 1\n', 'pkg/units.py': 'z = 1\n' });
 commit('Fix nitpick warnings for Literal annotation values', { 'pkg/printer.py': 'y = 2\n' });
 const before = commit('Speed up unit conversion', { 'pkg/units.py': 'z = 2\n' });
 const later = commit('Literal annotation nitpick: the real fix', { 'pkg/parser.py': 'x = 2\n' });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => repo.remove());
 
 const tree = ['pkg/parser.py', 'pkg/printer.py', 'pkg/units.py'].map((p) => ({ path: p, sha: '', size: 0 }));
 
 describe('the history signal', () => {
   it('points at the files earlier commits about the same thing changed, reading only the history before the commit', async () => {
-    const history = await readCommitHistory(path.join(dir, '.git'), before);
+    const history = await readCommitHistory(repo.gitDir, before);
     expect(history.files).toHaveLength(3);
     const reasons = tree.map(() => [] as string[]);
     const signal = historySignals(
@@ -44,12 +28,12 @@ describe('the history signal', () => {
     expect(signal[2]).toBe(0);
     expect(reasons[1]).toContain('changed by earlier commits about the same thing');
 
-    const afterwards = await readCommitHistory(path.join(dir, '.git'), later);
+    const afterwards = await readCommitHistory(repo.gitDir, later);
     expect(afterwards.files).toHaveLength(4);
   });
 
   it('gives nothing when no commit message shares a word with the report', async () => {
-    const history = await readCommitHistory(path.join(dir, '.git'), before);
+    const history = await readCommitHistory(repo.gitDir, before);
     const signal = historySignals({ tree, facts: [], reasons: tree.map(() => []) }, similarCommits(readReport('zzz qqq'), history));
     expect(signal).toEqual([0, 0, 0]);
   });

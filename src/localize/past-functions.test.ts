@@ -1,24 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scratchRepo } from '../../test/helpers/scratch-repo.js';
 import { definedName, pastFunctions } from './past-functions.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'kodah-past-'));
-const git = (...args: string[]) =>
-  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args])
-    .toString()
-    .trim();
-const commit = (message: string, files: Record<string, string>) => {
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
-    writeFileSync(path.join(dir, p), text);
-  }
-  git('add', '-A');
-  git('commit', '-q', '-m', message);
-  return git('rev-parse', 'HEAD');
-};
+const repo = scratchRepo('kodah-past-');
+const { commit } = repo;
 
 const printer = (mul: string, add: string) =>
   [
@@ -33,7 +18,6 @@ const printer = (mul: string, add: string) =>
     '',
   ].join('\n');
 
-git('init', '-q');
 commit('Add the printer', { 'pkg/printer.py': printer('"*"', '"+"'), README: 'a\n' });
 // Changes the body of _print_Mul only: the hunk header names it, not the class (git's default would).
 const mulFix = commit('Fix the printing of products', { 'pkg/printer.py': printer('"·"', '"+"') });
@@ -43,11 +27,11 @@ const added = commit('Add the printing of powers', {
   'pkg/printer.py': printer('"·"', '"+"') + '    def _print_Pow(self, e):\n        return "**"\n',
   README: 'a\n++ b\n',
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => repo.remove());
 
 describe('the functions past commits changed', () => {
   it('names the enclosing method of each hunk and the definitions a hunk adds, weighted by similarity', async () => {
-    const past = await pastFunctions(path.join(dir, '.git'), [
+    const past = await pastFunctions(repo.gitDir, [
       { sha: mulFix, score: 2, files: ['pkg/printer.py'] },
       { sha: added, score: 1, files: ['pkg/printer.py', 'README'] },
     ]);
@@ -60,8 +44,8 @@ describe('the functions past commits changed', () => {
   });
 
   it('reads nothing for no similar commit, and fails loudly for a commit the repository lacks', async () => {
-    expect((await pastFunctions(path.join(dir, '.git'), [])).size).toBe(0);
-    await expect(pastFunctions(path.join(dir, '.git'), [{ sha: 'f'.repeat(40), score: 1, files: [] }])).rejects.toThrow(/git/);
+    expect((await pastFunctions(repo.gitDir, [])).size).toBe(0);
+    await expect(pastFunctions(repo.gitDir, [{ sha: 'f'.repeat(40), score: 1, files: [] }])).rejects.toThrow(/git/);
   });
 
   it('reads the name a hunk header gives in several languages', () => {
