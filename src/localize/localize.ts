@@ -41,7 +41,9 @@ export async function localize(
   const report = readReport(description);
   const { files, tree, similar } = await rankFiles(gitDir, commit, report, options.cache);
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
-  const past = options.pastFunctions === false ? undefined : await pastFunctions(gitDir, similar);
+  // They only refine the order of functions: history git cannot diff (a mirror missing the blobs
+  // of old commits) leaves the ranking as it would be without them, rather than stopping the job.
+  const past = options.pastFunctions === false ? undefined : await pastFunctions(gitDir, similar).catch(() => undefined);
   const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20, past });
   return { commit, files: files.slice(0, options.files ?? 20), snippets };
 }
