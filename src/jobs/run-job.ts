@@ -62,6 +62,18 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
   };
   log.info({ repo: record.repoUrl, ref: record.ref }, 'job started');
   const started = Date.now();
+  // The queue fails a timed-out attempt at once, without waiting for it to unwind (a git or a
+  // sandbox command being killed), and may dead-letter it before that is done: why it stopped is
+  // written the moment it is stopped, so that the dead-letter handler finds it.
+  let interruption: Promise<void> | null = null;
+  const noteInterruption = () => {
+    const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);
+    if (interruption) return;
+    interruption = noteAttemptFailure(db, jobId, attempt, reason, 'waiting for a worker (retry)');
+    // Awaited (and its failure thrown) where the attempt unwinds; never an unhandled rejection meanwhile.
+    interruption.catch(() => {});
+  };
+  job.signal.addEventListener('abort', noteInterruption, { once: true });
   try {
     await report('resolving ref', 5);
     const repo = await probe.probe(record.repoUrl, { accountId: record.accountId, signal: job.signal }).catch((err: unknown) => {
@@ -105,8 +117,8 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
     }
     if (job.signal.aborted) {
       log.warn({ err: thrown }, 'attempt interrupted; handed back to the queue');
-      const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);
-      await noteAttemptFailure(db, jobId, attempt, reason, 'waiting for a worker (retry)');
+      noteInterruption();
+      await interruption;
       throw thrown;
     }
     if (error.kind === 'system' && error.retryable && attempt < job.retryLimit) {
@@ -119,6 +131,8 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
       { err: thrown, code: error.code, kind: error.kind, settled, ms: Date.now() - started },
       'job failed',
     );
+  } finally {
+    job.signal.removeEventListener('abort', noteInterruption);
   }
 }
 
