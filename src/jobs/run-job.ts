@@ -67,8 +67,8 @@ export async function runFixJob(deps: RunJobDeps, job: JobWithMetadata<FixJobDat
   // written the moment it is stopped, so that the dead-letter handler finds it.
   let interruption: Promise<void> | null = null;
   const noteInterruption = () => {
-    const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);
     if (interruption) return;
+    const reason = new KodahError('timeout', `Attempt ${attempt + 1} was interrupted (time limit or worker shutdown)`);
     interruption = noteAttemptFailure(db, jobId, attempt, reason, 'waiting for a worker (retry)');
     // Awaited (and its failure thrown) where the attempt unwinds; never an unhandled rejection meanwhile.
     interruption.catch(() => {});

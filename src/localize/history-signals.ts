@@ -70,11 +70,7 @@ export async function readCommitHistory(gitDir: string, commit: string): Promise
 
 /** The past commits whose messages read most like the report, most similar first. */
 export function similarCommits(report: ReportSignals, history: CommitHistory): SimilarCommit[] {
-  // Shaped as the text signals shape it: a repeated word counts at most three times, the title's double.
-  const query = termCounts(tokenize(report.text));
-  for (const [t, c] of query) query.set(t, Math.min(3, c));
-  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
-  const scores = history.messages.score(query);
+  const scores = history.messages.score(report.query);
   return Array.from(scores.keys())
     .filter((c) => scores[c]! > 0)
     .sort((a, b) => scores[b]! - scores[a]!)

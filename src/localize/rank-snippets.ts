@@ -1,10 +1,9 @@
-import { Bm25, termCounts } from '../code/bm25.js';
+import { Bm25 } from '../code/bm25.js';
 import { readBlobs } from '../git/git-objects.js';
 import type { RankedFile } from './rank-files.js';
 import type { ReportSignals } from './report-signals.js';
 import type { Snippet } from '../code/snippets.js';
 import { isParsed, parsedBlob } from './parsed-blobs.js';
-import { tokenize } from '../code/tokenize.js';
 import { boostCallees } from './boost-callees.js';
 import { messageFragments } from './message-fragments.js';
 import type { PastFunctions } from './past-functions.js';
@@ -75,12 +74,7 @@ export async function rankSnippets(
       bm25.add(blob.terms[i]!, blob.lengths[i]!);
     });
   }
-  // Shaped as the file ranking shapes it (text-signals.ts): a word the report repeats (a name in
-  // every line of a traceback) counts at most three times, and the title's words count double.
-  const query = termCounts(tokenize(report.text));
-  for (const [t, c] of query) query.set(t, Math.min(3, c));
-  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
-  const text = bm25.score(query);
+  const text = bm25.score(report.query);
   const maxText = Math.max(...text, 1e-9);
 
   const ranked = candidates.map(({ file, snippet }, i) => {

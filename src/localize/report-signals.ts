@@ -1,3 +1,6 @@
+import { termCounts } from '../code/bm25.js';
+import { tokenize } from '../code/tokenize.js';
+
 /**
  * What a bug report says about where the bug is, read the way a maintainer reads it: file paths,
  * dotted module names, stack-trace frames, and identifiers (those in backticks and code blocks
@@ -26,6 +29,12 @@ export interface ReportSignals {
   frames: StackFrame[];
   /** Identifier → weight: 1 in inline code, 0.5 in code blocks and tracebacks, 0.6 for code-like prose. */
   identifiers: Map<string, number>;
+  /**
+   * The report as a BM25 query, as every lexical signal asks it (files, functions, past commit
+   * messages): a word the report repeats (a name in every line of a traceback) counts at most three
+   * times, and the title, which names the broken thing, adds two for each of its words.
+   */
+  query: Map<string, number>;
 }
 
 const SOURCE_EXT = 'py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|cfg|toml|ini|yaml|yml';
@@ -130,5 +139,8 @@ export function readReport(raw: string): ReportSignals {
   for (const m of text.matchAll(/\b([A-Z]\w+)\.([A-Za-z_]\w+)\b/g)) {
     if (!COMMON.has(m[1]!)) qualified.set(`${m[1]}.${m[2]}`, { owner: m[1]!, member: m[2]! });
   }
-  return { text, title, paths: [...paths], modules, imports, qualified: [...qualified.values()], frames, identifiers };
+  const query = termCounts(tokenize(text));
+  for (const [t, c] of query) query.set(t, Math.min(3, c));
+  for (const t of new Set(tokenize(title))) query.set(t, (query.get(t) ?? 0) + 2);
+  return { text, title, paths: [...paths], modules, imports, qualified: [...qualified.values()], frames, identifiers, query };
 }

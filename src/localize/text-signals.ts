@@ -1,7 +1,5 @@
-import { termCounts } from '../code/bm25.js';
 import type { ReportSignals } from './report-signals.js';
 import { normalized, type SignalContext } from './signal-context.js';
-import { tokenize } from '../code/tokenize.js';
 import { treeIndexes } from './tree-indexes.js';
 
 /**
@@ -12,10 +10,7 @@ export function textSignals({ tree, facts }: SignalContext, report: ReportSignal
   const n = tree.length;
   const { bm25, chunkIndex, chunkFile, chunkName } = treeIndexes(tree, facts);
   // Lexical match of the whole report.
-  const query = termCounts(tokenize(report.text));
-  for (const [t, c] of query) query.set(t, Math.min(3, c));
-  // The title names the broken thing: its words count double.
-  for (const t of new Set(tokenize(report.title))) query.set(t, (query.get(t) ?? 0) + 2);
+  const { query } = report;
   const fileLexical = normalized(bm25.score(query));
   // The same query over functions and classes: a focused match in one method of a long file
   // is not drowned by the rest of the file.
