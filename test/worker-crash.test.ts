@@ -86,7 +86,7 @@ function interruptMidJob(kind: DatabaseKind, signal: NodeJS.Signals, env: Record
       return { status, account, firstExit, firstOutput: first.proc.output() };
     } finally {
       second.proc.child.kill('SIGTERM');
-      expect(await second.proc.exited).toBe(0);
+      expect(await second.proc.exited, second.proc.output()).toBe(0);
     }
   });
 }

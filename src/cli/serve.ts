@@ -13,29 +13,43 @@ async function startKodah(options: KodahOptions): Promise<Kodah> {
   return (await import('../app.js')).startKodah(options);
 }
 
-/** Runs a long-lived process until SIGTERM/SIGINT, then drains it. */
-export async function runUntilSignal(start: () => Promise<Kodah>): Promise<void> {
-  const kodah = await start();
-  return new Promise((resolve, reject) => {
-    const shutdown = (signal: string) => {
-      kodah.log.info({ signal }, 'shutting down: no new jobs, running ones get the grace period');
-      // Should a library leave a handle open, the process still ends: stop() has drained the work.
-      const exit = (code: number) => setTimeout(() => process.exit(code), 5000).unref();
-      kodah.stop().then(
-        () => {
-          exit(0);
-          resolve();
-        },
-        (err: unknown) => {
-          exit(1);
-          kodah.log.error({ err }, 'shutdown failed');
-          reject(err);
-        },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+/**
+ * Runs a long-lived process until SIGTERM/SIGINT, then drains it. The handlers are in place before
+ * the process starts: the API answers /healthz before start() has returned, and a signal in that
+ * window would otherwise end the process at once, mid-start, with no drain and no exit code.
+ */
+export async function runUntilSignal(
+  start: () => Promise<Pick<Kodah, 'log' | 'stop'>>,
+  exit: (code: number) => void = (code) => process.exit(code),
+): Promise<void> {
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const received = new Promise<NodeJS.Signals>((resolve) => (onSignal = resolve));
+  // The first signal drains; a second one finds no handler and ends the process at once.
+  const unlisten = () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  let kodah;
+  try {
+    kodah = await start();
+  } catch (err) {
+    unlisten();
+    throw err;
+  }
+  const signal = await received;
+  unlisten();
+  kodah.log.info({ signal }, 'shutting down: no new jobs, running ones get the grace period');
+  // Should a library leave a handle open, the process still ends: stop() has drained the work.
+  const exitSoon = (code: number) => setTimeout(() => exit(code), 5000).unref();
+  try {
+    await kodah.stop();
+    exitSoon(0);
+  } catch (err) {
+    exitSoon(1);
+    kodah.log.error({ err }, 'shutdown failed');
+    throw err;
+  }
 }
 
 /** `start`, `serve`, `worker` and `migrate`: the processes Kodah runs as, and the schema they need. */

@@ -40,7 +40,13 @@ export function spawnKodah(args: string[], env: Record<string, string>): KodahPr
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      // A process ended by a signal has no exit code: the output says which one, for the failure message.
+      if (signal) out += `\n[ended by ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   return { child, output: () => out, exited };
 }
 
