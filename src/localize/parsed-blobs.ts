@@ -33,6 +33,61 @@ function headOf(cls: Snippet, inner: Snippet[]): Snippet | null {
   return { ...cls, endLine: cls.startLine + lines.length - 1, text: lines.join('\n') };
 }
 
+/** The fewest code lines of a module-level block that is ranked on its own. */
+const BLOCK_MIN_LINES = 3;
+/** A longer block is ranked by windows of this many lines. */
+const BLOCK_MAX_LINES = 80;
+const BLANK_OR_COMMENT = /^\s*(?:#.*|\/\/.*)?$/;
+const ASSIGNED = /^(?:export\s+)?(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*(?::[^=]*)?=[^=]/m;
+
+/**
+ * The module-level code between a file's definitions after its first one: tables, registrations,
+ * constants, regular expressions (`morse_char = {…}` in the middle of a crypto module). A fix
+ * changes them as often as it changes a function, and the prelude shows only what comes before
+ * the first definition. Named by the first name they assign, so that the report naming it counts.
+ */
+function moduleBlocks(snippets: Snippet[], text: string): Snippet[] {
+  if (snippets.length === 0 || snippets[0]!.language === 'text') return [];
+  const lines = text.split('\n');
+  const top = snippets.filter((s) => s.enclosing === null).sort((a, b) => a.startLine - b.startLine);
+  const blocks: Snippet[] = [];
+  const add = (start: number, end: number) => {
+    // Blank lines and comments at either end are left out: a comment between definitions is as
+    // often a section banner or the next definition's as the block's own (measured: one report
+    // fewer on the dev file with them).
+    while (start <= end && BLANK_OR_COMMENT.test(lines[start - 1]!)) start++;
+    while (end >= start && BLANK_OR_COMMENT.test(lines[end - 1]!)) end--;
+    const body = lines.slice(start - 1, end);
+    if (body.filter((l) => !BLANK_OR_COMMENT.test(l)).length < BLOCK_MIN_LINES) return;
+    for (let from = start; from <= end; from += BLOCK_MAX_LINES) {
+      const to = Math.min(end, from + BLOCK_MAX_LINES - 1);
+      const blockText = lines.slice(from - 1, to).join('\n');
+      const name = ASSIGNED.exec(blockText)?.[1] ?? `${from}-${to}`;
+      blocks.push({
+        ...snippets[0]!,
+        name,
+        qualifiedName: name,
+        kind: 'lines',
+        enclosing: null,
+        startLine: from,
+        endLine: to,
+        signature: '',
+        text: blockText,
+      });
+    }
+  };
+  let last = top[0]?.endLine ?? lines.length;
+  for (const def of top.slice(1)) {
+    // Decorators belong to the definition below them.
+    let start = def.startLine - 1;
+    while (start > last && /^\s*@/.test(lines[start - 1]!)) start--;
+    if (start > last) add(last + 1, start);
+    last = Math.max(last, def.endLine);
+  }
+  if (top.length) add(last + 1, lines.length);
+  return blocks;
+}
+
 /** Text kept in all; an agent's searches come back to the same few files of one commit. */
 const MAX_BYTES = 32 * 1024 * 1024;
 const parsed = new Map<string, { blob: ParsedBlob; bytes: number }>();
@@ -52,9 +107,10 @@ export async function parsedBlob(sha: string, path: string, content: () => strin
     return known.blob;
   }
   const text = content();
-  const snippets = (await extractSnippets(path, text)).flatMap((s, _, all) =>
-    s.kind === 'class' && s.endLine - s.startLine > WHOLE_CLASS_LINES ? (headOf(s, all) ?? []) : [s],
-  );
+  const extracted = await extractSnippets(path, text);
+  const snippets = extracted
+    .flatMap((s, _, all) => (s.kind === 'class' && s.endLine - s.startLine > WHOLE_CLASS_LINES ? (headOf(s, all) ?? []) : [s]))
+    .concat(moduleBlocks(extracted, text));
   const tokens = snippets.map((s) => tokenize(s.text));
   const blob = { snippets, terms: tokens.map((t) => termCounts(t)), lengths: tokens.map((t) => t.length) };
   parsed.set(key, { blob, bytes: text.length });
