@@ -79,7 +79,10 @@ export async function rankSnippets(
 
   const ranked = candidates.map(({ file, snippet }, i) => {
     const reasons: string[] = [];
-    let score = 0.5 * (file.score / topScore) + 0.3 * (text[i]! / maxText);
+    // The file's rank weighs 0.4: at 0.5 the best file's weak functions came before a second
+    // file's matching ones (dev file, every gold line shown: 0.3 75.7%, 0.35 76.9%, 0.4 78.1%,
+    // 0.45 76.9%, 0.5 76.3%; the text's 0.3 measured best beside it).
+    let score = 0.4 * (file.score / topScore) + 0.3 * (text[i]! / maxText);
     const owner = snippet.enclosing ? report.identifiers.get(snippet.enclosing) : undefined;
     if (owner !== undefined && CONSTRUCTORS.has(snippet.name) && !qualified.has(snippet.qualifiedName)) {
       score += CONSTRUCTOR_WEIGHT * owner;
