@@ -9,6 +9,7 @@ import { localize, localizeFiles } from '../src/localize/localize.js';
 import { resolveCommit } from '../src/git/git-objects.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 import { spawnKodah } from './helpers/kodah-process.js';
+import { scratchRepo } from './helpers/scratch-repo.js';
 
 const FILES: Record<string, string> = {
   'shop/processor.py':
@@ -116,4 +117,24 @@ describe('localizing a bug report in a real repository', () => {
     git.git('shop', 'branch', '-f', 'main', next);
     expect((await run()).commit).toBe(git.git('shop', 'rev-parse', 'main'));
   });
+});
+
+it('`within` picks the files before their functions are ranked: a folder whose files rank low is still searched', async () => {
+  const repo = scratchRepo('kodah-within-');
+  try {
+    // A dozen files match "parse the price" better than the one in legacy/, which ranks below
+    // the eight whose functions are ranked.
+    const files: Record<string, string> = { 'legacy/money.py': 'def read_amount(text):\n    return float(text)  # price\n' };
+    for (let i = 0; i < 12; i++)
+      files[`shop/price_${i}.py`] = `def parse_price_${i}(text):\n    """Parse the price."""\n    return parse(text, price=True)\n`;
+    const commit = repo.commit('shop', files);
+    const search = (within?: (p: string) => boolean) =>
+      localize(repo.gitDir, commit, 'parse the price', { cache: new FactsCache(), pastFunctions: false, within });
+    expect((await search()).snippets.map((s) => s.path)).not.toContain('legacy/money.py');
+    const inLegacy = await search((p) => p.startsWith('legacy/'));
+    expect(inLegacy.files.map((f) => f.path)).toEqual(['legacy/money.py']);
+    expect(inLegacy.snippets.map((s) => s.qualifiedName)).toEqual(['read_amount']);
+  } finally {
+    repo.remove();
+  }
 });

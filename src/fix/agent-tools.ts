@@ -193,9 +193,11 @@ async function searchCode(ws: AgentWorkspace, args: { query: string; path_glob?:
     files: 30,
     snippets: 80,
     pastFunctions: false,
+    // The glob picks the files before their functions are ranked: filtering the results instead
+    // would find nothing in a folder whose files rank below the best few for the query.
+    within: args.path_glob ? picomatch(args.path_glob, { dot: true }) : undefined,
   });
-  const matches = args.path_glob ? picomatch(args.path_glob, { dot: true }) : () => true;
-  const hits = localized.snippets.filter((s) => matches(s.path)).slice(0, SEARCH_RESULTS);
+  const hits = localized.snippets.slice(0, SEARCH_RESULTS);
   if (!hits.length) return { answer: 'No functions or classes match.', target, outcome: 'no results', ok: true, changed: false };
   const parts = hits.map((s) => {
     ws.viewed.add(s.path);

@@ -30,16 +30,20 @@ export interface Localization {
 /**
  * Files, then the functions, methods and classes of the best of them, for a bug report. Unless
  * `pastFunctions` is false, the functions past commits like the report changed count too (it
- * reads those commits' diffs: about 100 ms on a large project).
+ * reads those commits' diffs: about 100 ms on a large project). `within` keeps only the files it
+ * accepts, before their functions are ranked: a search in one folder finds what is there even
+ * when better matches lie elsewhere.
  */
 export async function localize(
   gitDir: string,
   commit: string,
   description: string,
-  options: { cache: FactsCache; files?: number; snippets?: number; pastFunctions?: boolean },
+  options: { cache: FactsCache; files?: number; snippets?: number; pastFunctions?: boolean; within?: (path: string) => boolean },
 ): Promise<Localization> {
   const report = readReport(description);
-  const { files, tree, similar } = await rankFiles(gitDir, commit, report, options.cache);
+  const ranked = await rankFiles(gitDir, commit, report, options.cache);
+  const { tree, similar } = ranked;
+  const files = options.within ? ranked.files.filter((f) => options.within!(f.path)) : ranked.files;
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
   // They only refine the order of functions: history git cannot diff (a mirror missing the blobs
   // of old commits) leaves the ranking as it would be without them, rather than stopping the job.
