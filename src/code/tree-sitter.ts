@@ -97,7 +97,6 @@ export function languageOf(filePath: string): LanguageName | null {
 }
 
 let runtime: Promise<{ module: TreeSitterModule; dir: string }> | undefined;
-const languages = new Map<string, Promise<unknown>>();
 
 function loadRuntime() {
   runtime ??= (async () => {
@@ -111,13 +110,25 @@ function loadRuntime() {
   return runtime;
 }
 
-/** A parser for the language, the grammar loaded once per process. */
-async function parserFor(language: LanguageName): Promise<TsParser> {
-  const { module, dir } = await loadRuntime();
+const parsers = new Map<string, Promise<TsParser>>();
+
+/**
+ * The parser of a language, made once per thread with its grammar and used for every parse: a
+ * parse runs to its end synchronously, so none is ever shared by two at a time. A parser lives in
+ * WASM memory that only delete() gives back; one made per parse held about 15 KB for ever.
+ */
+function parserFor(language: LanguageName): Promise<TsParser> {
   const file = GRAMMARS[language];
-  let grammar = languages.get(file);
-  if (!grammar) languages.set(file, (grammar = readFile(path.join(dir, file)).then((bytes) => module.Language.load(bytes))));
-  return new module.Parser().setLanguage(await grammar);
+  let parser = parsers.get(file);
+  if (!parser) {
+    parser = loadRuntime().then(async ({ module, dir }) =>
+      new module.Parser().setLanguage(await module.Language.load(await readFile(path.join(dir, file)))),
+    );
+    // A grammar that failed to load is tried again by the next parse.
+    parser.catch(() => parsers.delete(file));
+    parsers.set(file, parser);
+  }
+  return parser;
 }
 
 /** Parses, hands the tree to `use`, and frees the tree's WASM memory whatever happens. */
