@@ -35,6 +35,7 @@ describe('config', () => {
       name: 'gpt-4o-mini',
       timeoutMs: 120_000,
       maxRetries: 3,
+      contextTokens: 128_000,
       pricing: null,
     });
     const priced = loadConfig({
@@ -42,6 +43,7 @@ describe('config', () => {
       KODAH_MODEL: 'gpt-4o',
       KODAH_MODEL_TIMEOUT_S: '30',
       KODAH_MODEL_MAX_RETRIES: '0',
+      KODAH_MODEL_CONTEXT_TOKENS: '32768',
       KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5',
       KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: '10',
     });
@@ -49,6 +51,7 @@ describe('config', () => {
       name: 'gpt-4o',
       timeoutMs: 30_000,
       maxRetries: 0,
+      contextTokens: 32_768,
       pricing: { inputPerMTokUsd: 2.5, outputPerMTokUsd: 10 },
     });
     expect(() => loadConfig({ KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: '2.5' })).toThrow(/KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: set both/);

@@ -131,6 +131,7 @@ const schema = z
     KODAH_MODEL: z.string().min(1).default('gpt-4o-mini'),
     KODAH_MODEL_TIMEOUT_S: int(1, 3600).default(120),
     KODAH_MODEL_MAX_RETRIES: int(0, 10).default(3),
+    KODAH_MODEL_CONTEXT_TOKENS: int(4000, 10_000_000).default(128_000),
     KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD: usdPerMTok.optional(),
     KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD: usdPerMTok.optional(),
     KODAH_FIX_MAX_ATTEMPTS: int(1, 10).default(3),
@@ -309,6 +310,8 @@ export interface Config {
     /** Per attempt; the client retries `maxRetries` times on timeouts, 429 and 5xx. */
     timeoutMs: number;
     maxRetries: number;
+    /** The conversation the model takes, in tokens: the agent drops old tool answers before it is full. */
+    contextTokens: number;
     /** Null when unknown: costs then count as 0. */
     pricing: { inputPerMTokUsd: number; outputPerMTokUsd: number } | null;
   } | null;
@@ -631,6 +634,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           name: e.KODAH_MODEL,
           timeoutMs: e.KODAH_MODEL_TIMEOUT_S * 1000,
           maxRetries: e.KODAH_MODEL_MAX_RETRIES,
+          contextTokens: e.KODAH_MODEL_CONTEXT_TOKENS,
           pricing:
             e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD !== undefined && e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD !== undefined
               ? { inputPerMTokUsd: e.KODAH_MODEL_PRICE_INPUT_PER_MTOK_USD, outputPerMTokUsd: e.KODAH_MODEL_PRICE_OUTPUT_PER_MTOK_USD }

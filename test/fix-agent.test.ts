@@ -211,6 +211,31 @@ describe('the agent fixes a real bug in the sandbox', () => {
   }, 180_000);
 });
 
+describe('a conversation longer than the model takes', () => {
+  // A 4,000-token model: the conversation may fill 2,400 before old answers are left out.
+  const world = agentWorld({ repos: { shop: FILES }, env: { KODAH_MODEL_CONTEXT_TOKENS: '4000' } });
+
+  it('leaves out all but the latest answers once it passes its share, and a left-out call may be made again', async () => {
+    const { key } = await world.app.account();
+    world.model.requests.length = 0;
+    // Each answer is about 400 numbered lines: some 800 tokens.
+    const counts = Array.from({ length: 8 }, (_, i) => call('run', { command: `seq ${i + 1} ${i + 400}` }));
+    world.model.reply(...counts, counts[0]!, FIX_EDIT, call('submit', { explanation: 'Convert prices to numbers.' }));
+    const { status } = await fixJob(world, key);
+    expect(status.status, JSON.stringify(status)).toBe('completed');
+
+    const answers = toolAnswers(world.model.requests.slice(0, -1));
+    // The first answers stand as a note; the latest five are whole.
+    expect(answers[0]).toMatch(/^\[Left out to keep the conversation within the model's context: the answer to step 1 \(run seq 1 400\)/);
+    expect(answers.slice(-5).every((a) => /^exit code 0/.test(a))).toBe(true);
+    // The first call, made again once its answer was left out, is answered, not refused as a repeat.
+    expect(answers.at(-1)).toMatch(/^exit code 0[\s\S]*\n400\n/);
+    // The answers sent with the last request: five whole, the others notes (nine whole were 13,000 characters).
+    const sent = answers.reduce((sum, a) => sum + a.length, 0);
+    expect(sent).toBeLessThan(6 * answers.at(-1)!.length);
+  }, 180_000);
+});
+
 describe('a model without tool calling', () => {
   const world = agentWorld({ repos: { shop: FILES }, env: { KODAH_FIX_MODE: 'auto' }, tools: false });
 

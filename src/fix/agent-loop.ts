@@ -1,6 +1,7 @@
 import type { FixStep } from '../jobs/fix-engine.js';
 import type { Logger } from '../lib/logger.js';
 import type { ChatMessage, ChatModel, ToolCall } from '../llm/chat-model.js';
+import { estimateTokens } from '../llm/count-tokens.js';
 import type { UsageMeter } from '../llm/usage.js';
 import { rejectedSubmit, USE_TOOLS } from './agent-prompts.js';
 import { AGENT_TOOLS, type AgentWorkspace, bounded, parseArguments, runTool, type ToolOutcome } from './agent-tools.js';
@@ -36,6 +37,29 @@ export type AgentOutcome =
 
 /** Answers without a tool call, and refused repeats, tolerated in a row before the run ends. */
 const MAX_IDLE = 3;
+/** The model's context when it does not say (gpt-4o's). */
+const DEFAULT_CONTEXT_TOKENS = 128_000;
+/**
+ * The share of the model's context the conversation may fill before old tool answers are dropped:
+ * the rest is for its answer and the error of a token estimate.
+ */
+const CONVERSATION_SHARE = 0.6;
+/** The latest tool answers, always kept whole. */
+const KEEP_RECENT_ANSWERS = 5;
+/** An answer this short is kept: the note that stands for it would save nothing. */
+const ELIDE_ABOVE_TOKENS = 120;
+/** Role and separators of a message, in tokens (as the chat model estimates them). */
+const MESSAGE_TOKENS = 4;
+
+/** A tool answer in the conversation: where it is, what it costs, which call it answers. */
+interface Answer {
+  index: number;
+  tokens: number;
+  /** The call's key in the repeat check, when it has one: a dropped answer may be asked for again. */
+  key: string | null;
+  label: string;
+  dropped: boolean;
+}
 
 /**
  * One candidate: the model calls tools until it submits a fix that passes its checks, or a budget
@@ -51,6 +75,32 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   let fingerprint = await treeFingerprint(ws.tree);
   let idle = 0;
   let lastProblems: string[] = [];
+  // Each step sends the whole conversation: sixty answers of up to 12,000 characters would pass
+  // any model's context (and spend the token budget on the same old output again and again). Once
+  // it passes its share, every answer but the latest few is dropped at once, as SWE-agent drops
+  // old observations; between drops the conversation only grows, so a provider's prompt cache
+  // keeps serving its start.
+  const limit = (model.contextTokens ?? DEFAULT_CONTEXT_TOKENS) * CONVERSATION_SHARE;
+  const answers: Answer[] = [];
+  let conversation = messages.reduce((sum, m) => sum + estimateTokens(m.content) + MESSAGE_TOKENS, 0);
+  let callKey: string | null = null;
+  const pushAnswer = (toolCallId: string, content: string, label: string) => {
+    const tokens = estimateTokens(content) + MESSAGE_TOKENS;
+    answers.push({ index: messages.length, tokens, key: callKey, label, dropped: false });
+    messages.push({ role: 'tool', toolCallId, content });
+    conversation += tokens;
+    callKey = null;
+  };
+  const dropOldAnswers = () => {
+    for (const a of answers.slice(0, -KEEP_RECENT_ANSWERS)) {
+      if (a.dropped || a.tokens <= ELIDE_ABOVE_TOKENS) continue;
+      const note = `[Left out to keep the conversation within the model's context: the answer to ${a.label}. Call the tool again if you need it.]`;
+      messages[a.index] = { ...(messages[a.index] as Extract<ChatMessage, { role: 'tool' }>), content: note };
+      conversation += estimateTokens(note) + MESSAGE_TOKENS - a.tokens;
+      a.dropped = true;
+      if (a.key) seen.delete(a.key);
+    }
+  };
 
   const step = async (call: Omit<FixStep, 'n' | 'candidate'>) => {
     const recorded = await run.onStep({ ...call, candidate: run.candidate });
@@ -78,6 +128,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     const over = exhausted();
     if (over) return { ok: false, why: `The model did not submit a fix that passes the checks before ${over}.`, steps, lastProblems };
 
+    if (conversation > limit) dropOldAnswers();
     const left = budget.timeMs - (Date.now() - started);
     const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(left)));
     let answer;
@@ -95,18 +146,21 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     }
     run.meter.add(answer);
     messages.push({ role: 'assistant', content: answer.content, ...(answer.toolCalls.length && { toolCalls: answer.toolCalls }) });
+    // The provider's count of what it was sent, and of what it wrote, which is sent back next.
+    conversation = answer.usage.promptTokens + answer.usage.completionTokens;
 
     if (!answer.toolCalls.length) {
       await step({ tool: 'model', target: '', outcome: 'answered without a tool call', ok: false, seconds: 0 });
       if (++idle >= MAX_IDLE) return { ok: false, why: 'The model stopped calling tools without submitting a fix.', steps, lastProblems };
       messages.push({ role: 'user', content: USE_TOOLS });
+      conversation += estimateTokens(USE_TOOLS) + MESSAGE_TOKENS;
       continue;
     }
 
     for (const call of answer.toolCalls) {
       // Every call gets an answer (the protocol wants one per id), even once the budget is spent.
       if (exhausted()) {
-        messages.push({ role: 'tool', toolCallId: call.id, content: 'Not run: the budget is spent.' });
+        pushAnswer(call.id, 'Not run: the budget is spent.', `${call.name} (not run)`);
         continue;
       }
       const t0 = performance.now();
@@ -118,12 +172,18 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
           // Later calls of the same answer are moot: the fix is in.
           return { ok: true, validation: outcome.accepted, explanation: outcome.explanation, steps };
         }
-        messages.push({ role: 'tool', toolCallId: call.id, content: outcome.answer });
+        pushAnswer(call.id, outcome.answer, `step ${recorded.n} (submit)`);
         run.log.info({ step: recorded.n, problems: lastProblems }, 'submitted fix rejected');
         continue;
       }
-      await step({ tool: call.name.slice(0, 40), target: outcome.target, outcome: outcome.outcome, ok: outcome.ok, seconds });
-      messages.push({ role: 'tool', toolCallId: call.id, content: outcome.answer });
+      const recorded = await step({
+        tool: call.name.slice(0, 40),
+        target: outcome.target,
+        outcome: outcome.outcome,
+        ok: outcome.ok,
+        seconds,
+      });
+      pushAnswer(call.id, outcome.answer, `step ${recorded.n} (${recorded.tool} ${recorded.target})`.slice(0, 240));
     }
     if (idle >= MAX_IDLE) return { ok: false, why: 'The model kept repeating calls whose answers it already had.', steps, lastProblems };
   }
@@ -150,6 +210,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     }
     idle = 0;
     seen.set(key, steps.length + 1);
+    callKey = key;
     if (parsed.tool === 'submit') {
       const explanation = String(parsed.args.explanation ?? '').trim();
       const validation = await run.validate();

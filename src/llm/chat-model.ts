@@ -50,6 +50,8 @@ export interface ChatOptions {
 /** A chat model that answers a conversation; one implementation per provider protocol. */
 export interface ChatModel {
   readonly name: string;
+  /** The conversation it takes, in tokens, when known. */
+  readonly contextTokens?: number;
   complete(messages: ChatMessage[], options: ChatOptions): Promise<ChatCompletion>;
 }
 
@@ -62,6 +64,7 @@ export interface OpenAiChatModelOptions {
   /** Retries after the first attempt, on timeouts, connection errors, 408, 409, 429 and 5xx. */
   maxRetries: number;
   pricing?: { inputPerMTokUsd: number; outputPerMTokUsd: number } | null;
+  contextTokens?: number;
 }
 
 /** Provider error messages are quoted up to this length. */
@@ -118,6 +121,7 @@ export function openAiChatModel(options: OpenAiChatModelOptions): ChatModel {
 
   return {
     name: options.model,
+    contextTokens: options.contextTokens,
     async complete(messages, { signal, maxTokens, temperature, tools } = {}) {
       // OpenAI refuses an empty `tools`; offering none is not offering any.
       const offered = tools?.length ? tools : undefined;
