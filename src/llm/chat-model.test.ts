@@ -148,6 +148,17 @@ describe('openAiChatModel', () => {
     }
   });
 
+  it('says which setting to change when the conversation is longer than the model takes', async () => {
+    // vLLM's words for it; OpenAI's: "This model's maximum context length is 128000 tokens…".
+    const said = "This model's maximum context length is 32768 tokens. However, you requested 40211 tokens in the messages.";
+    fake.reply({ status: 400, body: { error: { message: said } } });
+    const err = await failure(model({ maxRetries: 3, contextTokens: 128_000 }).complete(ask, {}));
+    expect(err).toMatchObject({ code: 'model_unavailable', retryable: false });
+    expect(err.message).toMatch(
+      /maximum context length is 32768[\s\S]*Set KODAH_MODEL_CONTEXT_TOKENS to the context "test-model" takes \(now 128000\)/,
+    );
+  });
+
   it.each([400, 403, 404])('does not retry a %i', async (status) => {
     fake.reply({ status }, 'not asked for');
     const err = await failure(model({ maxRetries: 3 }).complete(ask, {}));

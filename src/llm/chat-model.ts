@@ -67,6 +67,9 @@ export interface OpenAiChatModelOptions {
   contextTokens?: number;
 }
 
+/** How OpenAI, vLLM, LiteLLM and llama.cpp's server refuse a conversation longer than the model takes. */
+const CONTEXT_EXCEEDED =
+  /context length|context window|context_length_exceeded|maximum context|too many tokens|exceeds the available context/i;
 /** Provider error messages are quoted up to this length. */
 const MAX_QUOTE = 300;
 /** Per-message framing tokens (role, separators), for when a server reports no usage. */
@@ -273,19 +276,21 @@ function toModelError(
   if (err instanceof APIError && err.status !== undefined) {
     const status = err.status;
     const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
+    const detail = (err.error as { message?: unknown } | undefined)?.message;
+    const said = quote(typeof detail === 'string' ? detail : err.message);
     const hint =
       status === 401 || status === 403
         ? ' Check OPENAI_API_KEY.'
         : status === 404
           ? ` Check KODAH_MODEL ("${options.model}") and OPENAI_BASE_URL.`
-          : '';
+          : status === 400 && CONTEXT_EXCEEDED.test(said)
+            ? ` Set KODAH_MODEL_CONTEXT_TOKENS to the context "${options.model}" takes${options.contextTokens ? ` (now ${options.contextTokens})` : ''}, or lower KODAH_FIX_CONTEXT_TOKENS.`
+            : '';
     const wait = retryAfterMs(err.headers);
     // bufferedFetch said not to retry: the provider asked for a longer wait than a worker sleeps.
     const tooLong = retryable && wait !== undefined && wait > MAX_RETRY_AFTER_MS;
     const attempts = tooLong ? ` and asks to wait ${Math.ceil(wait / 1000)} s` : retryable ? retried : '';
     const requestId = err.requestID ? ` (request id ${err.requestID})` : '';
-    const detail = (err.error as { message?: unknown } | undefined)?.message;
-    const said = quote(typeof detail === 'string' ? detail : err.message);
     if (sentTools && refusesTools(status, said)) {
       // Asking again gets the same refusal: only a set-up change (or no tools) helps.
       const sentence = `${where} cannot call functions with model "${options.model}": it refused a request with tools (${status}: ${said})${requestId}. Use a model and server with function calling, or set KODAH_FIX_MODE=single-shot.`;
