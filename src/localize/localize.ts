@@ -41,9 +41,9 @@ export async function localize(
   options: { cache: FactsCache; files?: number; snippets?: number; pastFunctions?: boolean; within?: (path: string) => boolean },
 ): Promise<Localization> {
   const report = readReport(description);
-  const ranked = await rankFiles(gitDir, commit, report, options.cache);
-  const { tree, similar } = ranked;
-  const files = options.within ? ranked.files.filter((f) => options.within!(f.path)) : ranked.files;
+  const { files: all, tree, similar } = await rankFiles(gitDir, commit, report, options.cache);
+  const within = options.within;
+  const files = within ? all.filter((f) => within(f.path)) : all;
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
   // They only refine the order of functions: history git cannot diff (a mirror missing the blobs
   // of old commits) leaves the ranking as it would be without them, rather than stopping the job.
