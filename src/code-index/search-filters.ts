@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { globMatcher } from '../lib/glob.js';
 import { KodahError } from '../lib/errors.js';
 import { sanitizeRemoteUri } from './repositories.js';
 import type { SegmentFile } from './search-segment.js';
@@ -64,7 +64,7 @@ export function compileFilters(filters: SearchFilters = {}): CompiledFilters {
           throw new KodahError('invalid_input', `filters.file_patterns: ${JSON.stringify(pattern)} is not a valid glob`, { kind: 'input' });
         }
         try {
-          return picomatch(pattern, { dot: true, basename: !pattern.includes('/'), strictBrackets: true });
+          return globMatcher(pattern, { basename: true, strict: true });
         } catch (err) {
           throw new KodahError(
             'invalid_input',

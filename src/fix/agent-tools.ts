@@ -1,11 +1,11 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { worktreeGit } from '../git/worktree-git.js';
 import type { ToolSpec } from '../llm/chat-model.js';
 import type { FactsCache } from '../localize/facts-cache.js';
 import { localize } from '../localize/localize.js';
+import { GlobError, globMatcher } from '../lib/glob.js';
 import { applyEdits } from './apply-edits.js';
 import type { TestPlan } from './plan-tests.js';
 import { safeTarget } from './safe-path.js';
@@ -186,6 +186,8 @@ export async function runTool(ws: AgentWorkspace, tool: Exclude<ToolName, 'submi
 
 async function searchCode(ws: AgentWorkspace, args: { query: string; path_glob?: string }): Promise<ToolOutcome> {
   const target = args.path_glob ? `${args.query} in ${args.path_glob}` : args.query;
+  const within = args.path_glob ? glob(args.path_glob, false) : undefined;
+  if (within instanceof GlobError) return { answer: within.message, target, outcome: 'bad glob', ok: false, changed: false };
   // An agent searches often and in few words: the diffs of past commits (past-functions.ts) would
   // add about 100 ms to every step for little, so only the first localization reads them.
   const localized = await localize(ws.tree.gitDir, ws.tree.commit, args.query, {
@@ -195,7 +197,7 @@ async function searchCode(ws: AgentWorkspace, args: { query: string; path_glob?:
     pastFunctions: false,
     // The glob picks the files before their functions are ranked: filtering the results instead
     // would find nothing in a folder whose files rank below the best few for the query.
-    within: args.path_glob ? picomatch(args.path_glob, { dot: true }) : undefined,
+    within,
   });
   const hits = localized.snippets.slice(0, SEARCH_RESULTS);
   if (!hits.length) return { answer: 'No functions or classes match.', target, outcome: 'no results', ok: true, changed: false };
@@ -249,7 +251,8 @@ async function listFiles(ws: AgentWorkspace, args: { path?: string; pattern?: st
     '--',
     folder ? `:(literal)${folder}` : '.',
   ]);
-  const matches = args.pattern ? picomatch(args.pattern, { dot: true, basename: !args.pattern.includes('/') }) : () => true;
+  const matches = args.pattern ? glob(args.pattern, true) : () => true;
+  if (matches instanceof GlobError) return { answer: matches.message, target, outcome: 'bad pattern', ok: false, changed: false };
   const all = [...new Set(listed.split('\0').filter(Boolean))].filter((p) => matches(p)).sort();
   if (!all.length) return { answer: 'No files match.', target, outcome: 'no files', ok: true, changed: false };
   const shown = all.slice(0, LIST_ENTRIES);
@@ -317,4 +320,14 @@ async function editFile(ws: AgentWorkspace, args: { path: string; search: string
 
 function isGitPath(root: string, target: string): boolean {
   return path.relative(root, target).split(path.sep).includes('.git');
+}
+
+/** A glob the model wrote, or why it cannot be matched (said back to it). */
+function glob(pattern: string, basename: boolean): ((path: string) => boolean) | GlobError {
+  try {
+    return globMatcher(pattern, { basename });
+  } catch (err) {
+    if (err instanceof GlobError) return new GlobError(`The pattern ${JSON.stringify(pattern)} cannot be matched: ${err.message}.`);
+    throw err;
+  }
 }
