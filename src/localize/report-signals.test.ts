@@ -68,3 +68,17 @@ describe('reading a bug report', () => {
     expect(ids.has('body')).toBe(false);
   });
 });
+
+it('reads a 64 KB report built to make regular expressions backtrack, and still finds what it names', () => {
+  // Each took 3.5–9 s (the API takes 64 KB): a run of "a." or letters re-read by the path pattern
+  // at every place it starts, blanks split every way by the environment-line pattern, and one
+  // long module imported under 5,000 names.
+  const tail = ' Fails in sympy/core/basic.py.';
+  for (const filler of ['a.'.repeat(32_000), 'a'.repeat(64_000), 'a/'.repeat(32_000), `${' '.repeat(64_000)}!`]) {
+    expect(readReport(filler + tail).paths).toContain('sympy/core/basic.py');
+  }
+  const imports = readReport(`from ${'a.'.repeat(20_000)}b import ${'a, '.repeat(5_000)}\n${tail}`);
+  expect(imports.paths).toEqual(['sympy/core/basic.py']);
+  expect(imports.imports.filter((i) => i.name === 'a')).toHaveLength(5_000);
+  // A watchdog, not a speed goal: all of it takes about 100 ms, and took 30 s.
+}, 5_000);

@@ -39,6 +39,13 @@ export interface ReportSignals {
 
 const SOURCE_EXT = 'py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|cfg|toml|ini|yaml|yml';
 const PATH = new RegExp(String.raw`(?:[\w.-]+[\\/])*[\w.-]+\.(?:${SOURCE_EXT})\b`, 'g');
+/**
+ * The runs of characters a path is made of. PATH backtracks over a whole run at each place it
+ * starts, so it reads each run on its own and leaves out runs no path is as long as: on the
+ * 64 KB report the API takes, "a.a.a.…" took it 9 s over the whole text.
+ */
+const PATH_RUN = /[\w.\\/-]+/g;
+const LONGEST_PATH = 400;
 const PY_FRAME = /File "([^"]+)", line (\d+), in ([\w<>]+)/g;
 const DOTTED = /\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\b/g;
 const CODE_BLOCK = /```[\s\S]*?```/g;
@@ -62,7 +69,10 @@ const PROSE_CALL = /\b([A-Za-z_]\w{2,63})\((?=[^)\n]{0,80}\))/g;
 
 // Issue templates' hidden comments, and "name: version" dumps of the reporter's environment.
 const HTML_COMMENT = /<!--[\s\S]*?-->/g;
-const ENV_LINE = /^\s*[-*]?\s*[\w.+-]+\s*[:=]\s*\S*\s*$/;
+// One way to match each part: `\s*[-*]?\s*` tried every split of a long run of blanks (3.5 s for 60,000).
+const ENV_LINE = /^\s*(?:[-*]\s*)?[\w.+-]+\s*[:=]\s*\S*\s*$/;
+/** A line longer than this is no "name: version" line. */
+const LONGEST_ENV_LINE = 300;
 const IMPORT_AS = /^\s*import\s+([\w.]+)\s+as\s+(\w+)/gm;
 const FROM_IMPORT = /^\s*(?:>>>\s*)?from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)\)?/gm;
 
@@ -72,7 +82,7 @@ export function cleanReport(raw: string): string {
   const keep = lines.map(() => true);
   for (let i = 0; i < lines.length;) {
     let j = i;
-    while (j < lines.length && ENV_LINE.test(lines[j]!)) j++;
+    while (j < lines.length && lines[j]!.length <= LONGEST_ENV_LINE && ENV_LINE.test(lines[j]!)) j++;
     if (j - i >= 4) for (let k = i; k < j; k++) keep[k] = false;
     i = Math.max(j, i + 1);
   }
@@ -88,7 +98,10 @@ export function readReport(raw: string): ReportSignals {
   frames.forEach((f, i) => (f.depth = frames.length - 1 - i));
 
   const paths = new Set<string>();
-  for (const m of text.matchAll(PATH)) paths.add(m[0].replaceAll('\\', '/'));
+  for (const run of text.matchAll(PATH_RUN)) {
+    if (run[0].length > LONGEST_PATH) continue;
+    for (const m of run[0].matchAll(PATH)) paths.add(m[0].replaceAll('\\', '/'));
+  }
   for (const f of frames) paths.add(f.path.replaceAll('\\', '/'));
 
   const aliases = new Map<string, string>();
@@ -100,7 +113,8 @@ export function readReport(raw: string): ReportSignals {
   const codeText = [...text.matchAll(CODE_BLOCK)].map((m) => m[0]).join('\n');
   const modules = new Map<string, number>();
   const noteModule = (dotted: string, weight: number) => {
-    if (/\.(?:py|com|org|io|html|txt|rst|md)$/i.test(dotted)) return;
+    // No module's name is this long; a report made of one would cost its length at every mention.
+    if (dotted.length > LONGEST_PATH || /\.(?:py|com|org|io|html|txt|rst|md)$/i.test(dotted)) return;
     const [head, ...rest] = dotted.split('.');
     const expanded = aliases.has(head!) ? [aliases.get(head!)!, ...rest].join('.') : dotted;
     modules.set(expanded, Math.max(modules.get(expanded) ?? 0, weight));
@@ -108,7 +122,7 @@ export function readReport(raw: string): ReportSignals {
   // Named in the prose, a module is meant; imported in an example, it is merely used.
   for (const m of text.replace(CODE_BLOCK, ' ').matchAll(DOTTED)) noteModule(m[0], 1);
   for (const m of codeText.matchAll(DOTTED)) noteModule(m[0], 0.5);
-  for (const { module } of imports) noteModule(module, 0.5);
+  for (const module of new Set(imports.map((i) => i.module))) noteModule(module, 0.5);
 
   const identifiers = new Map<string, number>();
   const note = (id: string, weight: number) => {
