@@ -87,3 +87,8 @@ describe('tests that cannot run', () => {
     expect(whyTestsCannotRun('go test ./...', run(4, 'FAIL'))).toBeNull();
   });
 });
+
+it('reads the test ids of a 64 KB report made of path characters at once (a watchdog: it took 4 s)', () => {
+  const report = `${'a/'.repeat(32_000)} fails: tests/test_a.py::test_b[1-2].`;
+  expect(namedTests(report)).toEqual(['tests/test_a.py::test_b[1-2]']);
+}, 2_000);
