@@ -1,7 +1,7 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** Files under test/ that need no database, server or process. */
-const UNIT_IN_TEST = ['test/lint-layers.test.ts'];
+const UNIT_IN_TEST = ['test/lint-layers.test.ts', 'test/hostile-text.test.ts'];
 
 export default defineConfig({
   test: {

@@ -73,8 +73,9 @@ const HTML_COMMENT = /<!--[\s\S]*?-->/g;
 const ENV_LINE = /^\s*(?:[-*]\s*)?[\w.+-]+\s*[:=]\s*\S*\s*$/;
 /** A line longer than this is no "name: version" line. */
 const LONGEST_ENV_LINE = 300;
-const IMPORT_AS = /^\s*import\s+([\w.]+)\s+as\s+(\w+)/gm;
-const FROM_IMPORT = /^\s*(?:>>>\s*)?from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)\)?/gm;
+// Blanks, not \s, before the statement: from every line start \s* ran over all the empty lines below.
+const IMPORT_AS = /^[ \t]*import\s+([\w.]+)\s+as\s+(\w+)/gm;
+const FROM_IMPORT = /^[ \t]*(?:>>>[ \t]*)?from\s+([\w.]+)\s+import\s+\(?([\w\s,]+)\)?/gm;
 
 /** The report without hidden template text and without runs of four or more environment lines. */
 export function cleanReport(raw: string): string {
