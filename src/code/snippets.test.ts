@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractSnippets, syntaxErrors } from './snippets.js';
+import { ParseGivenUp } from './tree-sitter.js';
 
 const SOURCES: Array<[string, string, string[]]> = [
   [
@@ -87,3 +88,12 @@ it('parses with one parser per language: WASM memory stays flat over thousands o
   // WASM memory only grows; a parser made per parse and never deleted grew it by about 14 MB here.
   expect(process.memoryUsage().external - before).toBeLessThan(4 * 1024 * 1024);
 });
+
+it('gives up a parse that tree-sitter’s error recovery would take minutes over, and parses the next file afresh', async () => {
+  // 210 KB of unclosed definitions: quadratic error recovery, about 10 s here; the limit is under 1 s.
+  const broken = 'def f(\n'.repeat(30_000);
+  await expect(extractSnippets('broken.py', broken)).rejects.toThrow(ParseGivenUp);
+  await expect(syntaxErrors('broken.py', broken)).rejects.toThrow(/gave up on 205 KB of python after \d+ ms/);
+  // The parser is shared: a given-up parse must not be resumed by the next one.
+  expect((await extractSnippets('a.py', 'def ok():\n    return 1\n')).map((s) => s.name)).toEqual(['ok']);
+}, 10_000);

@@ -40,7 +40,10 @@ interface TsTree {
 }
 interface TsParser {
   setLanguage(language: unknown): TsParser;
-  parse(text: string): TsTree | null;
+  /** Null when the progress callback returned true: the parse was given up. */
+  parse(text: string, oldTree: null, options: { progressCallback: () => boolean }): TsTree | null;
+  /** After a parse was given up: the next one starts afresh instead of resuming it. */
+  reset(): void;
 }
 interface TreeSitterModule {
   Parser: { new (): TsParser; init(options: { locateFile: (file: string) => string }): Promise<void> };
@@ -131,10 +134,27 @@ function parserFor(language: LanguageName): Promise<TsParser> {
   return parser;
 }
 
+/**
+ * What a parse may take: tree-sitter reads clean code at 1.5–6 MB/s, but its error recovery is
+ * quadratic on some broken text (`def f(` on 142,000 lines: 380 s for one megabyte), and files
+ * come from repositories and models. The parse runs on the worker's thread, so it is given up.
+ */
+const PARSE_BASE_MS = 200;
+const PARSE_MS_PER_KB = 3;
+
+/** A parse given up at its time limit. */
+export class ParseGivenUp extends Error {}
+
 /** Parses, hands the tree to `use`, and frees the tree's WASM memory whatever happens. */
 export async function withTree<T>(language: LanguageName, text: string, use: (root: TsNode, tree: TsTree) => T): Promise<T> {
-  const tree = (await parserFor(language)).parse(text);
-  if (!tree) throw new Error(`tree-sitter could not parse this ${language} text`);
+  const parser = await parserFor(language);
+  const limitMs = PARSE_BASE_MS + (PARSE_MS_PER_KB * text.length) / 1024;
+  const deadline = performance.now() + limitMs;
+  const tree = parser.parse(text, null, { progressCallback: () => performance.now() > deadline });
+  if (!tree) {
+    parser.reset();
+    throw new ParseGivenUp(`tree-sitter gave up on ${Math.round(text.length / 1024)} KB of ${language} after ${Math.round(limitMs)} ms`);
+  }
   try {
     return use(tree.rootNode, tree);
   } finally {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { localGit } from '../git/git-objects.js';
 import { syntaxErrors } from '../code/snippets.js';
+import { ParseGivenUp } from '../code/tree-sitter.js';
 
 /**
  * The changed files that parse worse than before: tree-sitter errors the edit added (a file that
@@ -13,7 +14,14 @@ export async function newSyntaxErrors(gitDir: string, commit: string, worktree: 
     const after = await readFile(path.join(worktree, file), 'utf8').catch(() => null);
     if (after === null) continue;
     const before = await localGit(gitDir, ['show', `${commit}:${file}`]).catch(() => '');
-    const [was, is] = await Promise.all([syntaxErrors(file, before), syntaxErrors(file, after)]);
+    // A file tree-sitter gives up on within its time limit: the committed one cannot be judged
+    // against, an edited one is not a fix anyone can review.
+    const [was, is] = await Promise.all([syntaxErrors(file, before).catch(givenUp), syntaxErrors(file, after).catch(givenUp)]);
+    if (was === null) continue;
+    if (is === null) {
+      problems.push(`${file} could not be parsed within the time limit: it is too large or too broken to check.`);
+      continue;
+    }
     if (is.length > was.length) {
       const fresh = is.filter((line) => !was.includes(line));
       problems.push(
@@ -22,4 +30,9 @@ export async function newSyntaxErrors(gitDir: string, commit: string, worktree: 
     }
   }
   return problems;
+}
+
+function givenUp(err: unknown): null {
+  if (err instanceof ParseGivenUp) return null;
+  throw err;
 }

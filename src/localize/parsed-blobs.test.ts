@@ -44,3 +44,9 @@ it('ranks the module-level tables between definitions on their own, named by wha
   // Ranked with the functions: each block has its terms.
   expect(blob.terms).toHaveLength(blob.snippets.length);
 });
+
+it('ranks a file tree-sitter gives up on by windows of its lines', async () => {
+  const blob = await parsedBlob('b'.repeat(40), 'broken.py', () => 'def f(\n'.repeat(30_000));
+  expect(blob.snippets.length).toBeGreaterThan(0);
+  expect(blob.snippets.every((s) => s.kind === 'lines')).toBe(true);
+}, 10_000);

@@ -1,5 +1,6 @@
 import { termCounts } from '../code/bm25.js';
-import { extractSnippets, type Snippet } from '../code/snippets.js';
+import { extractSnippets, lineWindows, type Snippet } from '../code/snippets.js';
+import { ParseGivenUp } from '../code/tree-sitter.js';
 import { tokenize } from '../code/tokenize.js';
 
 /**
@@ -107,7 +108,11 @@ export async function parsedBlob(sha: string, path: string, content: () => strin
     return known.blob;
   }
   const text = content();
-  const extracted = await extractSnippets(path, text);
+  // A file tree-sitter gives up on (broken beyond its error recovery) is ranked by windows of lines.
+  const extracted = await extractSnippets(path, text).catch((err: unknown) => {
+    if (err instanceof ParseGivenUp) return lineWindows(path, text);
+    throw err;
+  });
   const snippets = extracted
     .flatMap((s, _, all) => (s.kind === 'class' && s.endLine - s.startLine > WHOLE_CLASS_LINES ? (headOf(s, all) ?? []) : [s]))
     .concat(moduleBlocks(extracted, text));
