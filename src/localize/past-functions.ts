@@ -53,6 +53,13 @@ export function definedName(header: string): string | undefined {
 }
 
 /**
+ * The diffs of 30 commits are a few hundred KB on sympy; a repository whose commits change huge
+ * files would hand the worker hundreds of MB for a light signal. Past this, git is stopped and the
+ * functions are ranked without it (localize() catches the failure).
+ */
+const MAX_DIFF_BYTES = 32 * 1024 * 1024;
+
+/**
  * What the past commits most like the report changed, function by function: an earlier fix of
  * "the LaTeX of a Subs" changed `_print_Subs`, and the next bug of that kind is likely there too,
  * even when its words never appear in the code. Each commit votes by its similarity, split over
@@ -62,20 +69,24 @@ export function definedName(header: string): string | undefined {
 export async function pastFunctions(gitDir: string, similar: SimilarCommit[]): Promise<PastFunctions> {
   const past: PastFunctions = new Map();
   if (similar.length === 0) return past;
-  const out = await localGit(gitDir, [
-    '-c',
-    `core.attributesFile=${await attributesFile()}`,
-    'log',
-    '--no-walk=unsorted',
-    '--no-renames',
-    '--no-ext-diff',
-    '--no-textconv',
-    '--patch',
-    '--unified=0',
-    `--format=${COMMIT_START}%H`,
-    '--end-of-options',
-    ...similar.map((c) => c.sha),
-  ]);
+  const out = await localGit(
+    gitDir,
+    [
+      '-c',
+      `core.attributesFile=${await attributesFile()}`,
+      'log',
+      '--no-walk=unsorted',
+      '--no-renames',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--patch',
+      '--unified=0',
+      `--format=${COMMIT_START}%H`,
+      '--end-of-options',
+      ...similar.map((c) => c.sha),
+    ],
+    { maxOutputBytes: MAX_DIFF_BYTES },
+  );
   const weightOf = new Map(similar.map((c) => [c.sha, c.score]));
   for (const entry of out.split(COMMIT_START)) {
     const weight = weightOf.get(entry.slice(0, 40));
