@@ -1,6 +1,10 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scratchRepo } from '../../test/helpers/scratch-repo.js';
+import { FactsCache } from './facts-cache.js';
 import { historySignals, readCommitHistory, similarCommits } from './history-signals.js';
+import { rankFiles } from './rank-files.js';
 import { readReport } from './report-signals.js';
 
 const repo = scratchRepo('kodah-history-');
@@ -37,4 +41,20 @@ describe('the history signal', () => {
     const signal = historySignals({ tree, facts: [], reasons: tree.map(() => []) }, similarCommits(readReport('zzz qqq'), history));
     expect(signal).toEqual([0, 0, 0]);
   });
+});
+
+it('a history git cannot read ranks the files without it instead of failing', async () => {
+  const broken = scratchRepo('kodah-history-broken-');
+  try {
+    const first = broken.commit('Add the printer', { 'pkg/printer.py': 'def show():\n    return 1\n', 'pkg/other.py': 'x = 1\n' });
+    const head = broken.commit('Tidy the printer', { 'pkg/printer.py': 'def show():\n    return 2\n' });
+    // The first commit's object is lost (a mirror fetched shallow, a damaged disk): `git log` fails.
+    rmSync(path.join(broken.gitDir, 'objects', first.slice(0, 2), first.slice(2)));
+    await expect(readCommitHistory(broken.gitDir, head)).rejects.toThrow();
+    const { files, similar } = await rankFiles(broken.gitDir, head, readReport('`show` prints the wrong thing'), new FactsCache());
+    expect(files[0]!.path).toBe('pkg/printer.py');
+    expect(similar).toEqual([]);
+  } finally {
+    broken.remove();
+  }
 });

@@ -68,6 +68,11 @@ export async function readCommitHistory(gitDir: string, commit: string): Promise
   return { messages, shas, files };
 }
 
+/** A history with no commits: no file gains from it. */
+export function noHistory(): CommitHistory {
+  return { messages: new Bm25(), shas: [], files: [] };
+}
+
 /** The past commits whose messages read most like the report, most similar first. */
 export function similarCommits(report: ReportSignals, history: CommitHistory): SimilarCommit[] {
   const scores = history.messages.score(report.query);

@@ -2,7 +2,7 @@ import type { TreeFile } from '../git/git-objects.js';
 import { definitionSignals } from './definition-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import type { FileFacts } from './file-facts.js';
-import { historySignals, similarCommits, type SimilarCommit } from './history-signals.js';
+import { historySignals, noHistory, similarCommits, type SimilarCommit } from './history-signals.js';
 import { filePrior, isCandidate, mainExtension } from './file-prior.js';
 import type { ReportSignals } from './report-signals.js';
 import { mentionSignals } from './mention-signals.js';
@@ -61,7 +61,9 @@ export async function rankFiles(
   cache: FactsCache,
 ): Promise<{ files: RankedFile[]; tree: TreeFile[]; similar: SimilarCommit[] }> {
   const tree = (await cache.treeOf(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
-  const [facts, history] = await Promise.all([cache.factsFor(gitDir, tree), cache.historyOf(gitDir, commit)]);
+  // The history is one signal among many: a history git cannot read (a mirror missing old
+  // commits, a log past the output limit) ranks the files without it rather than failing the job.
+  const [facts, history] = await Promise.all([cache.factsFor(gitDir, tree), cache.historyOf(gitDir, commit).catch(() => noHistory())]);
   const similar = similarCommits(report, history);
   return { files: rank(tree, facts, similar, report), tree, similar };
 }
