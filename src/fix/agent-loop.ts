@@ -1,7 +1,6 @@
 import type { FixStep } from '../jobs/fix-engine.js';
 import type { Logger } from '../lib/logger.js';
-import type { ChatMessage, ChatModel, ToolCall } from '../llm/chat-model.js';
-import { estimateTokens } from '../llm/count-tokens.js';
+import { type ChatMessage, type ChatModel, estimateMessageTokens, type ToolCall } from '../llm/chat-model.js';
 import type { UsageMeter } from '../llm/usage.js';
 import { rejectedSubmit, USE_TOOLS } from './agent-prompts.js';
 import { AGENT_TOOLS, type AgentWorkspace, bounded, parseArguments, runTool, type ToolOutcome } from './agent-tools.js';
@@ -48,8 +47,6 @@ const CONVERSATION_SHARE = 0.6;
 const KEEP_RECENT_ANSWERS = 5;
 /** An answer this short is kept: the note that stands for it would save nothing. */
 const ELIDE_ABOVE_TOKENS = 120;
-/** Role and separators of a message, in tokens (as the chat model estimates them). */
-const MESSAGE_TOKENS = 4;
 
 /** A tool answer in the conversation: where it is, what it costs, which call it answers. */
 interface Answer {
@@ -82,12 +79,13 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   // keeps serving its start.
   const limit = (model.contextTokens ?? DEFAULT_CONTEXT_TOKENS) * CONVERSATION_SHARE;
   const answers: Answer[] = [];
-  let conversation = messages.reduce((sum, m) => sum + estimateTokens(m.content) + MESSAGE_TOKENS, 0);
+  let conversation = messages.reduce((sum, m) => sum + estimateMessageTokens(m), 0);
   let callKey: string | null = null;
   const pushAnswer = (toolCallId: string, content: string, label: string) => {
-    const tokens = estimateTokens(content) + MESSAGE_TOKENS;
+    const message: ChatMessage = { role: 'tool', toolCallId, content };
+    const tokens = estimateMessageTokens(message);
     answers.push({ index: messages.length, tokens, key: callKey, label, dropped: false });
-    messages.push({ role: 'tool', toolCallId, content });
+    messages.push(message);
     conversation += tokens;
     callKey = null;
   };
@@ -95,8 +93,9 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     for (const a of answers.slice(0, -KEEP_RECENT_ANSWERS)) {
       if (a.dropped || a.tokens <= ELIDE_ABOVE_TOKENS) continue;
       const note = `[Left out to keep the conversation within the model's context: the answer to ${a.label}. Call the tool again if you need it.]`;
-      messages[a.index] = { ...(messages[a.index] as Extract<ChatMessage, { role: 'tool' }>), content: note };
-      conversation += estimateTokens(note) + MESSAGE_TOKENS - a.tokens;
+      const shorter = { ...messages[a.index]!, content: note };
+      messages[a.index] = shorter;
+      conversation += estimateMessageTokens(shorter) - a.tokens;
       a.dropped = true;
       if (a.key) seen.delete(a.key);
     }
@@ -152,8 +151,9 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     if (!answer.toolCalls.length) {
       await step({ tool: 'model', target: '', outcome: 'answered without a tool call', ok: false, seconds: 0 });
       if (++idle >= MAX_IDLE) return { ok: false, why: 'The model stopped calling tools without submitting a fix.', steps, lastProblems };
-      messages.push({ role: 'user', content: USE_TOOLS });
-      conversation += estimateTokens(USE_TOOLS) + MESSAGE_TOKENS;
+      const nudge: ChatMessage = { role: 'user', content: USE_TOOLS };
+      messages.push(nudge);
+      conversation += estimateMessageTokens(nudge);
       continue;
     }
 

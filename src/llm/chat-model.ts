@@ -233,7 +233,7 @@ function estimateCallTokens(calls: ToolCall[]): number {
 }
 
 /** A message's cost when the server reports none: its text, its calls, and a tool answer's id. */
-function estimateMessageTokens(message: ChatMessage): number {
+export function estimateMessageTokens(message: ChatMessage): number {
   const text = MESSAGE_OVERHEAD_TOKENS + estimateTokens(message.content);
   if (message.role === 'tool') return text + estimateTokens(message.toolCallId);
   if (message.role === 'assistant' && message.toolCalls) return text + estimateCallTokens(message.toolCalls);
