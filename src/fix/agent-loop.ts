@@ -52,8 +52,8 @@ const ELIDE_ABOVE_TOKENS = 120;
 interface Answer {
   index: number;
   tokens: number;
-  /** The call's key in the repeat check, when it has one: a dropped answer may be asked for again. */
-  key: string | null;
+  /** The run's step that made the call, when it ran: a dropped answer may be asked for again. */
+  step: number | null;
   label: string;
   dropped: boolean;
 }
@@ -80,14 +80,12 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
   const limit = (model.contextTokens ?? DEFAULT_CONTEXT_TOKENS) * CONVERSATION_SHARE;
   const answers: Answer[] = [];
   let conversation = messages.reduce((sum, m) => sum + estimateMessageTokens(m), 0);
-  let callKey: string | null = null;
-  const pushAnswer = (toolCallId: string, content: string, label: string) => {
+  const pushAnswer = (toolCallId: string, content: string, label: string, step: number | null) => {
     const message: ChatMessage = { role: 'tool', toolCallId, content };
     const tokens = estimateMessageTokens(message);
-    answers.push({ index: messages.length, tokens, key: callKey, label, dropped: false });
+    answers.push({ index: messages.length, tokens, step, label, dropped: false });
     messages.push(message);
     conversation += tokens;
-    callKey = null;
   };
   const dropOldAnswers = () => {
     for (const a of answers.slice(0, -KEEP_RECENT_ANSWERS)) {
@@ -97,7 +95,8 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
       messages[a.index] = shorter;
       conversation += estimateMessageTokens(shorter) - a.tokens;
       a.dropped = true;
-      if (a.key) seen.delete(a.key);
+      // The repeat check keeps the step each call was made at.
+      for (const [key, step] of seen) if (step === a.step) seen.delete(key);
     }
   };
 
@@ -160,7 +159,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     for (const call of answer.toolCalls) {
       // Every call gets an answer (the protocol wants one per id), even once the budget is spent.
       if (exhausted()) {
-        pushAnswer(call.id, 'Not run: the budget is spent.', `${call.name} (not run)`);
+        pushAnswer(call.id, 'Not run: the budget is spent.', `${call.name} (not run)`, null);
         continue;
       }
       const t0 = performance.now();
@@ -172,7 +171,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
           // Later calls of the same answer are moot: the fix is in.
           return { ok: true, validation: outcome.accepted, explanation: outcome.explanation, steps };
         }
-        pushAnswer(call.id, outcome.answer, `step ${recorded.n} (submit)`);
+        pushAnswer(call.id, outcome.answer, `step ${recorded.n} (submit)`, steps.length);
         run.log.info({ step: recorded.n, problems: lastProblems }, 'submitted fix rejected');
         continue;
       }
@@ -183,7 +182,7 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
         ok: outcome.ok,
         seconds,
       });
-      pushAnswer(call.id, outcome.answer, `step ${recorded.n} (${recorded.tool} ${recorded.target})`.slice(0, 240));
+      pushAnswer(call.id, outcome.answer, `step ${recorded.n} (${recorded.tool} ${recorded.target})`.slice(0, 240), steps.length);
     }
     if (idle >= MAX_IDLE) return { ok: false, why: 'The model kept repeating calls whose answers it already had.', steps, lastProblems };
   }
@@ -210,7 +209,6 @@ export async function runAgent(run: AgentRun): Promise<AgentOutcome> {
     }
     idle = 0;
     seen.set(key, steps.length + 1);
-    callKey = key;
     if (parsed.tool === 'submit') {
       const explanation = String(parsed.args.explanation ?? '').trim();
       const validation = await run.validate();
