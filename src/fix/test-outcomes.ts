@@ -1,4 +1,5 @@
 import type { FixTestRun } from '../jobs/fix-engine.js';
+import { matchesInRuns } from '../lib/matches-in-runs.js';
 
 /** Failing-test ids kept per run: enough to compare runs, bounded for a result row. */
 const MAX_IDS = 500;
@@ -50,12 +51,9 @@ export function summarizeRun(command: string, run: { exitCode: number | null; se
 /** Test ids a report names (`tests/test_x.py::test_y`, as pytest and CI logs print them). */
 export function namedTests(description: string): string[] {
   const ids = new Set<string>();
-  // Run by run, as readReport reads paths: over the whole text the pattern re-read a long run of
-  // path characters at every place it starts (64 KB of them: 4 s).
-  for (const run of description.matchAll(/[\w./:[\]-]+/g)) {
-    if (run[0].length > 400) continue;
-    for (const match of run[0].matchAll(/[\w./-]+\.py::[\w.:[\]-]+/g)) ids.add(match[0].replace(/[.:]+$/, ''));
-  }
+  // Run by run, as readReport reads paths (over the whole text, 64 KB of path characters: 4 s).
+  for (const match of matchesInRuns(description, /[\w./:[\]-]+/g, /[\w./-]+\.py::[\w.:[\]-]+/g, 400))
+    ids.add(match[0].replace(/[.:]+$/, ''));
   return [...ids].slice(0, 50);
 }
 

@@ -1,5 +1,6 @@
 import { termCounts } from '../code/bm25.js';
 import { tokenize } from '../code/tokenize.js';
+import { matchesInRuns } from '../lib/matches-in-runs.js';
 
 /**
  * What a bug report says about where the bug is, read the way a maintainer reads it: file paths,
@@ -39,11 +40,7 @@ export interface ReportSignals {
 
 const SOURCE_EXT = 'py|pyx|pyi|js|jsx|mjs|cjs|ts|tsx|go|java|kt|rs|c|h|cc|cpp|hpp|cs|rb|php|swift|scala|cfg|toml|ini|yaml|yml';
 const PATH = new RegExp(String.raw`(?:[\w.-]+[\\/])*[\w.-]+\.(?:${SOURCE_EXT})\b`, 'g');
-/**
- * The runs of characters a path is made of. PATH backtracks over a whole run at each place it
- * starts, so it reads each run on its own and leaves out runs no path is as long as: on the
- * 64 KB report the API takes, "a.a.a.…" took it 9 s over the whole text.
- */
+/** The runs of characters a path is made of, read one by one (over the whole text, "a.a.a.…": 9 s). */
 const PATH_RUN = /[\w.\\/-]+/g;
 const LONGEST_PATH = 400;
 const PY_FRAME = /File "([^"]+)", line (\d+), in ([\w<>]+)/g;
@@ -99,10 +96,7 @@ export function readReport(raw: string): ReportSignals {
   frames.forEach((f, i) => (f.depth = frames.length - 1 - i));
 
   const paths = new Set<string>();
-  for (const run of text.matchAll(PATH_RUN)) {
-    if (run[0].length > LONGEST_PATH) continue;
-    for (const m of run[0].matchAll(PATH)) paths.add(m[0].replaceAll('\\', '/'));
-  }
+  for (const m of matchesInRuns(text, PATH_RUN, PATH, LONGEST_PATH)) paths.add(m[0].replaceAll('\\', '/'));
   for (const f of frames) paths.add(f.path.replaceAll('\\', '/'));
 
   const aliases = new Map<string, string>();
