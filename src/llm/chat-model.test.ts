@@ -328,6 +328,8 @@ describe('openAiChatModel with tools', () => {
     expect((await model().complete(ask, {})).content).toBe('for the request without tools');
   });
 
+  // How servers without function calling answer a request with tools (Ollama, LiteLLM, OpenAI,
+  // and servers that answer 501 Not Implemented): the providers' own words, not placeholders.
   it.each([
     [400, 'registry.ollama.ai/library/gemma:2b does not support tools'],
     [400, "litellm.UnsupportedParamsError: ollama does not support parameters: ['tools'], for model=gemma:2b"],
