@@ -7,6 +7,7 @@ import { parseCommand } from '../src/github/parse-command.js';
 import { safeInlineText, tableCells, userMarkdown } from '../src/github/safe-markdown.js';
 import { sanitizeText } from '../src/github/sanitize-text.js';
 import { globMatcher } from '../src/lib/glob.js';
+import { fileFacts } from '../src/localize/file-facts.js';
 import { messageFragments } from '../src/localize/message-fragments.js';
 import { readReport } from '../src/localize/report-signals.js';
 
@@ -53,6 +54,8 @@ const RUNS = [
   'http://',
   '<<<<<<< SEARCH\n',
   'from a import ',
+  'from a import (\n',
+  'func (\n',
 ];
 const TEXTS = RUNS.flatMap((run) => {
   const body = run.repeat(Math.floor(N / run.length));
@@ -75,6 +78,8 @@ const READERS: Record<string, (text: string) => unknown> = {
   safeInlineText: (text) => safeInlineText(text, 60_000),
   tableCells,
   glob: (text) => globMatcher(`*${text.slice(0, 400)}*b`)(text),
+  // A repository's files; its own test reads them at the megabyte the localizer allows.
+  fileFacts,
 };
 
 describe('readers of hostile text', () => {

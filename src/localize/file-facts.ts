@@ -21,8 +21,13 @@ export interface FileFacts {
 }
 
 const DEFINITION =
-  /^[ \t]*(?:(?:async[ \t]+)?def|class|(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?|func(?:[ \t]*\([^)]*\))?|fn|(?:pub(?:\([^)]*\))?[ \t]+)?(?:struct|enum|trait|interface|type))[ \t]+([A-Za-z_]\w*)/gm;
-const FROM_IMPORT = /^from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]+)/gm;
+  /^[ \t]*(?:(?:async[ \t]+)?def|class|(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?|func(?:[ \t]*\([^)\n]{0,200}\))?|fn|(?:pub(?:\([^)\n]{0,40}\))?[ \t]+)?(?:struct|enum|trait|interface|type))[ \t]+([A-Za-z_]\w*)/gm;
+// A Go receiver or a Rust visibility is read within its line: `[^)]*` would scan to the end of
+// the file from every line that opens one and never closes it.
+// The list after `import` is read apart (fromImports), for the same reason.
+const FROM_IMPORT = /^from[ \t]+([.\w]+)[ \t]+import[ \t]+/gm;
+/** The longest parenthesised list of names read: sympy's own __init__ lists run to about 4 KB. */
+const MAX_LIST_CHARS = 16_384;
 
 const CHUNK_START = /^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)/;
 const WINDOW = 60;
@@ -57,12 +62,39 @@ export function fileFacts(content: string): FileFacts {
   }
   const definitions = new Set<string>();
   for (const m of content.matchAll(DEFINITION)) definitions.add(m[1]!);
-  const reexports = new Map<string, string>();
+  return { chunks, terms, length, definitions, reexports: fromImports(content) };
+}
+
+/** name (or its alias) → module, of every `from module import a, b as c` and `from module import (…)`. */
+function fromImports(content: string): Map<string, string> {
+  const imports = new Map<string, string>();
+  // The next ")" at or after a position, found once for all the lists it closes: linear in the file.
+  let close = -1;
   for (const m of content.matchAll(FROM_IMPORT)) {
-    for (const item of m[2]!.replace(/[()\\]/g, ' ').split(',')) {
-      const [name, alias] = item.trim().split(/\s+as\s+/);
-      if (name && /^\w+$/.test(name)) reexports.set(alias?.trim() || name, m[1]!);
+    const at = m.index + m[0].length;
+    let list: string;
+    if (content[at] === '(') {
+      if (close < at) {
+        const found = content.indexOf(')', at);
+        close = found < 0 ? Infinity : found;
+      }
+      if (close - at > MAX_LIST_CHARS) continue;
+      list = content.slice(at + 1, close);
+    } else {
+      // To the end of the line, and of each line a backslash continues.
+      let end = content.indexOf('\n', at);
+      while (end > 0 && content[end - 1] === '\\') end = content.indexOf('\n', end + 1);
+      list = content.slice(at, end < 0 ? content.length : end);
+    }
+    for (const item of list
+      .replace(/#[^\n]*/g, '')
+      .replaceAll('\\', ' ')
+      .split(',')) {
+      // "name" or "name as alias", split on blanks alone: `\s+as\s+` is quadratic in a long run of them.
+      const words = item.trim().split(/\s+/);
+      const alias = words.length === 3 && words[1] === 'as' ? words[2]! : words.length === 1 ? words[0]! : '';
+      if (/^\w+$/.test(words[0]!) && /^\w+$/.test(alias)) imports.set(alias, m[1]!);
     }
   }
-  return { chunks, terms, length, definitions, reexports };
+  return imports;
 }
