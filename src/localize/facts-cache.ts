@@ -3,6 +3,8 @@ import { type FileFacts, fileFacts } from './file-facts.js';
 import { type CommitHistory, readCommitHistory } from './history-signals.js';
 
 const RECENT_COMMITS = 8;
+/** How long a history git could not read is answered with that failure before it is read again. */
+export const FAILED_HISTORY_MS = 60_000;
 
 /**
  * What localization knows of each blob (its definitions, imports, tokens). Facts are a function
@@ -16,23 +18,31 @@ export class FactsCache {
   readonly #trees = new Map<string, Promise<TreeFile[]>>();
 
   /** The history before each of the last few commits: read once per commit, however often it is searched. */
-  readonly #histories = new Map<string, Promise<CommitHistory>>();
+  readonly #histories = new Map<string, { history: Promise<CommitHistory>; failedAt?: number }>();
 
-  constructor(private readonly maxEntries = 200_000) {}
+  constructor(
+    private readonly maxEntries = 200_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  /** The commits up to `commit`, with their messages and changed files (history-signals.ts). */
+  /**
+   * The commits up to `commit`, with their messages and changed files (history-signals.ts). A
+   * read that failed is answered with its failure for FAILED_HISTORY_MS, then tried again: an
+   * agent searches every few steps, and on a mirror git cannot read each try costs up to a
+   * second, while a passing failure (a timeout under load) is not kept for good.
+   */
   historyOf(gitDir: string, commit: string): Promise<CommitHistory> {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return readCommitHistory(gitDir, commit);
     const key = `${gitDir}\0${commit}`;
-    let history = this.#histories.get(key);
-    if (!history) {
-      history = readCommitHistory(gitDir, commit);
-      history.catch(() => this.#histories.delete(key));
-      this.#histories.set(key, history);
-      // Each is some megabytes for a large project: fewer are kept than listings.
-      if (this.#histories.size > 2) this.#histories.delete(this.#histories.keys().next().value!);
-    }
-    return history;
+    const kept = this.#histories.get(key);
+    if (kept && (kept.failedAt === undefined || this.now() - kept.failedAt < FAILED_HISTORY_MS)) return kept.history;
+    const entry: { history: Promise<CommitHistory>; failedAt?: number } = { history: readCommitHistory(gitDir, commit) };
+    entry.history.catch(() => (entry.failedAt = this.now()));
+    this.#histories.delete(key);
+    this.#histories.set(key, entry);
+    // Each is some megabytes for a large project: fewer are kept than listings.
+    if (this.#histories.size > 2) this.#histories.delete(this.#histories.keys().next().value!);
+    return entry.history;
   }
 
   /** The files of a commit; a full sha names the same tree for ever, so its listing is kept. */

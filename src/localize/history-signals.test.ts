@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scratchRepo } from '../../test/helpers/scratch-repo.js';
-import { FactsCache } from './facts-cache.js';
+import { FactsCache, FAILED_HISTORY_MS } from './facts-cache.js';
 import { historySignals, readCommitHistory, similarCommits } from './history-signals.js';
 import { rankFiles } from './rank-files.js';
 import { readReport } from './report-signals.js';
@@ -51,9 +51,20 @@ it('a history git cannot read ranks the files without it instead of failing', as
     // The first commit's object is lost (a mirror fetched shallow, a damaged disk): `git log` fails.
     rmSync(path.join(broken.gitDir, 'objects', first.slice(0, 2), first.slice(2)));
     await expect(readCommitHistory(broken.gitDir, head)).rejects.toThrow();
-    const { files, similar } = await rankFiles(broken.gitDir, head, readReport('`show` prints the wrong thing'), new FactsCache());
+    let clock = 0;
+    const cache = new FactsCache(undefined, () => clock);
+    const { files, similar } = await rankFiles(broken.gitDir, head, readReport('`show` prints the wrong thing'), cache);
     expect(files[0]!.path).toBe('pkg/printer.py');
     expect(similar).toEqual([]);
+    // The failure answers the next searches without running git again, for a while only.
+    const failed = cache.historyOf(broken.gitDir, head);
+    await expect(failed).rejects.toThrow();
+    clock = FAILED_HISTORY_MS - 1;
+    expect(cache.historyOf(broken.gitDir, head)).toBe(failed);
+    clock = FAILED_HISTORY_MS;
+    const again = cache.historyOf(broken.gitDir, head);
+    expect(again).not.toBe(failed);
+    await expect(again).rejects.toThrow();
   } finally {
     broken.remove();
   }
