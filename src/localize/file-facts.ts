@@ -20,14 +20,12 @@ export interface FileFacts {
   reexports: Map<string, string>;
 }
 
-const DEFINITION =
-  /^[ \t]*(?:(?:async[ \t]+)?def|class|(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?|func(?:[ \t]*\([^)\n]{0,200}\))?|fn|(?:pub(?:\([^)\n]{0,40}\))?[ \t]+)?(?:struct|enum|trait|interface|type))[ \t]+([A-Za-z_]\w*)/gm;
 // A Go receiver or a Rust visibility is read within its line: `[^)]*` would scan to the end of
 // the file from every line that opens one and never closes it.
+const DEFINITION =
+  /^[ \t]*(?:(?:async[ \t]+)?def|class|(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?|func(?:[ \t]*\([^)\n]{0,200}\))?|fn|(?:pub(?:\([^)\n]{0,40}\))?[ \t]+)?(?:struct|enum|trait|interface|type))[ \t]+([A-Za-z_]\w*)/gm;
 // The list after `import` is read apart (fromImports), for the same reason.
 const FROM_IMPORT = /^from[ \t]+([.\w]+)[ \t]+import[ \t]+/gm;
-/** The longest parenthesised list of names read: sympy's own __init__ lists run to about 4 KB. */
-const MAX_LIST_CHARS = 16_384;
 
 const CHUNK_START = /^[ \t]*(?:(?:async[ \t]+)?def|class)[ \t]+([A-Za-z_]\w*)/;
 const WINDOW = 60;
@@ -68,23 +66,27 @@ export function fileFacts(content: string): FileFacts {
 /** name (or its alias) → module, of every `from module import a, b as c` and `from module import (…)`. */
 function fromImports(content: string): Map<string, string> {
   const imports = new Map<string, string>();
-  // The next ")" at or after a position, found once for all the lists it closes: linear in the file.
+  const lines = [...content.matchAll(FROM_IMPORT)];
+  // The next ")" at or after a position, found once for all the lists it closes.
   let close = -1;
-  for (const m of content.matchAll(FROM_IMPORT)) {
+  lines.forEach((m, k) => {
     const at = m.index + m[0].length;
+    // A list ends before the next import line at the latest: no part of the file is read twice,
+    // so lists opened and never closed, or lines continued for ever, read in linear time.
+    const limit = lines[k + 1]?.index ?? content.length;
     let list: string;
     if (content[at] === '(') {
       if (close < at) {
         const found = content.indexOf(')', at);
         close = found < 0 ? Infinity : found;
       }
-      if (close - at > MAX_LIST_CHARS) continue;
+      if (close > limit) return;
       list = content.slice(at + 1, close);
     } else {
       // To the end of the line, and of each line a backslash continues.
       let end = content.indexOf('\n', at);
-      while (end > 0 && content[end - 1] === '\\') end = content.indexOf('\n', end + 1);
-      list = content.slice(at, end < 0 ? content.length : end);
+      while (end > 0 && end < limit && content[end - 1] === '\\') end = content.indexOf('\n', end + 1);
+      list = content.slice(at, end < 0 ? limit : Math.min(end, limit));
     }
     for (const item of list
       .replace(/#[^\n]*/g, '')
@@ -95,6 +97,6 @@ function fromImports(content: string): Map<string, string> {
       const alias = words.length === 3 && words[1] === 'as' ? words[2]! : words.length === 1 ? words[0]! : '';
       if (/^\w+$/.test(words[0]!) && /^\w+$/.test(alias)) imports.set(alias, m[1]!);
     }
-  }
+  });
   return imports;
 }
