@@ -67,26 +67,20 @@ export function fileFacts(content: string): FileFacts {
 function fromImports(content: string): Map<string, string> {
   const imports = new Map<string, string>();
   const lines = [...content.matchAll(FROM_IMPORT)];
-  // The next ")" at or after a position, found once for all the lists it closes.
-  let close = -1;
   lines.forEach((m, k) => {
-    const at = m.index + m[0].length;
     // A list ends before the next import line at the latest: no part of the file is read twice,
     // so lists opened and never closed, or lines continued for ever, read in linear time.
-    const limit = lines[k + 1]?.index ?? content.length;
+    const region = content.slice(m.index + m[0].length, lines[k + 1]?.index ?? content.length);
     let list: string;
-    if (content[at] === '(') {
-      if (close < at) {
-        const found = content.indexOf(')', at);
-        close = found < 0 ? Infinity : found;
-      }
-      if (close > limit) return;
-      list = content.slice(at + 1, close);
+    if (region[0] === '(') {
+      const close = region.indexOf(')');
+      if (close < 0) return;
+      list = region.slice(1, close);
     } else {
       // To the end of the line, and of each line a backslash continues.
-      let end = content.indexOf('\n', at);
-      while (end > 0 && end < limit && content[end - 1] === '\\') end = content.indexOf('\n', end + 1);
-      list = content.slice(at, end < 0 ? limit : Math.min(end, limit));
+      let end = region.indexOf('\n');
+      while (end > 0 && region[end - 1] === '\\') end = region.indexOf('\n', end + 1);
+      list = end < 0 ? region : region.slice(0, end);
     }
     for (const item of list
       .replace(/#[^\n]*/g, '')
