@@ -6,6 +6,12 @@ const RECENT_COMMITS = 8;
 /** How long a history git could not read is answered with that failure before it is read again. */
 export const FAILED_HISTORY_MS = 60_000;
 
+/** A commit's history being read or read, and when its read failed. */
+interface HistoryEntry {
+  history: Promise<CommitHistory>;
+  failedAt?: number;
+}
+
 /**
  * What localization knows of each blob (its definitions, imports, tokens). Facts are a function
  * of the blob alone, so they survive from one commit to the next: whoever localizes many reports
@@ -18,7 +24,7 @@ export class FactsCache {
   readonly #trees = new Map<string, Promise<TreeFile[]>>();
 
   /** The history before each of the last few commits: read once per commit, however often it is searched. */
-  readonly #histories = new Map<string, { history: Promise<CommitHistory>; failedAt?: number }>();
+  readonly #histories = new Map<string, HistoryEntry>();
 
   constructor(
     private readonly maxEntries = 200_000,
@@ -36,7 +42,7 @@ export class FactsCache {
     const key = `${gitDir}\0${commit}`;
     const kept = this.#histories.get(key);
     if (kept && (kept.failedAt === undefined || this.now() - kept.failedAt < FAILED_HISTORY_MS)) return kept.history;
-    const entry: { history: Promise<CommitHistory>; failedAt?: number } = { history: readCommitHistory(gitDir, commit) };
+    const entry: HistoryEntry = { history: readCommitHistory(gitDir, commit) };
     entry.history.catch(() => (entry.failedAt = this.now()));
     this.#histories.delete(key);
     this.#histories.set(key, entry);
