@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { launch } from '../lib/launch.js';
 import { DRIVER_PROGRAM_KEYS, driverOverrides, LOCAL_GIT_ENV, localGitEnv } from './git-env.js';
 import { runGit } from './run-git.js';
 
@@ -79,10 +79,22 @@ export async function listTree(gitDir: string, commit: string): Promise<TreeFile
   return files;
 }
 
-/** Reads blobs by sha through one `git cat-file --batch`; resolves to sha → content. */
+/**
+ * Reads blobs by sha through one `git cat-file --batch`; resolves to sha → content. Started by the
+ * launcher like any other git (lib/launch.ts): a search reads its new files here, and a fork of
+ * the server itself cost 15–20 ms of each. None asked for, none started.
+ */
 export function readBlobs(gitDir: string, shas: readonly string[]): Promise<Map<string, Buffer>> {
+  if (shas.length === 0) return Promise.resolve(new Map());
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', gitDir, 'cat-file', '--batch'], { env: LOCAL_GIT_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = launch({
+      file: 'git',
+      args: ['--git-dir', gitDir, 'cat-file', '--batch'],
+      env: LOCAL_GIT_ENV,
+      stdin: Buffer.from(shas.map((s) => `${s}\n`).join('')),
+      stdout: true,
+      stderr: true,
+    });
     const blobs = new Map<string, Buffer>();
     let pending: Buffer = Buffer.alloc(0);
     let stderr = '';
@@ -105,7 +117,6 @@ export function readBlobs(gitDir: string, shas: readonly string[]): Promise<Map<
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(blobs) : reject(new Error(`git cat-file failed: ${stderr.trim()}`))));
-    child.stdin.end(shas.map((s) => `${s}\n`).join(''));
+    child.on('close', (code: number | null) => (code === 0 ? resolve(blobs) : reject(new Error(`git cat-file failed: ${stderr.trim()}`))));
   });
 }

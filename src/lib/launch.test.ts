@@ -71,6 +71,19 @@ describe('launch', () => {
     }
   });
 
+  it('hands standard input its bytes, also to a program that stops reading early', async () => {
+    const echoed = await run({ file: 'cat', args: [], stdin: Buffer.from('one\ntwo\n') });
+    expect(echoed).toMatchObject({ code: 0, err: '' });
+    expect(echoed.out.toString()).toBe('one\ntwo\n');
+    // 20 MB to a program that reads one byte: the pipe it closes is no failure of the launcher's.
+    const early = await run({ file: 'head', args: ['-c', '1'], stdin: Buffer.alloc(20 * 1024 * 1024, 'x') });
+    expect(early).toMatchObject({ code: 0 });
+    expect(early.out.toString()).toBe('x');
+    // Without stdin the program reads end of file at once rather than waiting.
+    expect((await run({ file: 'cat', args: [] })).out.length).toBe(0);
+    expect((await run({ file: 'sh', args: ['-c', 'echo still here'] })).out.toString()).toBe('still here\n');
+  });
+
   it('kills a detached program with everything it started, also when asked before it started', async () => {
     let grandchild = 0;
     const killed = await run({ file: 'sh', args: ['-c', 'sleep 100 & echo $!; wait'], detached: true }, (p) =>

@@ -12,6 +12,8 @@ export interface LaunchSpec {
   gid?: number;
   /** In a process group of its own, which `killGroup` kills whole. */
   detached?: boolean;
+  /** Written to the program's standard input, then closed (none when absent). */
+  stdin?: Buffer;
   /** Written to the program's fd 3, then closed (bwrap reads its arguments there). */
   fd3?: Buffer;
   /** Which of stdout and stderr are read (the others go to /dev/null). */
@@ -34,7 +36,7 @@ export interface Launched extends EventEmitter {
 }
 
 /** The launcher's protocol: one request per program, then its events. */
-type Request = { id: number; spec: Omit<LaunchSpec, 'fd3'> & { fd3?: Uint8Array } };
+type Request = { id: number; spec: Omit<LaunchSpec, 'stdin' | 'fd3'> & { stdin?: Uint8Array; fd3?: Uint8Array } };
 type Event =
   | { id: number; pid: number }
   | { id: number; fd: 1 | 2; data: Uint8Array }
@@ -57,7 +59,7 @@ process.on('message', ({ id, spec }) => {
   try {
     child = spawn(spec.file, spec.args, {
       env: spec.env, cwd: spec.cwd, uid: spec.uid, gid: spec.gid, detached: spec.detached,
-      stdio: ['ignore', spec.stdout ? 'pipe' : 'ignore', spec.stderr ? 'pipe' : 'ignore', ...(spec.fd3 ? ['pipe'] : [])],
+      stdio: [spec.stdin ? 'pipe' : 'ignore', spec.stdout ? 'pipe' : 'ignore', spec.stderr ? 'pipe' : 'ignore', ...(spec.fd3 ? ['pipe'] : [])],
     });
   } catch (error) {
     return send({ error: { message: error.message, code: error.code } });
@@ -65,9 +67,11 @@ process.on('message', ({ id, spec }) => {
   child.on('error', (error) => send({ error: { message: error.message, code: error.code } }));
   if (child.pid === undefined) return;
   send({ pid: child.pid });
-  if (spec.fd3) {
-    child.stdio[3].on('error', () => {});
-    child.stdio[3].end(Buffer.from(spec.fd3));
+  for (const [fd, bytes] of [[0, spec.stdin], [3, spec.fd3]]) {
+    if (!bytes) continue;
+    // A program that exits before reading it all closes the pipe: not an error of ours.
+    child.stdio[fd].on('error', () => {});
+    child.stdio[fd].end(Buffer.from(bytes));
   }
   child.stdout?.on('data', (data) => send({ fd: 1, data }));
   child.stderr?.on('data', (data) => send({ fd: 2, data }));
@@ -183,7 +187,8 @@ export function launch(spec: LaunchSpec): Launched {
   launcher.channel?.ref();
   const id = nextId++;
   running.set(id, program);
-  const request: Request = { id, spec: { ...spec, fd3: spec.fd3 ? new Uint8Array(spec.fd3) : undefined } };
+  const bytes = (b: Buffer | undefined) => (b ? new Uint8Array(b) : undefined);
+  const request: Request = { id, spec: { ...spec, stdin: bytes(spec.stdin), fd3: bytes(spec.fd3) } };
   launcher.send(request, (error) => {
     if (!error || !running.has(id)) return;
     running.delete(id);
