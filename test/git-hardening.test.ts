@@ -8,6 +8,7 @@ import { LOCAL_GIT_ENV } from '../src/git/git-env.js';
 import { listTree, localGit, readBlobs, resolveCommit } from '../src/git/git-objects.js';
 import { ensureMirror } from '../src/git/mirror-cache.js';
 import { runGit } from '../src/git/run-git.js';
+import { stageDiff } from '../src/fix/validate-worktree.js';
 import { startGitHttpServer, type GitHttpServer } from './helpers/git-http-server.js';
 
 // A mirror (and later a work tree's git dir) whose config names a program for everything git may
@@ -176,6 +177,10 @@ describe('git on a repository whose config names programs', () => {
     await expect(localGit(gitDir, [...wt, 'diff', '--cached', '--binary', '--no-color', '--no-ext-diff'])).rejects.toThrow(/cannot run/);
     const diff = await localGit(gitDir, [...wt, 'diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv']);
     expect(diff).toContain('+print("changed")');
+    // A fix's diff is staged by several commands after one read of the config: none runs either.
+    const staged = await stageDiff(tree, [], 'all');
+    expect(staged).toContain('+print("changed")');
+    expect(staged).toContain('.gitattributes');
     await localGit(gitDir, [...wt, 'reset', '--hard', '--quiet']);
     await localGit(gitDir, [...wt, 'clean', '-fdxq']);
     expect(ran()).toEqual([]);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import parseDiff from 'parse-diff';
-import { worktreeGit } from '../git/worktree-git.js';
+import { worktreeGit, worktreeGitEnv } from '../git/worktree-git.js';
 import type { FixCheck, FixTestRun } from '../jobs/fix-engine.js';
 import { newSyntaxErrors } from './check-syntax.js';
 import { checkDiffPolicy } from './diff-policy.js';
@@ -37,21 +37,23 @@ export interface ValidateOptions {
   reproductions?: readonly string[];
 }
 
-const git = (tree: Worktree, args: string[]) => worktreeGit(tree.dir, args);
+const git = (tree: Worktree, args: string[], env?: Record<string, string>) => worktreeGit(tree.dir, args, env);
 
 /** Stages the fix in the work tree's own index and returns its diff. */
 export async function stageDiff(tree: Worktree, keep: readonly string[], untracked: ValidateOptions['untracked']): Promise<string> {
   const { pathspecs } = keepOut(keep);
-  await git(tree, ['reset', '--quiet']);
-  if (untracked === 'all') await git(tree, ['add', '-A', '--', '.', ...pathspecs]);
+  // The config is read once for the commands below: only Kodah runs between them.
+  const env = await worktreeGitEnv(tree.dir);
+  await git(tree, ['reset', '--quiet'], env);
+  if (untracked === 'all') await git(tree, ['add', '-A', '--', '.', ...pathspecs], env);
   else {
-    await git(tree, ['add', '-u', '--', '.', ...pathspecs]);
+    await git(tree, ['add', '-u', '--', '.', ...pathspecs], env);
     const present = [];
     // Still a regular file: a command may have removed it, or left a FIFO in its place.
     for (const file of untracked) if ((await lstat(path.join(tree.dir, file)).catch(() => null))?.isFile()) present.push(file);
-    if (present.length) await git(tree, ['add', '-f', '--', ...present.map((p) => `:(literal)${p}`)]);
+    if (present.length) await git(tree, ['add', '-f', '--', ...present.map((p) => `:(literal)${p}`)], env);
   }
-  return git(tree, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv']);
+  return git(tree, ['diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-textconv'], env);
 }
 
 /**

@@ -36,10 +36,19 @@ export async function repositoryGitEnv(gitDir: string, signal?: AbortSignal): Pr
 export async function localGit(
   gitDir: string,
   args: string[],
-  options: { timeoutMs?: number; maxOutputBytes?: number; signal?: AbortSignal } = {},
+  options: {
+    timeoutMs?: number;
+    maxOutputBytes?: number;
+    signal?: AbortSignal;
+    /**
+     * repositoryGitEnv(gitDir), read for commands that run back to back with nothing between them
+     * that could write the config (no sandboxed command runs meanwhile); read here otherwise.
+     */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<string> {
   const run = await runGit(['--git-dir', gitDir, ...args], {
-    env: await repositoryGitEnv(gitDir, options.signal),
+    env: options.env ?? (await repositoryGitEnv(gitDir, options.signal)),
     timeoutMs: options.timeoutMs ?? 120_000,
     maxOutputBytes: options.maxOutputBytes ?? 512 * 1024 * 1024,
     signal: options.signal,
