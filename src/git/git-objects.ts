@@ -90,8 +90,8 @@ export async function listTree(gitDir: string, commit: string): Promise<TreeFile
 
 /**
  * Reads blobs by sha through one `git cat-file --batch`; resolves to sha → content. Started by the
- * launcher like any other git (lib/launch.ts): a search reads its new files here, and a fork of
- * the server itself cost 15–20 ms of each. None asked for, none started.
+ * launcher like any other git (lib/launch.ts): each search reads its new files here, and a fork of
+ * the server itself cost 15–50 ms, growing with its memory. For no blobs, no git at all.
  */
 export function readBlobs(gitDir: string, shas: readonly string[]): Promise<Map<string, Buffer>> {
   if (shas.length === 0) return Promise.resolve(new Map());
