@@ -26,4 +26,35 @@ describe('FactsCache', () => {
     expect(facts.every((f) => f !== undefined)).toBe(true);
     expect(facts[0]).toBe(facts[2]);
   });
+
+  it('keeps the listings and histories used last, not those stored first', async () => {
+    const tree = execFileSync('git', ['--git-dir', gitDir, 'mktree'], { input: '' }).toString().trim();
+    const commits: string[] = [];
+    for (let i = 0; i < 10; i++)
+      commits.push(
+        execFileSync('git', ['--git-dir', gitDir, 'commit-tree', tree, ...(i ? ['-p', commits[i - 1]!] : []), '-m', `commit ${i}`], {
+          env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' },
+        })
+          .toString()
+          .trim(),
+      );
+    const cache = new FactsCache();
+    // An agent's commit, searched again after each of seven other commits (eight listings are kept).
+    const agents = cache.treeOf(gitDir, commits[0]!);
+    for (const other of commits.slice(1, 9)) {
+      await cache.treeOf(gitDir, other);
+      expect(cache.treeOf(gitDir, commits[0]!)).toBe(agents);
+    }
+    // Two histories are kept: the agent's survives two other commits read in turn.
+    const history = cache.historyOf(gitDir, commits[0]!);
+    await cache.historyOf(gitDir, commits[1]!);
+    expect(cache.historyOf(gitDir, commits[0]!)).toBe(history);
+    const other = cache.historyOf(gitDir, commits[2]!);
+    await other;
+    expect(cache.historyOf(gitDir, commits[0]!)).toBe(history);
+    // Still two at most: the one used least recently is dropped, and read again when asked for.
+    await cache.historyOf(gitDir, commits[3]!);
+    expect(cache.historyOf(gitDir, commits[2]!)).not.toBe(other);
+    expect(cache.historyOf(gitDir, commits[0]!)).not.toBe(history);
+  });
 });

@@ -13,6 +13,17 @@ interface HistoryEntry {
 }
 
 /**
+ * Puts `key` last in `map`, whose first key is the one evicted: the least recently used goes, not
+ * the first stored. An agent's searches use one commit's listing and history for minutes while
+ * other jobs' localizations pass through; stored-first eviction dropped the agent's history (1–2 s
+ * to read again on sympy) as soon as two other commits came by.
+ */
+function recent<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+}
+
+/**
  * What localization knows of each blob (its definitions, imports, tokens). Facts are a function
  * of the blob alone, so they survive from one commit to the next: whoever localizes many reports
  * (a worker, a benchmark) keeps one cache; it is emptied whole when it passes `maxEntries`.
@@ -41,11 +52,13 @@ export class FactsCache {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return readCommitHistory(gitDir, commit);
     const key = `${gitDir}\0${commit}`;
     const kept = this.#histories.get(key);
-    if (kept && (kept.failedAt === undefined || this.now() - kept.failedAt < FAILED_HISTORY_MS)) return kept.history;
+    if (kept && (kept.failedAt === undefined || this.now() - kept.failedAt < FAILED_HISTORY_MS)) {
+      recent(this.#histories, key, kept);
+      return kept.history;
+    }
     const entry: HistoryEntry = { history: readCommitHistory(gitDir, commit) };
     entry.history.catch(() => (entry.failedAt = this.now()));
-    this.#histories.delete(key);
-    this.#histories.set(key, entry);
+    recent(this.#histories, key, entry);
     // Each is some megabytes for a large project: fewer are kept than listings.
     if (this.#histories.size > 2) this.#histories.delete(this.#histories.keys().next().value!);
     return entry.history;
@@ -56,11 +69,12 @@ export class FactsCache {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return listTree(gitDir, commit);
     const key = `${gitDir}\0${commit}`;
     let listing = this.#trees.get(key);
-    if (!listing) {
-      listing = listTree(gitDir, commit);
+    if (listing) recent(this.#trees, key, listing);
+    else {
+      const read = listTree(gitDir, commit);
       // A failed listing (the commit is not fetched yet) is not kept.
-      listing.catch(() => this.#trees.delete(key));
-      this.#trees.set(key, listing);
+      read.catch(() => this.#trees.get(key) === read && this.#trees.delete(key));
+      this.#trees.set(key, (listing = read));
       if (this.#trees.size > RECENT_COMMITS) this.#trees.delete(this.#trees.keys().next().value!);
     }
     return listing;
