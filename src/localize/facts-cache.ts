@@ -2,7 +2,10 @@ import { listTree, readBlobs, type TreeFile } from '../git/git-objects.js';
 import { type FileFacts, fileFacts } from './file-facts.js';
 import { type CommitHistory, readCommitHistory } from './history-signals.js';
 
+/** How many commits' listings are kept. */
 const RECENT_COMMITS = 8;
+/** How many commits' histories are kept: each is some megabytes for a large project, so fewer than listings. */
+const RECENT_HISTORIES = 2;
 /** How long a history git could not read is answered with that failure before it is read again. */
 export const FAILED_HISTORY_MS = 60_000;
 
@@ -13,14 +16,16 @@ interface HistoryEntry {
 }
 
 /**
- * Puts `key` last in `map`, whose first key is the one evicted: the least recently used goes, not
- * the first stored. An agent's searches use one commit's listing and history for minutes while
- * other jobs' localizations pass through; stored-first eviction dropped the agent's history (1–2 s
- * to read again on sympy) as soon as two other commits came by.
+ * Stores `value` under `key` as the most recently used, and drops the least recently used past
+ * `limit` (a Map keeps its keys in the order they were set). Not the first stored: an agent's
+ * searches use one commit's listing and history for minutes while other jobs' localizations pass
+ * through, and stored-first eviction dropped the agent's history (1–2 s to read again on sympy)
+ * as soon as two other commits came by.
  */
-function recent<V>(map: Map<string, V>, key: string, value: V): void {
+function keepRecent<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   map.delete(key);
   map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value!);
 }
 
 /**
@@ -53,14 +58,12 @@ export class FactsCache {
     const key = `${gitDir}\0${commit}`;
     const kept = this.#histories.get(key);
     if (kept && (kept.failedAt === undefined || this.now() - kept.failedAt < FAILED_HISTORY_MS)) {
-      recent(this.#histories, key, kept);
+      keepRecent(this.#histories, key, kept, RECENT_HISTORIES);
       return kept.history;
     }
     const entry: HistoryEntry = { history: readCommitHistory(gitDir, commit) };
     entry.history.catch(() => (entry.failedAt = this.now()));
-    recent(this.#histories, key, entry);
-    // Each is some megabytes for a large project: fewer are kept than listings.
-    if (this.#histories.size > 2) this.#histories.delete(this.#histories.keys().next().value!);
+    keepRecent(this.#histories, key, entry, RECENT_HISTORIES);
     return entry.history;
   }
 
@@ -69,14 +72,13 @@ export class FactsCache {
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) return listTree(gitDir, commit);
     const key = `${gitDir}\0${commit}`;
     let listing = this.#trees.get(key);
-    if (listing) recent(this.#trees, key, listing);
-    else {
+    if (!listing) {
       const read = listTree(gitDir, commit);
       // A failed listing (the commit is not fetched yet) is not kept.
       read.catch(() => this.#trees.get(key) === read && this.#trees.delete(key));
-      this.#trees.set(key, (listing = read));
-      if (this.#trees.size > RECENT_COMMITS) this.#trees.delete(this.#trees.keys().next().value!);
+      listing = read;
     }
+    keepRecent(this.#trees, key, listing, RECENT_COMMITS);
     return listing;
   }
 
