@@ -16,7 +16,7 @@
  *
  *   npm run bench:context -- --data FILE.jsonl --gold GOLD.jsonl --mirrors DIR [--tokens 24000]
  *                            [--repo owner/name] [--limit N] [--out per-instance.jsonl] [--blobs]
- *                            [--localized DIR]
+ *                            [--localized DIR] [--trace]
  *
  * DIR holds one bare repository per project at <owner>+<name>/repo; instances whose repository
  * is absent are skipped. --blobs writes only the localized and gold files from their blobs
@@ -24,9 +24,16 @@
  * is the summary. --localized DIR keeps each instance's file ranking in DIR and reads it back on
  * later runs, ranking only the snippets again: for tuning the snippet ranking and the packing in a
  * minute (delete DIR when the file ranking changes).
+ *
+ * --trace runs each report's Python examples first, as the pipeline does when the job has a
+ * sandbox (fix/trace-examples.ts): in the bubblewrap sandbox, on a work tree of the base commit,
+ * with the machine's python3 and its Debian packages standing in for the repository's prepared
+ * environment (python3-mpmath, -numpy, -pandas, -matplotlib, -requests, -flask, -sphinx,
+ * -astroid), and shims that let old code of these projects import on a new Python. Kept in
+ * --localized DIR like the ranking.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +53,12 @@ import { rankSnippets } from '../src/localize/rank-snippets.js';
 import { pastFunctions } from '../src/localize/past-functions.js';
 import { similarCommits } from '../src/localize/history-signals.js';
 import { readReport } from '../src/localize/report-signals.js';
+import type { ExecutedFunctions } from '../src/localize/execution-signals.js';
+import { loadConfig } from '../src/config.js';
+import { examplePackage, traceExamples } from '../src/fix/trace-examples.js';
+import { createLogger } from '../src/lib/logger.js';
+import type { SandboxDriver, SandboxLimits } from '../src/sandbox/sandbox.js';
+import { selectSandbox } from '../src/sandbox/select-driver.js';
 
 // As the fix pipeline asks the localizer.
 const LOCALIZE = CONTEXT_LOCALIZE;
@@ -66,6 +79,8 @@ const { values } = parseArgs({
     blobs: { type: 'boolean', default: false },
     // Tuning the packing alone: each instance's localization is kept here and read back.
     localized: { type: 'string' },
+    // The report's examples run first, traced, in the bubblewrap sandbox.
+    trace: { type: 'boolean', default: false },
   },
 });
 const budget = Number(values.tokens);
@@ -311,29 +326,97 @@ async function keptOnce<T>(name: string, run: () => Promise<T>): Promise<T> {
  * files are ranked again on each run (a fraction of the time), so both the snippet ranking and the
  * packing can be tuned quickly.
  */
-async function localizeKept(id: string, gitDir: string, commit: string, description: string): Promise<Localization> {
-  if (!values.localized) return localize(gitDir, commit, description, { cache, ...LOCALIZE });
+async function localizeKept(
+  id: string,
+  gitDir: string,
+  commit: string,
+  description: string,
+  executed: ExecutedFunctions | undefined,
+): Promise<Localization> {
+  if (!values.localized) return localize(gitDir, commit, description, { cache, ...LOCALIZE, executed });
   const report = readReport(description);
   // The best few hundred with their signals, scored again: the file ranking's weights can be tuned too.
   const kept = await keptOnce(`${id}.files`, async () => (await rankFiles(gitDir, commit, report, cache)).files.slice(0, 300));
   const similar = await keptOnce(`${id}.similar`, async () => similarCommits(report, await cache.historyOf(gitDir, commit)));
   const past = await pastFunctions(gitDir, similar);
   const files = kept
+    .map((f) => ({ ...f, signals: { ...f.signals, executed: executed?.has(f.path) ? 1 : 0 } }))
     .map((f) => ({ ...f, score: fileScore(f.signals) }))
     .sort((a, b) => b.score - a.score)
     .slice(0, LOCALIZE.files);
   const shas = new Map((await cache.treeOf(gitDir, commit)).map((f) => [f.path, f.sha]));
-  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: LOCALIZE.snippets, past });
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: LOCALIZE.snippets, past, executed });
   return { commit, files, snippets };
+}
+
+/**
+ * Lets old code of the dev repositories import on the machine's Python 3.11 (`collections.Mapping`
+ * went in 3.10, `fractions.gcd` in 3.9): the benchmark's stand-in for the environment a
+ * repository's own setup would prepare. Never part of a job.
+ */
+const OLD_PYTHON_SHIMS = `
+import collections, collections.abc, fractions, inspect, math, time
+for _n in ('Mapping', 'MutableMapping', 'Callable', 'Iterable', 'Sequence', 'MutableSet', 'Set', 'Hashable', 'Sized', 'Container', 'Iterator', 'Generator', 'MutableSequence'):
+    if not hasattr(collections, _n): setattr(collections, _n, getattr(collections.abc, _n))
+if not hasattr(fractions, 'gcd'): fractions.gcd = math.gcd
+if not hasattr(inspect, 'getargspec'): inspect.getargspec = lambda f: inspect.getfullargspec(f)[:4]
+if not hasattr(time, 'clock'): time.clock = time.perf_counter
+`;
+
+interface BenchSandbox {
+  driver: SandboxDriver;
+  limits: SandboxLimits;
+  /** Where its work trees go: a folder the sandbox's unprivileged user can pass through. */
+  worktreeDir: string;
+}
+let benchSandbox: Promise<BenchSandbox> | null = null;
+
+/** The bubblewrap sandbox as a server would choose it, with the server's limits; the run stops when there is none. */
+function sandboxOnce(): Promise<BenchSandbox> {
+  benchSandbox ??= (async () => {
+    const data = await mkdtemp(path.join(tmpdir(), 'kodah-bench-trace-'));
+    await chmod(data, 0o711);
+    const config = loadConfig({ KODAH_DATA_DIR: data, KODAH_SANDBOX: 'bubblewrap' });
+    const chosen = await selectSandbox(config, createLogger('warn'));
+    if (!chosen.driver) throw new Error(`--trace needs the bubblewrap sandbox: ${chosen.problem}`);
+    const { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = config.sandbox;
+    const limits = { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes, timeoutMs: 60_000 };
+    return { driver: chosen.driver, limits, worktreeDir: path.join(data, 'worktrees') };
+  })();
+  return benchSandbox;
+}
+
+/** What the report's examples ran, traced on a work tree of the commit (kept in --localized DIR). */
+async function tracedOnce(id: string, repo: string, gitDir: string, commit: string, description: string) {
+  const kept = await keptOnce(`${id}.trace`, async () => {
+    const { driver, limits, worktreeDir } = await sandboxOnce();
+    // A mirror that cannot check the commit out (a snapshot missing a blob) has nothing to run.
+    const tree = await addWorktree(gitDir, commit, { worktreeDir, timeoutMs: 600_000 }).catch(() => null);
+    if (!tree) return null;
+    const sandbox = await driver.open(tree.dir);
+    try {
+      const traced = await traceExamples(sandbox, description, {
+        package: await examplePackage(tree.dir, repo.split('/')[1]!),
+        limits,
+        prelude: OLD_PYTHON_SHIMS,
+      });
+      return traced && { statements: traced.statements, ran: traced.ran, files: [...traced.executed].map(([f, n]) => [f, [...n]]) };
+    } finally {
+      await sandbox.close();
+      await tree.remove();
+    }
+  });
+  return kept ? (new Map(kept.files.map(([f, n]) => [f, new Set(n)])) as ExecutedFunctions) : undefined;
 }
 
 async function measure(inst: z.infer<typeof instanceSchema>, gitDir: string, patch: string, worktreeDir: string): Promise<Row> {
   const started = performance.now();
   const commit = await resolveCommit(gitDir, inst.base_commit);
+  const executed = values.trace ? await tracedOnce(inst.instance_id, inst.repo, gitDir, commit, inst.problem_statement) : undefined;
   // As the pipeline does: the work tree is written while the localizer reads the mirror.
   const [added, localizing] = await Promise.allSettled([
     values.blobs ? Promise.resolve(null) : addWorktree(gitDir, commit, { worktreeDir, timeoutMs: 600_000 }),
-    localizeKept(inst.instance_id, gitDir, commit, inst.problem_statement),
+    localizeKept(inst.instance_id, gitDir, commit, inst.problem_statement, executed),
   ]);
   let tree: Checkout | null = added.status === 'fulfilled' ? added.value : null;
   let checkout = 'worktree';

@@ -211,6 +211,39 @@ describe('the agent fixes a real bug in the sandbox', () => {
   }, 180_000);
 });
 
+describe("the report's examples", () => {
+  // Nothing in the report's words points at money.py: only running its example does.
+  const world = agentWorld({
+    repos: {
+      shop: {
+        ...FILES,
+        'shop/money.py': 'def to_number(value):\n    return value\n',
+        'shop/processor.py':
+          'from shop.money import to_number\n\n\ndef calculate_total(items):\n    total = 0\n    for item in items:\n        total += to_number(item["price"])\n    return total\n',
+      },
+    },
+  });
+
+  it('run traced in the sandbox before the first prompt, which shows the code they called and why', async () => {
+    const { key } = await world.app.account();
+    world.model.requests.length = 0;
+    world.model.reply(call('submit', { explanation: 'Nothing changed.' }));
+    const description =
+      'Totals crash for string prices:\n\n```python\nfrom shop.processor import calculate_total\ncalculate_total([{"price": "1.5"}])\n```\n';
+    const { status } = await fixJob(world, key, { description });
+    expect(status.commands[0]).toMatchObject({
+      phase: 'examples',
+      command: 'python3: the report’s examples, traced',
+      sandbox: 'bubblewrap',
+      exit_code: 0,
+      // The import ran; the call raised the report's TypeError, after calling into both files.
+      output_tail: "1 of 2 statements of the report's examples ran; they called into 2 files: shop/processor.py, shop/money.py",
+    });
+    const prompt = world.model.requests[0]!.messages[1]!.content ?? '';
+    expect(prompt).toContain("### shop/money.py (all 2 lines)\nWhy: ran when the report's example ran (to_number)");
+  }, 180_000);
+});
+
 describe('a conversation longer than the model takes', () => {
   // A 4,000-token model: the conversation may fill 2,400 before old answers are left out.
   const world = agentWorld({ repos: { shop: FILES }, env: { KODAH_MODEL_CONTEXT_TOKENS: '4000' } });

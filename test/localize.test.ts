@@ -75,6 +75,24 @@ describe('localizing a bug report in a real repository', () => {
     });
   });
 
+  it("lifts the files and functions the report's examples ran, with the reason", async () => {
+    const commit = await resolveCommit(gitDir, 'main');
+    const report = 'The receipt shows the total with too many digits.';
+    const before = await localize(gitDir, commit, report, { cache: new FactsCache(), files: 10, snippets: 20 });
+    const executed = new Map([['shop/formatting.py', new Set(['format_price', 'Receipt.render'])]]);
+    const after = await localize(gitDir, commit, report, { cache: new FactsCache(), files: 10, snippets: 20, executed });
+    const score = (l: typeof before, p: string) => l.files.find((f) => f.path === p)?.score ?? 0;
+    expect(score(after, 'shop/formatting.py')).toBeGreaterThan(score(before, 'shop/formatting.py'));
+    expect(score(after, 'shop/processor.py')).toBe(score(before, 'shop/processor.py'));
+    expect(after.files[0]).toMatchObject({
+      path: 'shop/formatting.py',
+      reasons: expect.arrayContaining(["ran when the report's example ran (format_price, Receipt.render)"]),
+    });
+    // Matched by qualified name: the method ran, and so did the function of the same file.
+    const ran = after.snippets.filter((s) => s.reasons.includes("ran when the report's example ran")).map((s) => s.qualifiedName);
+    expect(ran.sort()).toEqual(['Receipt.render', 'format_price']);
+  });
+
   it('finds a class member named in prose without any trace', async () => {
     const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total', {
       cache: new FactsCache(),

@@ -14,6 +14,9 @@ import { type RepoSettings, readRepoSettings } from './repo-settings.js';
 import { runCandidates } from './run-candidates.js';
 import { runSingleShot } from './single-shot.js';
 import { StageTimer } from './stage-timer.js';
+import { examplePackage, showsCode, traceExamples } from './trace-examples.js';
+import { sandboxCommand } from './sandbox-command.js';
+import type { Localization } from '../localize/localize.js';
 import { namedTests, whyTestsCannotRun } from './test-outcomes.js';
 
 export type { FixSandbox } from './plan-tests.js';
@@ -90,9 +93,10 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
     for (const problem of repoSettings.problems) context.log.warn(problem);
     const mode = await chooseMode(deps, context);
     plan = await planTests(settings, deps.sandbox, request, context, tree.dir, repoSettings, { agent: mode === 'agent' });
+    const located = await timer.time('examples', () => locateByExamples(deps, request, gitDir, tree.dir, plan!, localized.value, context));
 
     await context.report('context', 25);
-    const code = await timer.time('context', () => buildContext(tree.dir, localized.value, settings.contextTokens));
+    const code = await timer.time('context', () => buildContext(tree.dir, located, settings.contextTokens));
     if (code.files.length === 0)
       throw new KodahError('job_failed', 'No code in the repository relates to the description', { kind: 'input' });
 
@@ -161,6 +165,41 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
     await plan?.sandbox?.close();
     await tree.remove();
   }
+}
+
+/**
+ * The localization again with what the report's examples ran, when the job has a sandbox and the
+ * report shows code: the functions a reporter's example calls are where most fixes go, and a
+ * lexical ranking misses them when the report and the code use different words. Without a
+ * sandbox, examples, or an answer, the first localization stands.
+ */
+async function locateByExamples(
+  deps: FixPipelineDeps,
+  request: FixRequest,
+  gitDir: string,
+  worktree: string,
+  plan: TestPlan,
+  localized: Localization,
+  context: FixContext,
+): Promise<Localization> {
+  if (!plan.sandbox || !showsCode(request.description)) return localized;
+  await context.report('examples', 24);
+  const name = request.repoUrl.replace(/\/+$/, '').split('/').at(-1) ?? '';
+  const traced = await traceExamples(plan.sandbox, request.description, {
+    package: await examplePackage(worktree, name),
+    limits: plan.limits,
+    signal: context.signal,
+  });
+  if (!traced) return localized;
+  await plan.record(sandboxCommand('examples', plan.sandbox, traced.run));
+  context.signal.throwIfAborted();
+  if (traced.executed.size === 0) return localized;
+  context.log.info({ statements: traced.statements, ran: traced.ran, files: traced.executed.size }, "the report's examples ran");
+  return localize(gitDir, request.commitSha, request.description, {
+    cache: deps.localizeCache,
+    ...CONTEXT_LOCALIZE,
+    executed: traced.executed,
+  });
 }
 
 /** The agent when it can work; single-shot when the operator says so or the model has no tools. */

@@ -4,7 +4,7 @@ import { stepView } from '../jobs/job-steps-view.js';
 import type { JobRecord, JobState } from '../jobs/job-record.js';
 
 const commandSchema = z.object({
-  phase: z.enum(['setup', 'tests']),
+  phase: z.enum(['setup', 'examples', 'tests']),
   command: z.string(),
   sandbox: z.string(),
   exit_code: z.number().int().nullable(),

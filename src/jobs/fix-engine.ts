@@ -25,7 +25,8 @@ export interface FixCheck {
 
 /** One command run in the sandbox for a job, as the user sees it. */
 export interface SandboxCommand {
-  phase: 'setup' | 'tests';
+  /** `examples`: the report's examples, run traced to find the code they call (fix/trace-examples.ts). */
+  phase: 'setup' | 'examples' | 'tests';
   command: string;
   /** The sandbox driver it ran in (`bubblewrap`, `container`, `none`). */
   sandbox: string;

@@ -1,3 +1,4 @@
+import type { ExecutedFunctions } from './execution-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import { rankFiles, type RankedFile } from './rank-files.js';
 import { rankSnippets, type RankedSnippet } from './rank-snippets.js';
@@ -32,22 +33,33 @@ export interface Localization {
  * `pastFunctions` is false, the functions past commits like the report changed count too (it
  * reads those commits' diffs: about 100 ms on a large project). `within` keeps only the files it
  * accepts, before their functions are ranked: a search in one folder finds what is there even
- * when better matches lie elsewhere.
+ * when better matches lie elsewhere. `executed`: what the report's examples ran, when they ran.
  */
 export async function localize(
   gitDir: string,
   commit: string,
   description: string,
-  options: { cache: FactsCache; files?: number; snippets?: number; pastFunctions?: boolean; within?: (path: string) => boolean },
+  options: {
+    cache: FactsCache;
+    files?: number;
+    snippets?: number;
+    pastFunctions?: boolean;
+    within?: (path: string) => boolean;
+    executed?: ExecutedFunctions;
+  },
 ): Promise<Localization> {
   const report = readReport(description);
-  const { files: all, tree, similar } = await rankFiles(gitDir, commit, report, options.cache);
+  const { files: all, tree, similar } = await rankFiles(gitDir, commit, report, options.cache, options.executed);
   const within = options.within;
   const files = within ? all.filter((f) => within(f.path)) : all;
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
   // They only refine the order of functions: history git cannot diff (a mirror missing the blobs
   // of old commits) leaves the ranking as it would be without them, rather than stopping the job.
   const past = options.pastFunctions === false ? undefined : await pastFunctions(gitDir, similar).catch(() => undefined);
-  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, { limit: options.snippets ?? 20, past });
+  const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, {
+    limit: options.snippets ?? 20,
+    past,
+    executed: options.executed,
+  });
   return { commit, files: files.slice(0, options.files ?? 20), snippets };
 }

@@ -1,5 +1,6 @@
 import type { TreeFile } from '../git/git-objects.js';
 import { definitionSignals } from './definition-signals.js';
+import { type ExecutedFunctions, executionSignals } from './execution-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import type { FileFacts } from './file-facts.js';
 import { historySignals, noHistory, similarCommits, type SimilarCommit } from './history-signals.js';
@@ -25,6 +26,8 @@ export interface RankedFile {
     functions: number;
     names: number;
     history: number;
+    /** The report's examples ran its code (execution-signals.ts); absent in rankings kept from before. */
+    executed?: number;
     prior: number;
   };
 }
@@ -33,6 +36,11 @@ export type FileSignals = RankedFile['signals'];
 
 /** How much earlier commits about the same thing count (history-signals.ts): fitted on the dev file, 0.3–0.45 gave the same. */
 const HISTORY_WEIGHT = 0.35;
+/**
+ * How much the report's examples running a file counts (execution-signals.ts). On the dev file,
+ * 0.15 to 0.5 put the same files in the top eight; 0.25 is between.
+ */
+const EXECUTED_WEIGHT = 0.25;
 
 /**
  * A file's score from its signals. Weights fitted by coordinate search on SWE-bench-style reports
@@ -43,7 +51,14 @@ const HISTORY_WEIGHT = 0.35;
 export function fileScore(s: FileSignals): number {
   const direct = Math.max(0.6 * s.paths, 0.8 * s.frames, 0.2 * s.modules);
   return (
-    (direct + 0.2 * s.qualified + 0.1 * s.definitions + 0.3 * s.text + 0.2 * s.functions + 0.15 * s.names + HISTORY_WEIGHT * s.history) *
+    (direct +
+      0.2 * s.qualified +
+      0.1 * s.definitions +
+      0.3 * s.text +
+      0.2 * s.functions +
+      0.15 * s.names +
+      HISTORY_WEIGHT * s.history +
+      EXECUTED_WEIGHT * (s.executed ?? 0)) *
     s.prior
   );
 }
@@ -53,28 +68,37 @@ const MAX_BLOB_BYTES = 1024 * 1024;
 /**
  * Every candidate file of the commit, best first, with the tree it was chosen from and the past
  * commits that read like the report (which also point at functions: past-functions.ts).
+ * `executed`: what the report's examples ran, when they were run.
  */
 export async function rankFiles(
   gitDir: string,
   commit: string,
   report: ReportSignals,
   cache: FactsCache,
+  executed?: ExecutedFunctions,
 ): Promise<{ files: RankedFile[]; tree: TreeFile[]; similar: SimilarCommit[] }> {
   const tree = (await cache.treeOf(gitDir, commit)).filter((f) => isCandidate(f.path) && f.size <= MAX_BLOB_BYTES);
   // The history is one signal among many: a history git cannot read (a mirror missing old
   // commits, a log past the output limit) ranks the files without it rather than failing the job.
   const [facts, history] = await Promise.all([cache.factsFor(gitDir, tree), cache.historyOf(gitDir, commit).catch(() => noHistory())]);
   const similar = similarCommits(report, history);
-  return { files: rank(tree, facts, similar, report), tree, similar };
+  return { files: rank(tree, facts, similar, report, executed), tree, similar };
 }
 
-function rank(tree: TreeFile[], facts: FileFacts[], similar: SimilarCommit[], report: ReportSignals): RankedFile[] {
+function rank(
+  tree: TreeFile[],
+  facts: FileFacts[],
+  similar: SimilarCommit[],
+  report: ReportSignals,
+  executed: ExecutedFunctions | undefined,
+): RankedFile[] {
   const context: SignalContext = { tree, facts, reasons: tree.map(() => []) };
   const mentions = mentionSignals(context, report);
   const defined = definitionSignals(context, report);
   const names = nameSignals(context, report);
   const text = textSignals(context, report);
   const past = historySignals(context, similar);
+  const ran = executionSignals(context, executed);
   const main = mainExtension(tree);
 
   const ranked = tree.map((f, i) => {
@@ -89,6 +113,7 @@ function rank(tree: TreeFile[], facts: FileFacts[], similar: SimilarCommit[], re
       functions: text.functions[i]!,
       names: names[i]!,
       history: past[i]!,
+      executed: ran[i]!,
       prior: p.weight,
     };
     const why = [...new Set(context.reasons[i])];
