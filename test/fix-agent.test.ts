@@ -227,20 +227,40 @@ describe("the report's examples", () => {
   it('run traced in the sandbox before the first prompt, which shows the code they called and why', async () => {
     const { key } = await world.app.account();
     world.model.requests.length = 0;
-    world.model.reply(call('submit', { explanation: 'Nothing changed.' }));
-    const description =
-      'Totals crash for string prices:\n\n```python\nfrom shop.processor import calculate_total\ncalculate_total([{"price": "1.5"}])\n```\n';
-    const { status } = await fixJob(world, key, { description });
+    world.model.reply(
+      call('edit', {
+        path: 'shop/processor.py',
+        search: '        total += to_number(item["price"])',
+        replace: '        total += float(item["price"])',
+      }),
+      call('submit', { explanation: 'Convert prices to numbers.' }),
+    );
+    // The example also overwrites a file and leaves one behind: neither reaches the prompt or the diff.
+    const description = [
+      'Totals crash for string prices:',
+      '',
+      '```python',
+      'from shop.processor import calculate_total',
+      'calculate_total([{"price": "1.5"}])',
+      'open("shop/__init__.py", "w").write("raise SystemExit\\n")',
+      'open("leftover.txt", "w").write("x")',
+      '```',
+      '',
+    ].join('\n');
+    const { status, result } = await fixJob(world, key, { description });
+    expect(status.status, JSON.stringify(status)).toBe('completed');
     expect(status.commands[0]).toMatchObject({
       phase: 'examples',
       command: 'python3: the report’s examples, traced',
       sandbox: 'bubblewrap',
       exit_code: 0,
-      // The import ran; the call raised the report's TypeError, after calling into both files.
-      output_tail: "1 of 2 statements of the report's examples ran; they called into 2 files: shop/processor.py, shop/money.py",
+      // The import and the two writes ran; the call raised the report's TypeError, after calling into both files.
+      output_tail: "3 of 4 statements of the report's examples ran; they called into 2 files: shop/processor.py, shop/money.py",
     });
     const prompt = world.model.requests[0]!.messages[1]!.content ?? '';
-    expect(prompt).toContain("### shop/money.py (all 2 lines)\nWhy: ran when the report's example ran (to_number)");
+    expect(prompt).toContain("### shop/money.py (all 2 lines)\nWhy: ran when the report's example ran (to_number)\n");
+    expect(prompt).toContain('### shop/__init__.py (all 0 lines)');
+    expect(result.files_changed).toEqual(['shop/processor.py']);
   }, 180_000);
 });
 

@@ -16,6 +16,7 @@ import { runSingleShot } from './single-shot.js';
 import { StageTimer } from './stage-timer.js';
 import { examplePackage, showsCode, traceExamples } from './trace-examples.js';
 import { sandboxCommand } from './sandbox-command.js';
+import { resetWorktree } from './reset-worktree.js';
 import type { Localization } from '../localize/localize.js';
 import { namedTests, whyTestsCannotRun } from './test-outcomes.js';
 
@@ -168,10 +169,12 @@ export async function runFixPipeline(deps: FixPipelineDeps, request: LocalFixReq
 }
 
 /**
- * The localization again with what the report's examples ran, when the job has a sandbox and the
- * report shows code: the functions a reporter's example calls are where most fixes go, and a
- * lexical ranking misses them when the report and the code use different words. Without a
- * sandbox, examples, or an answer, the first localization stands.
+ * The localization again with what the report's examples ran, when the job has a sandbox, the
+ * code it was localized to is Python and the report shows code: the functions a reporter's
+ * example calls are where most fixes go, and a lexical ranking misses them when the report and
+ * the code use different words. Without any of these, or an answer, the first localization
+ * stands. The examples may have written anything in the work tree: it is reset to the commit
+ * after them, the prepared environment kept.
  */
 async function locateByExamples(
   deps: FixPipelineDeps,
@@ -182,7 +185,8 @@ async function locateByExamples(
   localized: Localization,
   context: FixContext,
 ): Promise<Localization> {
-  if (!plan.sandbox || !showsCode(request.description)) return localized;
+  const python = localized.files.slice(0, CONTEXT_LOCALIZE.files).some((f) => PYTHON.test(f.path));
+  if (!plan.sandbox || !python || !showsCode(request.description)) return localized;
   await context.report('examples', 24);
   const name = request.repoUrl.replace(/\/+$/, '').split('/').at(-1) ?? '';
   const traced = await traceExamples(plan.sandbox, request.description, {
@@ -190,7 +194,9 @@ async function locateByExamples(
     limits: plan.limits,
     signal: context.signal,
   });
-  if (!traced) return localized;
+  await resetWorktree(worktree, plan.keep);
+  // No statement found (the fences held another language): nothing of the report ran.
+  if (!traced || (traced.statements === 0 && traced.run.exitCode === 0)) return localized;
   await plan.record(sandboxCommand('examples', plan.sandbox, traced.run));
   context.signal.throwIfAborted();
   if (traced.executed.size === 0) return localized;
@@ -201,6 +207,8 @@ async function locateByExamples(
     executed: traced.executed,
   });
 }
+
+const PYTHON = /\.pyi?$/;
 
 /** The agent when it can work; single-shot when the operator says so or the model has no tools. */
 async function chooseMode(deps: FixPipelineDeps, context: FixContext): Promise<'agent' | 'single-shot'> {
