@@ -86,6 +86,23 @@ describe("a report's examples, traced in the sandbox", () => {
     expect(traced!.run.outputTail).toContain('4 of 5 statements');
   });
 
+  it('leaves out the code of a virtual environment in the work tree, and runs with its python', async () => {
+    const { sandbox, dir } = await shop();
+    const venv = path.join(dir, '.venv');
+    const site = path.join(venv, 'lib', 'python3', 'site-packages');
+    mkdirSync(path.join(venv, 'bin'), { recursive: true });
+    mkdirSync(site, { recursive: true });
+    writeFileSync(path.join(site, 'helper.py'), 'def helps():\n    return 1\n');
+    // A python that finds the environment's packages, as `python -m venv` makes one.
+    writeFileSync(path.join(venv, 'bin', 'python'), `#!/bin/sh\nPYTHONPATH=${'$'}PWD/.venv/lib/python3/site-packages exec python3 "$@"\n`, {
+      mode: 0o755,
+    });
+    const report = '>>> import helper\n>>> helper.helps()\n>>> from shop.money import cents\n>>> cents(helper.helps())\n';
+    const traced = await traceExamples(sandbox, report, { package: null, limits: LIMITS });
+    expect(traced!.ran).toBe(4);
+    expect([...traced!.executed.keys()]).toEqual(['shop/money.py']);
+  });
+
   it('uses the package named after the repository, at the top or under src/, as a doctest would', async () => {
     const { dir } = await shop();
     expect(await examplePackage(dir, 'shop')).toBe('shop');

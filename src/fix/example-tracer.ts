@@ -63,7 +63,8 @@ def profile(frame, event, arg):
         return
     code = frame.f_code
     path = code.co_filename
-    if code.co_name.startswith('<') or not path.startswith(ROOT + os.sep):
+    # A virtual environment setup made in the work tree is not the repository's code.
+    if code.co_name.startswith('<') or not path.startswith(ROOT + os.sep) or os.sep + 'site-packages' + os.sep in path:
         return
     # Python 3.11 names a method by its class too (Float.__eq__).
     name = getattr(code, 'co_qualname', code.co_name)
