@@ -26,7 +26,8 @@ const FILES: Record<string, string> = {
   'shop/__init__.py': 'from .cart import total\n',
   'shop/cart.py':
     'from .money import cents\n\n\ndef total(prices):\n    return sum(cents(p) for p in prices) / 100\n\n\nclass Basket:\n    def add(self, price):\n        return cents(price)\n',
-  'shop/money.py': 'def cents(value):\n    return round(float(value) * 100)\n\n\ndef unused():\n    return 0\n',
+  'shop/money.py':
+    'def cents(value):\n    """\n    >>> from shop.money import cents\n    >>> cents("0.5")\n    50\n    """\n    return round(float(value) * 100)\n\n\ndef unused():\n    return 0\n',
   'shop/report.py': 'def render(total):\n    return "%.2f" % total\n',
 };
 
@@ -101,6 +102,17 @@ describe("a report's examples, traced in the sandbox", () => {
     const traced = await traceExamples(sandbox, report, { package: null, limits: LIMITS });
     expect(traced!.ran).toBe(4);
     expect([...traced!.executed.keys()]).toEqual(['shop/money.py']);
+  });
+
+  it("imports a name the report's session had the way the repository's doctests do, and runs the statement again", async () => {
+    const { sandbox } = await shop();
+    const report = '>>> cents("1.5")\n150\n>>> no_such_name(1)\n';
+    const traced = await traceExamples(sandbox, report, { package: 'shop', limits: LIMITS });
+    expect([traced!.statements, traced!.ran]).toEqual([2, 1]);
+    expect(Object.fromEntries([...traced!.executed].map(([f, names]) => [f, [...names]]))).toEqual({ 'shop/money.py': ['cents'] });
+    // Without the package there are no doctests to ask.
+    const bare = await traceExamples(sandbox, report, { package: null, limits: LIMITS });
+    expect([bare!.ran, bare!.executed.size]).toEqual([0, 0]);
   });
 
   it('uses the package named after the repository, at the top or under src/, as a doctest would', async () => {
