@@ -73,6 +73,13 @@ describe("a report's examples, traced in the sandbox", () => {
       'Basket().add("0.1")',
       'undefined_name + 1',
       '```',
+      '',
+      'and in a session:',
+      '```',
+      '>>> from shop.money import cents',
+      '>>> cents("2")',
+      '200',
+      '```',
     ].join('\n');
     const traced = await traceExamples(sandbox, report, { package: await examplePackage(dir, 'shop'), limits: LIMITS });
     expect(traced).not.toBeNull();
@@ -81,10 +88,10 @@ describe("a report's examples, traced in the sandbox", () => {
       'shop/cart.py': ['Basket.add', 'total'],
       'shop/money.py': ['cents'],
     });
-    // Five statements; the one naming nothing defined fails and the rest still run.
-    expect([traced!.statements, traced!.ran]).toEqual([5, 4]);
+    // Seven statements, each run once; the one naming nothing defined fails and the rest still run.
+    expect([traced!.statements, traced!.ran]).toEqual([7, 6]);
     expect(traced!.run).toMatchObject({ command: 'python3: the report’s examples, traced', exitCode: 0 });
-    expect(traced!.run.outputTail).toContain('4 of 5 statements');
+    expect(traced!.run.outputTail).toContain('6 of 7 statements');
   });
 
   it('leaves out the code of a virtual environment in the work tree, and runs with its python', async () => {

@@ -40,13 +40,15 @@ def trivial(line):
 def examples(text):
     found = []
     fence = '(?:' + chr(96) * 3 + '|~~~)'
-    fenced = re.findall(r'^[ \t]*' + fence + r'[^\n]*\n(.*?)^[ \t]*' + fence, text, re.S | re.M)
-    for block in fenced + [text]:
+    pattern = re.compile(r'^[ \t]*' + fence + r'[^\n]*\n(.*?)^[ \t]*' + fence + r'[^\n]*$', re.S | re.M)
+    # Sessions inside a fence are read with their block, the rest of the text on its own.
+    outside = pattern.sub('', text)
+    for block in pattern.findall(text) + [outside]:
         lines = block.split('\n')
         prompts = [l for l in lines if PROMPT.match(l)]
         if prompts:
             found.append('\n'.join(STRIP.sub('', l) for l in prompts))
-        elif block is not text:
+        elif block is not outside:
             if parses(block):
                 found.append(block)
             else:
