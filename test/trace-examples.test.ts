@@ -122,6 +122,24 @@ describe("a report's examples, traced in the sandbox", () => {
     expect([bare!.ran, bare!.executed.size]).toEqual([0, 0]);
   });
 
+  it('names every file called within a small kept tail, with fewer of their functions', async () => {
+    const { sandbox, dir } = await shop();
+    for (let i = 0; i < 30; i++)
+      writeFileSync(
+        path.join(dir, 'shop', `part_${i}.py`),
+        Array.from({ length: 20 }, (_, k) => `def step_number_${k}():\n    return ${k}\n`).join('\n'),
+      );
+    const calls = Array.from(
+      { length: 30 },
+      (_, i) => `>>> import shop.part_${i} as p; [getattr(p, n)() for n in dir(p) if n.startswith('step')]`,
+    );
+    const traced = await traceExamples(sandbox, calls.join('\n'), { package: null, limits: { ...LIMITS, outputTailBytes: 2048 } });
+    expect(traced!.executed.size).toBe(30);
+    const names = [...traced!.executed.values()].map((n) => n.size);
+    expect(Math.max(...names)).toBeLessThan(20);
+    expect(Math.min(...names)).toBeGreaterThan(0);
+  });
+
   it('uses the package named after the repository, at the top or under src/, as a doctest would', async () => {
     const { dir } = await shop();
     expect(await examplePackage(dir, 'shop')).toBe('shop');

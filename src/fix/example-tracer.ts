@@ -13,7 +13,7 @@
  *
  * Placeholders: __REPORT__ (the report, base64), __PACKAGE__ (the package to import * from first,
  * as a doctest namespace would, or ''), __PRELUDE__ (Python run first, base64, untraced),
- * __SECONDS__ (the time for all statements), __MARK__.
+ * __SECONDS__ (the time for all statements), __BYTES__ (the answer's size at most), __MARK__.
  */
 export const EXAMPLE_TRACER = String.raw`
 import ast, base64, io, json, os, re, signal, sys, time
@@ -182,13 +182,19 @@ for example in examples(REPORT):
         traced = not isinstance(node, (ast.Import, ast.ImportFrom))
         ran += run_statement(compile(ast.Module([node], []), '<report>', 'exec'), namespace, traced)
 
+# Every file called, most called first, in the bytes the kept tail has room for: as many of each
+# file's functions (most called first) as fit beside all the files, then fewer files if none do.
+files = sorted(calls.items(), key=lambda item: -sum(item[1].values()))[:500]
+def packed(count, names):
+    return {path: sorted(called, key=lambda n: -called[n])[:names] for path, called in files[:count]}
 answer = {'statements': statements, 'ran': ran, 'files': {}}
-size = 0
-for path, names in sorted(calls.items(), key=lambda item: -sum(item[1].values()))[:200]:
-    kept = sorted(names, key=lambda n: -names[n])[:40]
-    size += len(path) + sum(len(n) + 3 for n in kept)
-    if size > 10000:
+for names in (40, 20, 10, 5, 2, 1, 0):
+    answer['files'] = packed(len(files), names)
+    if len(json.dumps(answer)) <= __BYTES__:
         break
-    answer['files'][path] = kept
+count = len(files)
+while count and len(json.dumps(answer)) > __BYTES__:
+    count = count * 3 // 4
+    answer['files'] = packed(count, 0)
 os.write(1, ('\n__MARK__ ' + json.dumps(answer, separators=(',', ':')) + '\n').encode())
 `;

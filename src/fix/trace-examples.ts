@@ -22,7 +22,7 @@ export const showsCode = (report: string): boolean => EXAMPLE_MARK.test(report);
 const answerSchema = z.object({
   statements: z.number().int().min(0),
   ran: z.number().int().min(0),
-  files: z.record(z.string().max(1000), z.array(z.string().max(300)).max(40)),
+  files: z.record(z.string().max(1000), z.array(z.string().max(1000)).max(40)),
 });
 
 export interface TracedExamples {
@@ -64,11 +64,13 @@ export async function traceExamples(
   if (!showsCode(report)) return null;
   const mark = `KODAH_TRACE_${randomUUID().replaceAll('-', '')}`;
   const seconds = options.seconds ?? EXAMPLE_SECONDS;
-  const program = EXAMPLE_TRACER.replace('__REPORT__', base64(report.slice(0, REPORT_CHARS)))
-    .replace('__PACKAGE__', options.package ?? '')
-    .replace('__PRELUDE__', base64(options.prelude ?? ''))
-    .replace('__SECONDS__', String(seconds))
-    .replace('__MARK__', mark);
+  const program = EXAMPLE_TRACER.replaceAll('__REPORT__', base64(report.slice(0, REPORT_CHARS)))
+    .replaceAll('__PACKAGE__', options.package ?? '')
+    .replaceAll('__PRELUDE__', base64(options.prelude ?? ''))
+    .replaceAll('__SECONDS__', String(seconds))
+    // The answer is the output's last line: it must fit in the tail that is kept.
+    .replaceAll('__BYTES__', String(Math.max(256, Math.min(options.limits.outputTailBytes - 256, 64 * 1024))))
+    .replaceAll('__MARK__', mark);
   // A virtual environment the repository's setup made is where its dependencies are.
   const command =
     'if [ -x .venv/bin/python ]; then py=.venv/bin/python; else py=python3; fi; ' +
