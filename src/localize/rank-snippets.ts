@@ -25,9 +25,9 @@ const PAST_WEIGHT = 0.1;
 
 /**
  * The gain of a function the report's examples called (fix/trace-examples.ts), matched by its
- * qualified name. On the dev file every gold line was shown for 135 reports at 0.2, 134 at 0.1
- * and at 0.3–0.45 (a long file's called helpers crowd out the function to fix), and 131 with the
- * file signal alone (132 without either).
+ * qualified name. On the dev file every gold line was shown for 135 reports at 0.1–0.3 (at
+ * 0.45, 134: a long file's called helpers crowd out the function to fix), 131 with the file
+ * signal alone and 132 without either.
  */
 const EXECUTED_FUNCTION_WEIGHT = 0.2;
 
