@@ -400,13 +400,14 @@ async function tracedOnce(id: string, repo: string, gitDir: string, commit: stri
         limits,
         prelude: OLD_PYTHON_SHIMS,
       });
-      return traced && { statements: traced.statements, ran: traced.ran, files: [...traced.executed].map(([f, n]) => [f, [...n]]) };
+      const files = [...(traced?.executed ?? [])].map(([f, n]): [string, string[]] => [f, [...n]]);
+      return traced && { statements: traced.statements, ran: traced.ran, files };
     } finally {
       await sandbox.close();
       await tree.remove();
     }
   });
-  return kept ? (new Map(kept.files.map(([f, n]) => [f, new Set(n)])) as ExecutedFunctions) : undefined;
+  return kept ? new Map(kept.files.map(([f, n]) => [f, new Set(n)])) : undefined;
 }
 
 async function measure(inst: z.infer<typeof instanceSchema>, gitDir: string, patch: string, worktreeDir: string): Promise<Row> {
