@@ -18,6 +18,7 @@ import { examplePackage, showsCode, traceExamples } from './trace-examples.js';
 import { sandboxCommand } from './sandbox-command.js';
 import { resetWorktree } from './reset-worktree.js';
 import type { Localization } from '../localize/localize.js';
+import { languageOf } from '../code/tree-sitter.js';
 import { namedTests, whyTestsCannotRun } from './test-outcomes.js';
 
 export type { FixSandbox } from './plan-tests.js';
@@ -185,7 +186,7 @@ async function locateByExamples(
   localized: Localization,
   context: FixContext,
 ): Promise<Localization> {
-  const python = localized.files.slice(0, CONTEXT_LOCALIZE.files).some((f) => PYTHON.test(f.path));
+  const python = localized.files.some((f) => languageOf(f.path) === 'python');
   if (!plan.sandbox || !python || !showsCode(request.description)) return localized;
   await context.report('examples', 24);
   const name = request.repoUrl.replace(/\/+$/, '').split('/').at(-1) ?? '';
@@ -207,8 +208,6 @@ async function locateByExamples(
     executed: traced.executed,
   });
 }
-
-const PYTHON = /\.pyi?$/;
 
 /** The agent when it can work; single-shot when the operator says so or the model has no tools. */
 async function chooseMode(deps: FixPipelineDeps, context: FixContext): Promise<'agent' | 'single-shot'> {

@@ -81,12 +81,8 @@ export async function traceExamples(
   const answer = readAnswer(run.outputTail, mark);
   // No answer: the run is shown as it ended (Python missing, the package failing to import).
   if (!answer) return { run: shown, statements: 0, ran: 0, executed: new Map() };
-  const executed = new Map<string, Set<string>>();
-  for (const [file, names] of Object.entries(answer.files)) {
-    const normal = path.posix.normalize(file);
-    if (normal.startsWith('../') || path.posix.isAbsolute(normal)) continue;
-    executed.set(normal, new Set(names));
-  }
+  // Looked up by the paths of the commit's tree only: a path the answer makes up matches none.
+  const executed = new Map(Object.entries(answer.files).map(([file, names]) => [file, new Set(names)]));
   return { run: { ...shown, outputTail: summary(answer) }, statements: answer.statements, ran: answer.ran, executed };
 }
 

@@ -120,6 +120,7 @@ export async function rankSnippets(
       if (past > 0.3) reasons.push('changed by earlier commits about the same thing');
     }
     const ran = options.executed?.get(file.path);
+    // Before 3.11 Python names a method without its class: the bare name is all there is.
     if (snippet.kind !== 'lines' && ran && (ran.has(snippet.qualifiedName) || ran.has(snippet.name))) {
       score += EXECUTED_FUNCTION_WEIGHT;
       reasons.push(`ran when the report's example ran`);
