@@ -94,6 +94,30 @@ describe("a report's examples, traced in the sandbox", () => {
     expect(traced!.run.outputTail).toContain('6 of 7 statements');
   });
 
+  it('leaves out what a module an example imports on the way calls as it loads, and keeps a module run as a script', async () => {
+    const { sandbox, dir } = await shop();
+    // Loading this module prices its table: what an import does, not what the example asked for.
+    writeFileSync(
+      path.join(dir, 'shop', 'lazy.py'),
+      'from .money import cents\n\nTABLE = [cents(p) for p in ("1", "2")]\n\n\ndef late():\n    return TABLE\n',
+    );
+    writeFileSync(path.join(dir, 'shop', 'script.py'), 'from shop.report import render\n\nrender(1.5)\n');
+    const report = [
+      '>>> def uses_lazy():',
+      '...     from shop import lazy',
+      '...     return lazy.late()',
+      '>>> uses_lazy()',
+      '>>> import runpy',
+      ">>> runpy.run_module('shop.script', run_name='__main__')",
+    ].join('\n');
+    const traced = await traceExamples(sandbox, report, { package: null, limits: LIMITS });
+    expect([traced!.statements, traced!.ran]).toEqual([4, 4]);
+    expect(Object.fromEntries([...traced!.executed].map(([f, names]) => [f, [...names]]))).toEqual({
+      'shop/lazy.py': ['late'],
+      'shop/report.py': ['render'],
+    });
+  });
+
   it('leaves out the code of a virtual environment in the work tree, and runs with its python', async () => {
     const { sandbox, dir } = await shop();
     const venv = path.join(dir, '.venv');

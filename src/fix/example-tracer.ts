@@ -6,7 +6,7 @@
  * Python (a block mixing code with its output keeps the lines that parse alone). Each top-level
  * statement runs on its own, so one that fails (a name the reporter defined elsewhere, the bug
  * itself) does not stop the rest; imports run untraced, since loading a module calls half a
- * package. A statement that stops on a name the reporter's session had (sympy's `x`, numpy's
+ * package, and so do the module bodies a statement's own lazy imports run. A statement that stops on a name the reporter's session had (sympy's `x`, numpy's
  * `np`) runs again after the import the repository's own doctests most often use for that name.
  * The examples' own output is dropped: the last line is the answer, and nothing they
  * print can push it out of the kept tail.
@@ -62,10 +62,18 @@ def examples(text):
     return unique
 
 calls = {}
+importing = 0
 def profile(frame, event, arg):
-    if event != 'call':
-        return
+    # A module body run by an import the statement triggers (sympy imports half its packages
+    # lazily) calls whatever that module builds at load time, not what the example does. A body
+    # run on purpose (runpy, as python -m does) is not an import's and counts.
+    global importing
     code = frame.f_code
+    if code.co_name == '<module>' and event in ('call', 'return') and frame.f_back is not None and frame.f_back.f_code.co_name == '_call_with_frames_removed':
+        importing += 1 if event == 'call' else -1
+        return
+    if event != 'call' or importing:
+        return
     path = code.co_filename
     # A virtual environment setup made in the work tree is not the repository's code.
     if code.co_name.startswith('<') or not path.startswith(ROOT + os.sep) or os.sep + 'site-packages' + os.sep in path:
@@ -83,12 +91,14 @@ def overtime(*_):
 
 def run(code, namespace, traced):
     """True when it ran; the name it missed when it stopped on an undefined one; False otherwise."""
+    global importing
     signal.signal(signal.SIGALRM, overtime)
     signal.setitimer(signal.ITIMER_REAL, max(0.1, DEADLINE - time.monotonic()))
     out, err = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = io.StringIO()
     try:
         if traced:
+            importing = 0
             sys.setprofile(profile)
         exec(code, namespace)
         return True
