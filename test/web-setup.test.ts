@@ -137,16 +137,19 @@ describe('registering the GitHub App from the browser (/setup)', () => {
 
   it('refuses a code that was already used, storing nothing', async () => {
     const page = await browser.newPage();
-    // GitHub's answer is let through but not followed: its code is used elsewhere first.
+    // GitHub's answer is read but not followed: its code is used elsewhere first. The browser gets a
+    // stand-in page, and the test waits until it has landed: an aborted navigation would end on
+    // Chromium's error page some time later and interrupt the test's next goto.
     let callback = '';
-    await page.route(`${github.webUrl}/settings/apps/new**`, async (route) => {
+    const manifestPage = `${github.webUrl}/settings/apps/new**`;
+    await page.route(manifestPage, async (route) => {
       const answer = await route.fetch({ maxRedirects: 0 });
       callback = answer.headers().location ?? '';
-      await route.abort();
+      await route.fulfill({ contentType: 'text/html', body: '<p>GitHub</p>' });
     });
     await page.goto(setupUrl);
     await page.click('button:has-text("Register GitHub App")');
-    await page.click('#to-github button').catch(() => {});
+    await Promise.all([page.waitForURL(manifestPage), page.click('#to-github button')]);
     await waitFor('the way back from GitHub', async () => callback, 20_000);
     expect(callback.startsWith(`${base}/setup/callback?`)).toBe(true);
     const code = new URL(callback).searchParams.get('code')!;
