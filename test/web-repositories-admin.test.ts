@@ -103,7 +103,13 @@ describe('the repositories and operator pages in a real browser', () => {
     expect(await vault.locator('td').nth(3).textContent()).toMatch(/indexing\s*Re-sync/);
     // The hostile one is refused by the URL policy, its message shown as text.
     const evil = page.locator('#reachable tbody tr').filter({ hasText: HOSTILE.attribute });
-    const [refused] = await Promise.all([page.waitForResponse(`${fx.base}/repositories/index`), evil.locator('button').click()]);
+    // The refusal is a page of its own: the checks below run on it once it has loaded, not on the
+    // page the form was sent from.
+    const [refused] = await Promise.all([
+      page.waitForResponse(`${fx.base}/repositories/index`),
+      page.waitForURL(`${fx.base}/repositories/index`),
+      evil.locator('button').click(),
+    ]);
     expect(refused.status()).toBe(400);
     await nothingRan(page, dialogs);
     // Without the session's CSRF token nothing is queued.
