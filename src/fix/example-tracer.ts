@@ -6,8 +6,9 @@
  * Python (a block mixing code with its output keeps the lines that parse alone). Each top-level
  * statement runs on its own, so one that fails (a name the reporter defined elsewhere, the bug
  * itself) does not stop the rest; imports run untraced, since loading a module calls half a
- * package, and so do the module bodies a statement's own lazy imports run. A statement that stops on a name the reporter's session had (sympy's `x`, numpy's
- * `np`) runs again after the import the repository's own doctests most often use for that name.
+ * package, and so do the module bodies a statement's own lazy imports run. A statement that
+ * stops on a name the reporter's session had (sympy's `x`, numpy's `np`) runs again after the
+ * import the repository's own doctests most often use for that name.
  * The examples' own output is dropped: the last line is the answer, and nothing they
  * print can push it out of the kept tail.
  *
@@ -63,13 +64,17 @@ def examples(text):
 
 calls = {}
 importing = 0
+def loaded_by_import(frame):
+    caller = frame.f_back
+    return caller is not None and caller.f_code.co_name == '_call_with_frames_removed'
+
 def profile(frame, event, arg):
     # A module body run by an import the statement triggers (sympy imports half its packages
     # lazily) calls whatever that module builds at load time, not what the example does. A body
     # run on purpose (runpy, as python -m does) is not an import's and counts.
     global importing
     code = frame.f_code
-    if code.co_name == '<module>' and event in ('call', 'return') and frame.f_back is not None and frame.f_back.f_code.co_name == '_call_with_frames_removed':
+    if code.co_name == '<module>' and event in ('call', 'return') and loaded_by_import(frame):
         importing += 1 if event == 'call' else -1
         return
     if event != 'call' or importing:
