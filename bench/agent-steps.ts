@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
-import { loadConfig } from '../src/config.js';
+import { commandLimits, loadConfig } from '../src/config.js';
 import { runFixPipeline, type FixPipelineDeps, type FixSettings } from '../src/fix/fix-pipeline.js';
 import { benchFixRequest } from './instances.js';
 import { localGit } from '../src/git/git-objects.js';
@@ -162,7 +162,6 @@ export async function benchAgentSteps(options: AgentBenchOptions): Promise<void>
       console.log(`(no agent section: ${chosen.problem})`);
       return;
     }
-    const { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = config.sandbox;
     const cache = new FactsCache();
     const base = openAiChatModel({ baseUrl: model.baseUrl, apiKey: 'none', model: 'fake', timeoutMs: 30_000, maxRetries: 0 });
     const settings: FixSettings = {
@@ -171,7 +170,7 @@ export async function benchAgentSteps(options: AgentBenchOptions): Promise<void>
       candidates: 1,
       worktreeDir: path.join(data, 'worktrees'),
       budget: { ...options.settings.budget, steps: 60 },
-      sandboxLimits: { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes },
+      sandboxLimits: commandLimits(config.sandbox),
     };
     // Each request takes the reply of the job running now.
     let current: ReturnType<typeof scriptedAgent> | null = null;

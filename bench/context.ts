@@ -54,7 +54,7 @@ import { pastFunctions } from '../src/localize/past-functions.js';
 import { similarCommits } from '../src/localize/history-signals.js';
 import { readReport } from '../src/localize/report-signals.js';
 import type { ExecutedFunctions } from '../src/localize/execution-signals.js';
-import { loadConfig } from '../src/config.js';
+import { commandLimits, loadConfig } from '../src/config.js';
 import { examplePackage, traceExamples } from '../src/fix/trace-examples.js';
 import { createLogger } from '../src/lib/logger.js';
 import type { SandboxDriver, SandboxLimits } from '../src/sandbox/sandbox.js';
@@ -379,8 +379,7 @@ function sandboxOnce(): Promise<BenchSandbox> {
     const config = loadConfig({ KODAH_DATA_DIR: data, KODAH_SANDBOX: 'bubblewrap' });
     const chosen = await selectSandbox(config, createLogger('warn'));
     if (!chosen.driver) throw new Error(`--trace needs the bubblewrap sandbox: ${chosen.problem}`);
-    const { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = config.sandbox;
-    const limits = { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes, timeoutMs: 60_000 };
+    const limits = { ...commandLimits(config.sandbox), timeoutMs: 60_000 };
     return { driver: chosen.driver, limits, worktreeDir: path.join(data, 'worktrees') };
   })();
   return benchSandbox;

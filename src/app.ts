@@ -7,7 +7,7 @@ import { openAiSummarizer } from './code-index/summarize-snippets.js';
 import { type Embedder, openAiEmbedder } from './code-index/embeddings.js';
 import { startIndexWorkers } from './code-index/index-workers.js';
 import { startIndexSync } from './code-index/sync-repositories.js';
-import { type Config, storedGitHubAppSettings } from './config.js';
+import { commandLimits, type Config, storedGitHubAppSettings } from './config.js';
 import { createFixEngine, type FixPipelineDeps } from './fix/fix-pipeline.js';
 import { pruneContainers } from './sandbox/container.js';
 import { pruneLeftovers } from './sandbox/prune-leftovers.js';
@@ -75,7 +75,7 @@ export interface Kodah {
 /** The fix pipeline with the configured model, git policy, sandbox and limits. */
 export function fixDepsFor(config: Config, credentials: GitCredentials, sandbox: SandboxChoice): FixPipelineDeps {
   const { name, ...model } = config.model!;
-  const { container, memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = config.sandbox;
+  const { container } = config.sandbox;
   return {
     model: openAiChatModel({ ...model, model: name }),
     credentials,
@@ -99,7 +99,7 @@ export function fixDepsFor(config: Config, credentials: GitCredentials, sandbox:
       candidates: config.fix.candidates,
       budget: config.fix.budget,
       testTimeoutMs: config.fix.testTimeoutS * 1000,
-      sandboxLimits: { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes },
+      sandboxLimits: commandLimits(config.sandbox),
       setupTimeoutMs: config.sandbox.setupTimeoutS * 1000,
       setupNetwork: config.sandbox.setupNetwork,
     },

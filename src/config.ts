@@ -559,6 +559,15 @@ function summaryModel(e: z.infer<typeof schema>): Config['summaries'] {
   };
 }
 
+/**
+ * What one command in the sandbox may use, the wall time aside (each caller sets its own: setup,
+ * tests, the model's commands): the server's limits, which a repository's settings may only lower.
+ */
+export function commandLimits(sandbox: Config['sandbox']) {
+  const { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes } = sandbox;
+  return { memoryBytes, processes, diskBytes, outputTailBytes, maxOutputBytes };
+}
+
 /** Reads and validates the environment once; a bad value names its variable and what it wants. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   const parsed = schema.safeParse(env);
