@@ -272,8 +272,9 @@ describe.each(databaseKinds)('job events on %s', (kind) => {
     try {
       const { key } = await own.account();
       const { body } = await own.api(key, 'POST', '/jobs', { repo_url: repo, task: 'fix', description: 'a bug' });
+      // The engine records the step, then reports the stage: two writes, so poll until both have landed.
       let status: any;
-      for (let i = 0; i < 200 && !status?.step; i++) {
+      for (let i = 0; i < 200 && !(status?.step && status.stage?.startsWith('step 1')); i++) {
         await sleep(50);
         status = (await own.api(key, 'GET', `/jobs/${body.job_id}/status`)).body;
       }
