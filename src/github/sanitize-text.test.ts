@@ -78,7 +78,9 @@ describe('sanitizeText', () => {
     for (const input of inputs) {
       let out = '';
       const ms = timed(() => (out = sanitizeText(input)));
-      expect(ms, input.slice(0, 8)).toBeLessThan(1000);
+      // Unloaded, the slowest of these takes 0.4 s; a quadratic pass over a megabyte would take
+      // minutes. The bound only tells the two apart, with room for a CI machine under load.
+      expect(ms, input.slice(0, 8)).toBeLessThan(5000);
       expect(out.length).toBeLessThanOrEqual(input.length);
     }
     expect(sanitizeText('<!--'.repeat(200_000))).toBe('');
