@@ -53,7 +53,7 @@ import { rankSnippets } from '../src/localize/rank-snippets.js';
 import { pastFunctions } from '../src/localize/past-functions.js';
 import { similarCommits } from '../src/localize/history-signals.js';
 import { readReport } from '../src/localize/report-signals.js';
-import type { ExecutedFunctions } from '../src/localize/execution-signals.js';
+import { type ExampleEvidence, raisedScore } from '../src/localize/execution-signals.js';
 import { commandLimits, loadConfig } from '../src/config.js';
 import { examplePackage, traceExamples } from '../src/fix/trace-examples.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -331,16 +331,20 @@ async function localizeKept(
   gitDir: string,
   commit: string,
   description: string,
-  executed: ExecutedFunctions | undefined,
+  examples: ExampleEvidence | undefined,
 ): Promise<Localization> {
-  if (!values.localized) return localize(gitDir, commit, description, { cache, ...LOCALIZE, executed });
+  const executed = examples?.executed;
+  if (!values.localized) return localize(gitDir, commit, description, { cache, ...LOCALIZE, executed, raised: examples?.raised });
   const report = readReport(description);
   // The best few hundred with their signals, scored again: the file ranking's weights can be tuned too.
   const kept = await keptOnce(`${id}.files`, async () => (await rankFiles(gitDir, commit, report, cache)).files.slice(0, 300));
   const similar = await keptOnce(`${id}.similar`, async () => similarCommits(report, await cache.historyOf(gitDir, commit)));
   const past = await pastFunctions(gitDir, similar);
   const files = kept
-    .map((f) => ({ ...f, signals: { ...f.signals, executed: executed?.has(f.path) ? 1 : 0 } }))
+    .map((f) => ({
+      ...f,
+      signals: { ...f.signals, executed: executed?.has(f.path) ? 1 : 0, raised: raisedScore(examples?.raised, f.path) },
+    }))
     .map((f) => ({ ...f, score: fileScore(f.signals) }))
     .sort((a, b) => b.score - a.score)
     .slice(0, LOCALIZE.files);
@@ -400,23 +404,24 @@ async function tracedOnce(id: string, repo: string, gitDir: string, commit: stri
         prelude: OLD_PYTHON_SHIMS,
       });
       const files = [...(traced?.executed ?? [])].map(([f, n]): [string, string[]] => [f, [...n]]);
-      return traced && { statements: traced.statements, ran: traced.ran, files };
+      return traced && { statements: traced.statements, ran: traced.ran, files, raised: traced.raised };
     } finally {
       await sandbox.close();
       await tree.remove();
     }
   });
-  return kept ? new Map(kept.files.map(([f, n]) => [f, new Set(n)])) : undefined;
+  // Traces kept before the tracer read errors have no `raised`.
+  return kept ? { executed: new Map(kept.files.map(([f, n]) => [f, new Set(n)])), raised: kept.raised ?? [] } : undefined;
 }
 
 async function measure(inst: z.infer<typeof instanceSchema>, gitDir: string, patch: string, worktreeDir: string): Promise<Row> {
   const started = performance.now();
   const commit = await resolveCommit(gitDir, inst.base_commit);
-  const executed = values.trace ? await tracedOnce(inst.instance_id, inst.repo, gitDir, commit, inst.problem_statement) : undefined;
+  const examples = values.trace ? await tracedOnce(inst.instance_id, inst.repo, gitDir, commit, inst.problem_statement) : undefined;
   // As the pipeline does: the work tree is written while the localizer reads the mirror.
   const [added, localizing] = await Promise.allSettled([
     values.blobs ? Promise.resolve(null) : addWorktree(gitDir, commit, { worktreeDir, timeoutMs: 600_000 }),
-    localizeKept(inst.instance_id, gitDir, commit, inst.problem_statement, executed),
+    localizeKept(inst.instance_id, gitDir, commit, inst.problem_statement, examples),
   ]);
   let tree: Checkout | null = added.status === 'fulfilled' ? added.value : null;
   let checkout = 'worktree';

@@ -93,6 +93,28 @@ describe('localizing a bug report in a real repository', () => {
     expect(ran.sort()).toEqual(['Receipt.render', 'format_price']);
   });
 
+  it("lifts the files an example's error was raised in, the innermost most, with the reason", async () => {
+    const commit = await resolveCommit(gitDir, 'main');
+    const report = 'The receipt shows the total with too many digits.';
+    const options = { cache: new FactsCache(), files: 10, snippets: 20 };
+    const before = await localize(gitDir, commit, report, options);
+    const raised = [
+      { path: 'shop/formatting.py', func: 'format_price', depth: 0 },
+      { path: 'shop/processor.py', func: 'process', depth: 3 },
+    ];
+    const after = await localize(gitDir, commit, report, { ...options, raised });
+    const file = (l: typeof before, p: string) => l.files.find((f) => f.path === p)!;
+    expect(after.files[0]).toMatchObject({
+      path: 'shop/formatting.py',
+      signals: { raised: 1 },
+      reasons: expect.arrayContaining(["the report's example raised an error here (in format_price)"]),
+    });
+    expect(file(after, 'shop/formatting.py').score).toBeGreaterThan(file(before, 'shop/formatting.py').score);
+    // Three frames out it counts as a traceback's frame three out does: 1 / (1 + 0.5 · 3).
+    expect(file(after, 'shop/processor.py').signals.raised).toBeCloseTo(0.4);
+    expect(file(after, 'shop/processor.py').reasons).toContain("the report's example raised an error through here (in process)");
+  });
+
   it('finds a class member named in prose without any trace', async () => {
     const ranked = await localizeFiles(gitDir, await resolveCommit(gitDir, 'main'), '`Receipt.render` prints the wrong total', {
       cache: new FactsCache(),

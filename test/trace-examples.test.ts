@@ -92,6 +92,31 @@ describe("a report's examples, traced in the sandbox", () => {
     expect([traced!.statements, traced!.ran]).toEqual([7, 6]);
     expect(traced!.run).toMatchObject({ command: 'python3: the report’s examples, traced', exitCode: 0 });
     expect(traced!.run.outputTail).toContain('6 of 7 statements');
+    // The statement that failed failed in the report's own code: no error of the repository's.
+    expect(traced!.raised).toEqual([]);
+  });
+
+  it("names where an error the examples stop on was raised in the repository's code, innermost first", async () => {
+    const { sandbox, dir } = await shop();
+    writeFileSync(path.join(dir, 'shop', 'cli.py'), 'import sys\n\n\ndef main():\n    sys.exit(2)\n');
+    const report = [
+      '>>> from shop.cart import total',
+      '>>> total(["1,5"])',
+      'ValueError',
+      '>>> raise KeyError("the report\'s own")',
+      '>>> total(["2"])',
+      '>>> from shop.cli import main',
+      '>>> main()',
+    ].join('\n');
+    const traced = await traceExamples(sandbox, report, { package: await examplePackage(dir, 'shop'), limits: LIMITS });
+    expect([traced!.statements, traced!.ran]).toEqual([6, 3]);
+    // Neither the report's own error nor a command line's exit is an error of the repository's.
+    // float() raised in cents(), called from total()'s generator expression, which is total's own.
+    expect(traced!.raised).toEqual([
+      { path: 'shop/money.py', func: 'cents', depth: 0 },
+      { path: 'shop/cart.py', func: 'total', depth: 1 },
+    ]);
+    expect(traced!.run.outputTail).toContain('an error was raised in cents (shop/money.py)');
   });
 
   it('leaves out what a module an example imports on the way calls as it loads, and keeps a module run as a script', async () => {

@@ -10,7 +10,9 @@
  * stops on a name the reporter's session had (sympy's `x`, numpy's `np`) runs again after the
  * import the repository's own doctests most often use for that name.
  * The examples' own output is dropped: the last line is the answer, and nothing they
- * print can push it out of the kept tail.
+ * print can push it out of the kept tail. A statement that stops on an error raised in the
+ * repository's code leaves that traceback's frames of the repository (`raised`): the example has
+ * reproduced a failure, and shown where it happens as a reporter's traceback would.
  *
  * Placeholders: __REPORT__ (the report, base64), __PACKAGE__ (the package to import * from first,
  * as a doctest namespace would, or ''), __PRELUDE__ (Python run first, base64, untraced),
@@ -64,6 +66,29 @@ def examples(text):
 
 calls = {}
 importing = 0
+# (path, function) -> the depth it was seen at, innermost of the repository's frames 0.
+raised = {}
+RAISED_FRAMES = 10
+RAISED_ERRORS = 5
+errors = 0
+
+def note_raised(error):
+    global errors
+    frames = []
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = code.co_filename
+        # As profile() counts: the repository's own functions (a comprehension's frame is its function's).
+        if not code.co_name.startswith('<') and path.startswith(ROOT + os.sep) and os.sep + 'site-packages' + os.sep not in path:
+            frames.append((path[len(ROOT) + 1:], getattr(code, 'co_qualname', code.co_name)))
+        tb = tb.tb_next
+    if not frames or errors >= RAISED_ERRORS:
+        return
+    errors += 1
+    for depth, frame in enumerate(reversed(frames[-RAISED_FRAMES:])):
+        raised[frame] = min(depth, raised.get(frame, depth))
+
 def loaded_by_import(frame):
     caller = frame.f_back
     return caller is not None and caller.f_code.co_name == '_call_with_frames_removed'
@@ -107,10 +132,13 @@ def run(code, namespace, traced):
             sys.setprofile(profile)
         exec(code, namespace)
         return True
-    except NameError as e:
-        return getattr(e, 'name', None) or False
-    except BaseException:
+    except Overtime:
         return False
+    except BaseException as e:
+        # A command-line entry point's sys.exit() is how it ends, not an error.
+        if traced and not isinstance(e, SystemExit):
+            note_raised(e)
+        return (isinstance(e, NameError) and getattr(e, 'name', None)) or False
     finally:
         sys.setprofile(None)
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -202,7 +230,11 @@ for example in examples(REPORT):
 files = sorted(calls.items(), key=lambda item: -sum(item[1].values()))[:500]
 def packed(count, names):
     return {path: sorted(called, key=lambda n: -called[n])[:names] for path, called in files[:count]}
-answer = {'statements': statements, 'ran': ran, 'files': {}}
+# The frames of the errors first, innermost first, in a quarter of the room at most.
+errors_seen = [[path, name, depth] for (path, name), depth in sorted(raised.items(), key=lambda item: item[1])]
+while errors_seen and len(json.dumps(errors_seen)) > __BYTES__ // 4:
+    errors_seen.pop()
+answer = {'statements': statements, 'ran': ran, 'files': {}, 'raised': errors_seen}
 for names in (40, 20, 10, 5, 2, 1, 0):
     answer['files'] = packed(len(files), names)
     if len(json.dumps(answer)) <= __BYTES__:

@@ -200,12 +200,16 @@ async function locateByExamples(
   if (!traced || (traced.statements === 0 && traced.run.exitCode === 0)) return localized;
   await plan.record(sandboxCommand('examples', plan.sandbox, traced.run));
   context.signal.throwIfAborted();
-  if (traced.executed.size === 0) return localized;
-  context.log.info({ statements: traced.statements, ran: traced.ran, files: traced.executed.size }, "the report's examples ran");
+  if (traced.executed.size === 0 && traced.raised.length === 0) return localized;
+  context.log.info(
+    { statements: traced.statements, ran: traced.ran, files: traced.executed.size, raised: traced.raised.length },
+    "the report's examples ran",
+  );
   return localize(gitDir, request.commitSha, request.description, {
     cache: deps.localizeCache,
     ...CONTEXT_LOCALIZE,
     executed: traced.executed,
+    raised: traced.raised,
   });
 }
 

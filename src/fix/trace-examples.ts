@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ExecutedFunctions } from '../localize/execution-signals.js';
+import type { ExecutedFunctions, RaisedFrame } from '../localize/execution-signals.js';
 import type { Sandbox, SandboxLimits, SandboxRun } from '../sandbox/sandbox.js';
 import { EXAMPLE_TRACER } from './example-tracer.js';
 
@@ -23,6 +23,11 @@ const answerSchema = z.object({
   statements: z.number().int().min(0),
   ran: z.number().int().min(0),
   files: z.record(z.string().max(1000), z.array(z.string().max(1000)).max(40)),
+  // The tracer keeps 10 frames of each of 5 errors at most.
+  raised: z
+    .array(z.tuple([z.string().max(1000), z.string().max(1000), z.number().int().min(0).max(100)]))
+    .max(50)
+    .default([]),
 });
 
 export interface TracedExamples {
@@ -33,6 +38,8 @@ export interface TracedExamples {
   ran: number;
   /** The repository's files the examples called into, each with the functions called. */
   executed: ExecutedFunctions;
+  /** Where the errors the examples stopped on were raised in the repository's code, innermost first. */
+  raised: RaisedFrame[];
 }
 
 /**
@@ -80,10 +87,11 @@ export async function traceExamples(
   const shown = { ...run, command: 'python3: the report’s examples, traced' };
   const answer = readAnswer(run.outputTail, mark);
   // No answer: the run is shown as it ended (Python missing, the package failing to import).
-  if (!answer) return { run: shown, statements: 0, ran: 0, executed: new Map() };
+  if (!answer) return { run: shown, statements: 0, ran: 0, executed: new Map(), raised: [] };
   // Looked up by the paths of the commit's tree only: a path the answer makes up matches none.
   const executed = new Map(Object.entries(answer.files).map(([file, names]) => [file, new Set(names)]));
-  return { run: { ...shown, outputTail: summary(answer) }, statements: answer.statements, ran: answer.ran, executed };
+  const raised = answer.raised.map(([file, func, depth]) => ({ path: file, func, depth }));
+  return { run: { ...shown, outputTail: summary(answer) }, statements: answer.statements, ran: answer.ran, executed, raised };
 }
 
 /** The tracer's answer: the last line that starts with the mark, if it reads as one. */
@@ -121,7 +129,8 @@ function summary(answer: z.infer<typeof answerSchema>): string {
   const files = Object.keys(answer.files);
   return (
     `${answer.ran} of ${answer.statements} statements of the report's examples ran; they called into ${files.length} files` +
-    (files.length ? `: ${files.slice(0, 10).join(', ')}${files.length > 10 ? ', …' : ''}` : '')
+    (files.length ? `: ${files.slice(0, 10).join(', ')}${files.length > 10 ? ', …' : ''}` : '') +
+    (answer.raised.length ? `; an error was raised in ${answer.raised[0]![1]} (${answer.raised[0]![0]})` : '')
   );
 }
 

@@ -1,4 +1,4 @@
-import type { ExecutedFunctions } from './execution-signals.js';
+import type { ExecutedFunctions, RaisedFrame } from './execution-signals.js';
 import type { FactsCache } from './facts-cache.js';
 import { rankFiles, type RankedFile } from './rank-files.js';
 import { rankSnippets, type RankedSnippet } from './rank-snippets.js';
@@ -33,7 +33,8 @@ export interface Localization {
  * `pastFunctions` is false, the functions past commits like the report changed count too (it
  * reads those commits' diffs: about 100 ms on a large project). `within` keeps only the files it
  * accepts, before their functions are ranked: a search in one folder finds what is there even
- * when better matches lie elsewhere. `executed`: what the report's examples ran, when they ran.
+ * when better matches lie elsewhere. `executed`: what the report's examples ran, when they ran;
+ * `raised`: where the errors they stopped on were raised.
  */
 export async function localize(
   gitDir: string,
@@ -46,10 +47,18 @@ export async function localize(
     pastFunctions?: boolean;
     within?: (path: string) => boolean;
     executed?: ExecutedFunctions;
+    raised?: readonly RaisedFrame[];
   },
 ): Promise<Localization> {
   const report = readReport(description);
-  const { files: all, tree, similar } = await rankFiles(gitDir, commit, report, options.cache, options.executed);
+  const {
+    files: all,
+    tree,
+    similar,
+  } = await rankFiles(gitDir, commit, report, options.cache, {
+    executed: options.executed,
+    raised: options.raised,
+  });
   const within = options.within;
   const files = within ? all.filter((f) => within(f.path)) : all;
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
