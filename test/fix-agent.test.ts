@@ -255,10 +255,13 @@ describe("the report's examples", () => {
       sandbox: 'bubblewrap',
       exit_code: 0,
       // The import and the two writes ran; the call raised the report's TypeError, after calling into both files.
-      output_tail: "3 of 4 statements of the report's examples ran; they called into 2 files: shop/processor.py, shop/money.py",
+      output_tail:
+        "3 of 4 statements of the report's examples ran; they called into 2 files: shop/processor.py, shop/money.py; " +
+        'an error was raised in calculate_total (shop/processor.py)',
     });
     const prompt = world.model.requests[0]!.messages[1]!.content ?? '';
     expect(prompt).toContain("### shop/money.py (all 2 lines)\nWhy: ran when the report's example ran (to_number)\n");
+    expect(prompt).toMatch(/### shop\/processor\.py .*\nWhy: [^\n]*the report's example raised an error here \(in calculate_total\)/);
     expect(prompt).toContain('### shop/__init__.py (all 0 lines)');
     expect(result.files_changed).toEqual(['shop/processor.py']);
   }, 180_000);

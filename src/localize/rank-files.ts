@@ -104,12 +104,13 @@ function rank(
 ): RankedFile[] {
   const context: SignalContext = { tree, facts, reasons: tree.map(() => []) };
   const mentions = mentionSignals(context, report);
+  // Beside the report's own tracebacks, so that its reason is among the first shown.
+  const raised = raisedSignals(context, examples.raised);
   const defined = definitionSignals(context, report);
   const names = nameSignals(context, report);
   const text = textSignals(context, report);
   const past = historySignals(context, similar);
   const ran = executionSignals(context, examples.executed);
-  const raised = raisedSignals(context, examples.raised);
   const main = mainExtension(tree);
 
   const ranked = tree.map((f, i) => {
