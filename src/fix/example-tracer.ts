@@ -230,7 +230,7 @@ for example in examples(REPORT):
 files = sorted(calls.items(), key=lambda item: -sum(item[1].values()))[:500]
 def packed(count, names):
     return {path: sorted(called, key=lambda n: -called[n])[:names] for path, called in files[:count]}
-# The frames of the errors first, innermost first, in a quarter of the room at most.
+# The errors' frames, innermost first, take a quarter of the room at most; the files the rest.
 errors_seen = [[path, name, depth] for (path, name), depth in sorted(raised.items(), key=lambda item: item[1])]
 while errors_seen and len(json.dumps(errors_seen)) > __BYTES__ // 4:
     errors_seen.pop()
