@@ -98,19 +98,26 @@ describe("a report's examples, traced in the sandbox", () => {
 
   it("names where an error the examples stop on was raised in the repository's code, innermost first", async () => {
     const { sandbox, dir } = await shop();
-    writeFileSync(path.join(dir, 'shop', 'cli.py'), 'import sys\n\n\ndef main():\n    sys.exit(2)\n');
+    writeFileSync(
+      path.join(dir, 'shop', 'cli.py'),
+      'import sys\n\n\ndef main():\n    sys.exit(2)\n\n\ndef load(name):\n    return open(name).read()\n\n\n' +
+        'def plot():\n    import optional_plotting_library\n',
+    );
     const report = [
       '>>> from shop.cart import total',
       '>>> total(["1,5"])',
       'ValueError',
       '>>> raise KeyError("the report\'s own")',
       '>>> total(["2"])',
-      '>>> from shop.cli import main',
+      '>>> from shop.cli import load, main, plot',
       '>>> main()',
+      '>>> load("orders.csv")',
+      '>>> plot()',
     ].join('\n');
     const traced = await traceExamples(sandbox, report, { package: await examplePackage(dir, 'shop'), limits: LIMITS });
-    expect([traced!.statements, traced!.ran]).toEqual([6, 3]);
-    // Neither the report's own error nor a command line's exit is an error of the repository's.
+    expect([traced!.statements, traced!.ran]).toEqual([8, 3]);
+    // Neither the report's own error, a command line's exit, nor a file or a library the reporter
+    // had and the sandbox has not is an error of the repository's.
     // float() raised in cents(), called from total()'s generator expression, which is total's own.
     expect(traced!.raised).toEqual([
       { path: 'shop/money.py', func: 'cents', depth: 0 },

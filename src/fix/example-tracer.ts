@@ -12,7 +12,9 @@
  * The examples' own output is dropped: the last line is the answer, and nothing they
  * print can push it out of the kept tail. A statement that stops on an error raised in the
  * repository's code leaves that traceback's frames of the repository (`raised`): the example has
- * reproduced a failure, and shown where it happens as a reporter's traceback would.
+ * reproduced a failure, and shown where it happens as a reporter's traceback would. An exit, an
+ * OSError (the sandbox has no network, nor the reporter's files) and an ImportError (nor every
+ * optional dependency) are not counted.
  *
  * Placeholders: __REPORT__ (the report, base64), __PACKAGE__ (the package to import * from first,
  * as a doctest namespace would, or ''), __PRELUDE__ (Python run first, base64, untraced),
@@ -135,8 +137,10 @@ def run(code, namespace, traced):
     except Overtime:
         return False
     except BaseException as e:
-        # A command-line entry point's sys.exit() is how it ends, not an error.
-        if traced and not isinstance(e, SystemExit):
+        # A command-line entry point's sys.exit() is how it ends, not an error; an OSError (no
+        # network, a file the reporter had) or an ImportError (an optional dependency) says what
+        # the sandbox lacks, not where the bug is.
+        if traced and not isinstance(e, (SystemExit, OSError, ImportError)):
             note_raised(e)
         return (isinstance(e, NameError) and getattr(e, 'name', None)) or False
     finally:
