@@ -116,9 +116,9 @@ describe("a report's examples, traced in the sandbox", () => {
     ].join('\n');
     const traced = await traceExamples(sandbox, report, { package: await examplePackage(dir, 'shop'), limits: LIMITS });
     expect([traced!.statements, traced!.ran]).toEqual([8, 3]);
-    // Neither the report's own error, a command line's exit, nor a file or a library the reporter
-    // had and the sandbox has not is an error of the repository's.
-    // float() raised in cents(), called from total()'s generator expression, which is total's own.
+    // float() raised in cents(), called from total()'s generator expression (which counts as
+    // total's own). Neither the report's own error, a command line's exit, nor a file or a library
+    // the reporter had and the sandbox has not is an error of the repository's.
     expect(traced!.raised).toEqual([
       { path: 'shop/money.py', func: 'cents', depth: 0 },
       { path: 'shop/cart.py', func: 'total', depth: 1 },
