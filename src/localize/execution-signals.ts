@@ -1,3 +1,4 @@
+import { frameWeight } from './mention-signals.js';
 import type { SignalContext } from './signal-context.js';
 
 /** The repository's files a report's examples called into, each with the functions called by qualified name (`Float.__eq__`; fix/trace-examples.ts). */
@@ -23,13 +24,10 @@ function innermost(raised: readonly RaisedFrame[] | undefined, path: string): Ra
   return best;
 }
 
-/** 1 innermost, less further out: as a frame of a report's own traceback counts (mention-signals.ts). */
-const depthWeight = (depth: number) => 1 / (1 + 0.5 * depth);
-
-/** How close to where an error was raised a file's code was, 0–1. */
+/** How close to where an error was raised a file's code was, 0–1: as a frame of a report's own traceback counts. */
 export function raisedScore(raised: readonly RaisedFrame[] | undefined, path: string): number {
   const frame = innermost(raised, path);
-  return frame ? depthWeight(frame.depth) : 0;
+  return frame ? frameWeight(frame.depth) : 0;
 }
 
 /**
@@ -37,14 +35,13 @@ export function raisedScore(raised: readonly RaisedFrame[] | undefined, path: st
  * most: the example reproduced a failure there, as a traceback pasted in the report would show.
  */
 export function raisedSignals({ tree, reasons }: SignalContext, raised: readonly RaisedFrame[] | undefined): number[] {
-  if (!raised?.length) return tree.map(() => 0);
   return tree.map((f, i) => {
     const frame = innermost(raised, f.path);
     if (!frame) return 0;
     reasons[i]!.push(
       `the report's example raised an error ${frame.depth === 0 ? 'here' : 'through here'} (in ${frame.func.slice(0, 100)})`,
     );
-    return depthWeight(frame.depth);
+    return frameWeight(frame.depth);
   });
 }
 

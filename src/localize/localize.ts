@@ -51,14 +51,8 @@ export async function localize(
   },
 ): Promise<Localization> {
   const report = readReport(description);
-  const {
-    files: all,
-    tree,
-    similar,
-  } = await rankFiles(gitDir, commit, report, options.cache, {
-    executed: options.executed,
-    raised: options.raised,
-  });
+  const { executed, raised } = options;
+  const { files: all, tree, similar } = await rankFiles(gitDir, commit, report, options.cache, { executed, raised });
   const within = options.within;
   const files = within ? all.filter((f) => within(f.path)) : all;
   const shas = new Map(tree.map((f) => [f.path, f.sha]));
@@ -68,7 +62,7 @@ export async function localize(
   const snippets = await rankSnippets(gitDir, (p) => shas.get(p), report, files, {
     limit: options.snippets ?? 20,
     past,
-    executed: options.executed,
+    executed,
   });
   return { commit, files: files.slice(0, options.files ?? 20), snippets };
 }

@@ -2,6 +2,11 @@ import type { ReportSignals } from './report-signals.js';
 import type { SignalContext } from './signal-context.js';
 import { treeIndexes } from './tree-indexes.js';
 
+/** How much a stack frame counts by its depth among the repository's own frames: 1 innermost, less further out. */
+export function frameWeight(depth: number): number {
+  return 1 / (1 + 0.5 * depth);
+}
+
 /** Number of trailing path segments two paths share (0 when the file names differ). */
 function sharedTail(a: string[], b: string[]): number {
   let n = 0;
@@ -52,7 +57,7 @@ export function mentionSignals({ tree, facts, reasons }: SignalContext, report: 
     .filter((f) => f.files.length > 0)
     .sort((a, b) => a.frame.depth - b.frame.depth);
   ownFrames.forEach(({ frame, files }, depth) => {
-    const weight = 1 / (1 + 0.5 * depth);
+    const weight = frameWeight(depth);
     for (const { file, strength } of files) {
       const defines = facts[file]!.definitions.has(frame.func);
       frameScore[file] = Math.max(frameScore[file]!, weight * strength * (defines ? 1 : 0.7));
